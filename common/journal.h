@@ -1,0 +1,42 @@
+/* journal.h — jit's events, to journald with structured fields.
+ *
+ * Owns: the list of event types, their stable MESSAGE_IDs and the JIT_*
+ * field names. Every request, decision, grant, use, expiry and revocation
+ * goes through jit_journal_event exactly once, from the service.
+ * Fields: JIT_EVENT, JIT_REQUEST_ID, JIT_GRANT_ID, JIT_ROLE, JIT_USER,
+ * JIT_GROUP, JIT_DECISION, JIT_APPROVER, JIT_RULE, JIT_SERVICE, JIT_BY.
+ * MUST: field values are the service's own strings; user-supplied text
+ * (reasons, commands) goes only into fields, never into MESSAGE unescaped.
+ */
+#ifndef JIT_JOURNAL_H
+#define JIT_JOURNAL_H
+
+#include <stdbool.h>
+
+enum jit_event {
+        JIT_EV_SERVICE = 0,     /* start, stop, config loaded or refused */
+        JIT_EV_REQUEST,
+        JIT_EV_DECISION,
+        JIT_EV_GRANT,
+        JIT_EV_USE,
+        JIT_EV_EXPIRE,
+        JIT_EV_REVOKE,
+        JIT_EV_RECONCILE,
+        JIT_EV_ERROR,
+        _JIT_EV_MAX,
+};
+
+struct jit_journal_fields {
+        const char *request_id, *grant_id, *role, *user, *group;
+        const char *decision, *approver, *rule, *service, *by, *command;
+};
+
+/* Also print one line per event to stderr (foreground service). */
+void jit_journal_set_stderr(bool on);
+
+void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_fields *f,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+const char *jit_journal_event_name(enum jit_event ev);
+
+#endif

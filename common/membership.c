@@ -1,0 +1,114 @@
+#include "membership.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int run_gpasswd(const char *flag, const char *user, const char *group, char **ret_err)
+{
+        char *const argv[] = { (char *)"gpasswd", (char *)flag, (char *)user, (char *)group, NULL };
+        char *const envp[] = { NULL };
+        posix_spawn_file_actions_t fa;
+        char buf[512];
+        size_t got = 0;
+        int pipefd[2], status = 0, r;
+        pid_t pid;
+
+        if (!user || !group || user[0] == '-' || group[0] == '-')
+                return -EINVAL;
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+        r = posix_spawn(&pid, JIT_GPASSWD, &fa, NULL, argv, envp);
+        posix_spawn_file_actions_destroy(&fa);
+        close(pipefd[1]);
+        if (r != 0) {
+                close(pipefd[0]);
+                return -r;
+        }
+        for (;;) {
+                ssize_t n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+                if (got == sizeof(buf) - 1) {
+                        char drain[256];
+
+                        while (read(pipefd[0], drain, sizeof(drain)) > 0)
+                                ;
+                        break;
+                }
+        }
+        close(pipefd[0]);
+        buf[got] = '\0';
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (ret_err) {
+                buf[strcspn(buf, "\n")] = '\0';
+                *ret_err = strdup(buf[0] ? buf : "gpasswd failed");
+        }
+        return -EIO;
+}
+
+int jit_membership_check(const char *group_file, const char *user, const char *group, bool *ret)
+{
+        _cleanup_close_ int fd = -1;
+        struct group *gr;
+        FILE *f;
+        int r = -ENOENT;
+
+        fd = open(group_file ? group_file : "/etc/group", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -1;
+        while ((gr = fgetgrent(f))) {
+                if (strcmp(gr->gr_name, group) != 0)
+                        continue;
+                *ret = false;
+                for (char **m = gr->gr_mem; m && *m; m++)
+                        if (strcmp(*m, user) == 0)
+                                *ret = true;
+                r = 0;
+                break;
+        }
+        fclose(f);
+        return r;
+}
+
+int jit_membership_add(const char *user, const char *group, char **ret_err)
+{
+        return run_gpasswd("-a", user, group, ret_err);
+}
+
+int jit_membership_remove(const char *user, const char *group, char **ret_err)
+{
+        bool member = false;
+        int r = jit_membership_check(NULL, user, group, &member);
+
+        if (r == -ENOENT)
+                return 0;       /* no such group: nothing to take away */
+        if (r < 0)
+                return r;
+        if (!member)
+                return 0;
+        return run_gpasswd("-d", user, group, ret_err);
+}

@@ -1,0 +1,191 @@
+#include "proto.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int jit_proto_connect(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (!path || strlen(path) >= sizeof(sa.sun_path))
+                return -EINVAL;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+        struct pollfd p = { .fd = fd, .events = events };
+        int r, t;
+
+        for (;;) {
+                if (deadline < 0) {
+                        t = -1;
+                } else {
+                        int64_t left = deadline - now_ms();
+
+                        if (left <= 0)
+                                return -ETIMEDOUT;
+                        t = left > INT32_MAX ? INT32_MAX : (int)left;
+                }
+                r = poll(&p, 1, t);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                return 0;
+        }
+}
+
+int jit_proto_send(int fd, const cJSON *msg, int timeout_ms)
+{
+        _cleanup_free_ char *body = cJSON_PrintUnformatted(msg);
+        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+        unsigned char *out;
+        size_t len, off = 0;
+        int r = 0;
+
+        if (!body)
+                return -ENOMEM;
+        len = strlen(body);
+        if (len > JIT_PROTO_MAX_ANSWER)
+                return -EMSGSIZE;
+        out = malloc(len + 4);
+        if (!out)
+                return -ENOMEM;
+        out[0] = (unsigned char)(len >> 24);
+        out[1] = (unsigned char)(len >> 16);
+        out[2] = (unsigned char)(len >> 8);
+        out[3] = (unsigned char)len;
+        memcpy(out + 4, body, len);
+        while (off < len + 4) {
+                ssize_t n = send(fd, out + off, len + 4 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        r = wait_fd(fd, POLLOUT, deadline);
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                off += (size_t)n;
+        }
+        free(out);
+        return r;
+}
+
+void jit_proto_reader_reset(struct jit_proto_reader *rd)
+{
+        free(rd->buf);
+        memset(rd, 0, sizeof(*rd));
+}
+
+int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON **ret)
+{
+        for (;;) {
+                ssize_t n;
+
+                if (rd->hdr_got < 4) {
+                        n = recv(fd, rd->hdr + rd->hdr_got, 4 - rd->hdr_got, MSG_DONTWAIT);
+                } else {
+                        if (!rd->buf) {
+                                rd->len = (size_t)rd->hdr[0] << 24 | (size_t)rd->hdr[1] << 16 |
+                                          (size_t)rd->hdr[2] << 8 | rd->hdr[3];
+                                if (rd->len == 0 || rd->len > max)
+                                        return -EMSGSIZE;
+                                rd->buf = malloc(rd->len);
+                                if (!rd->buf)
+                                        return -ENOMEM;
+                        }
+                        if (rd->got == rd->len) {
+                                cJSON *j = cJSON_ParseWithLength(rd->buf, rd->len);
+
+                                jit_proto_reader_reset(rd);
+                                if (!j || !cJSON_IsObject(j)) {
+                                        cJSON_Delete(j);
+                                        return -EBADMSG;
+                                }
+                                *ret = j;
+                                return 1;
+                        }
+                        n = recv(fd, rd->buf + rd->got, rd->len - rd->got, MSG_DONTWAIT);
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return 0;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ECONNRESET;
+                if (rd->hdr_got < 4)
+                        rd->hdr_got += (size_t)n;
+                else
+                        rd->got += (size_t)n;
+        }
+}
+
+int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret)
+{
+        struct jit_proto_reader rd = { 0 };
+        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+        int r;
+
+        for (;;) {
+                r = jit_proto_reader_feed(&rd, fd, max, ret);
+                if (r != 0)
+                        break;
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        break;
+        }
+        jit_proto_reader_reset(&rd);
+        return r < 0 ? r : 0;
+}
+
+int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid)
+{
+        struct ucred uc;
+        socklen_t l = sizeof(uc);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &l) < 0)
+                return -errno;
+        if (l != sizeof(uc))
+                return -EIO;
+        if (ret_pid)
+                *ret_pid = uc.pid;
+        if (ret_uid)
+                *ret_uid = uc.uid;
+        if (ret_gid)
+                *ret_gid = uc.gid;
+        return 0;
+}

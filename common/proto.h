@@ -1,0 +1,69 @@
+/* proto.h — the service socket: framing and the list of operations.
+ *
+ * Owns: the wire format. One message is a 4-byte big-endian length and
+ * that many bytes of JSON (one object). Requests carry "op"; answers carry
+ * "ok" (true/false) and, when false, "error" (one line for humans) and
+ * "code" (one of the JIT_CODE_* strings, for programs).
+ * MUSTs: sizes are capped before allocation; every read has a deadline;
+ * writes never raise SIGPIPE; the peer's identity comes from SO_PEERCRED
+ * (jit_proto_peer), never from the message.
+ */
+#ifndef JIT_PROTO_H
+#define JIT_PROTO_H
+
+#include <cJSON.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define JIT_SOCKET_PATH "/run/jit/jit.sock"
+#define JIT_PROTO_MAX_REQUEST (64 * 1024)
+#define JIT_PROTO_MAX_ANSWER (4 * 1024 * 1024)
+
+/* Operations the service answers; anything else is refused. */
+#define JIT_OP_ACCESS  "access"   /* root only: PAM asks at the moment of use */
+#define JIT_OP_REQUEST "request"  /* ask ahead for a role */
+#define JIT_OP_WAIT    "wait"     /* block until a request is decided */
+#define JIT_OP_CANCEL  "cancel"   /* requester withdraws a pending request */
+#define JIT_OP_LIST    "list"
+#define JIT_OP_SHOW    "show"
+#define JIT_OP_APPROVE "approve"
+#define JIT_OP_DENY    "deny"
+#define JIT_OP_REVOKE  "revoke"
+#define JIT_OP_EXPIRE  "expire"   /* root only: the expiry timer's call */
+
+/* Answer codes. */
+#define JIT_CODE_DENIED    "denied"
+#define JIT_CODE_PENDING   "pending"
+#define JIT_CODE_FORBIDDEN "forbidden"
+#define JIT_CODE_NOTFOUND  "notfound"
+#define JIT_CODE_INVALID   "invalid"
+#define JIT_CODE_CONFLICT  "conflict"
+#define JIT_CODE_NOTDUE    "notdue"
+#define JIT_CODE_INTERNAL  "internal"
+
+/* Connect to path (SOCK_STREAM|SOCK_CLOEXEC). Returns fd or -errno. */
+int jit_proto_connect(const char *path);
+
+/* Send one message. Returns 0 or -errno. */
+int jit_proto_send(int fd, const cJSON *msg, int timeout_ms);
+
+/* Receive one message of at most max bytes within timeout_ms (-1: none).
+ * Returns 0, -ETIMEDOUT, -ECONNRESET (peer closed), -EMSGSIZE, -EBADMSG. */
+int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret);
+
+/* Kernel-reported credentials of the peer of a connected socket. */
+int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
+
+/* Incremental reader for the non-blocking service side. */
+struct jit_proto_reader {
+        unsigned char hdr[4];
+        size_t hdr_got;
+        char *buf;
+        size_t len, got;
+};
+/* Read what is available. Returns 1 when a whole message is in *ret,
+ * 0 when more is needed, or -errno (-ECONNRESET on EOF). */
+int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON **ret);
+void jit_proto_reader_reset(struct jit_proto_reader *rd);
+
+#endif

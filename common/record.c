@@ -1,0 +1,451 @@
+#include "record.h"
+#include "cleanup.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const req_states[_JIT_REQ_STATE_MAX] = {
+        [JIT_REQ_PENDING] = "pending",
+        [JIT_REQ_APPROVED] = "approved",
+        [JIT_REQ_DENIED] = "denied",
+        [JIT_REQ_LAPSED] = "lapsed",
+        [JIT_REQ_CANCELLED] = "cancelled",
+};
+
+static const char *const grant_states[_JIT_GRANT_STATE_MAX] = {
+        [JIT_GRANT_ACTIVE] = "active",
+        [JIT_GRANT_EXPIRED] = "expired",
+        [JIT_GRANT_REVOKED] = "revoked",
+};
+
+const char *jit_request_state_to_string(enum jit_request_state s)
+{
+        return (unsigned)s < _JIT_REQ_STATE_MAX ? req_states[s] : "invalid";
+}
+
+int jit_request_state_from_string(const char *s)
+{
+        for (int i = 0; s && i < _JIT_REQ_STATE_MAX; i++)
+                if (strcmp(s, req_states[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+const char *jit_grant_state_to_string(enum jit_grant_state s)
+{
+        return (unsigned)s < _JIT_GRANT_STATE_MAX ? grant_states[s] : "invalid";
+}
+
+int jit_grant_state_from_string(const char *s)
+{
+        for (int i = 0; s && i < _JIT_GRANT_STATE_MAX; i++)
+                if (strcmp(s, grant_states[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+int jit_request_transition(struct jit_request *r, enum jit_request_state to)
+{
+        if (r->state != JIT_REQ_PENDING || to == JIT_REQ_PENDING || (unsigned)to >= _JIT_REQ_STATE_MAX)
+                return -EBUSY;
+        r->state = to;
+        return 0;
+}
+
+int jit_grant_transition(struct jit_grant *g, enum jit_grant_state to)
+{
+        if (g->state != JIT_GRANT_ACTIVE || to == JIT_GRANT_ACTIVE || (unsigned)to >= _JIT_GRANT_STATE_MAX)
+                return -EBUSY;
+        g->state = to;
+        return 0;
+}
+
+bool jit_grant_is_active(const struct jit_grant *g, uint64_t now_us)
+{
+        return g && g->state == JIT_GRANT_ACTIVE && now_us < g->expires_us;
+}
+
+/* Crockford-style base32 without i, l, o, u: easy to read aloud and type. */
+static const char id_alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+int jit_id_new(char prefix, char ret[JIT_ID_LEN + 1])
+{
+        unsigned char rnd[10];
+
+        if (sodium_init() < 0)
+                return -EIO;
+        randombytes_buf(rnd, sizeof(rnd));
+        ret[0] = prefix;
+        ret[1] = '-';
+        for (size_t i = 0; i < 10; i++)
+                ret[2 + i] = id_alphabet[rnd[i] & 31];
+        ret[JIT_ID_LEN] = '\0';
+        sodium_memzero(rnd, sizeof(rnd));
+        return 0;
+}
+
+bool jit_id_is_valid(const char *s, char prefix)
+{
+        if (!s || strlen(s) != JIT_ID_LEN || s[0] != prefix || s[1] != '-')
+                return false;
+        for (size_t i = 2; i < JIT_ID_LEN; i++)
+                if (!strchr(id_alphabet, s[i]) || s[i] == '\0')
+                        return false;
+        return true;
+}
+
+/* ---- JSON helpers ---------------------------------------------------- */
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+        if (!v)
+                return 0;
+        return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+}
+
+static int add_u64(cJSON *o, const char *k, uint64_t v)
+{
+        return cJSON_AddNumberToObject(o, k, (double)v) ? 0 : -ENOMEM;
+}
+
+static int add_strv(cJSON *o, const char *k, char *const *v)
+{
+        cJSON *a;
+
+        if (!v)
+                return 0;
+        a = cJSON_AddArrayToObject(o, k);
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; v[i]; i++) {
+                cJSON *s = cJSON_CreateString(v[i]);
+
+                if (!s || !cJSON_AddItemToArray(a, s)) {
+                        cJSON_Delete(s);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+static int get_str(const cJSON *o, const char *k, bool required, size_t max, char **ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+        *ret = NULL;
+        if (!it || cJSON_IsNull(it))
+                return required ? -EBADMSG : 0;
+        if (!cJSON_IsString(it) || !it->valuestring || strlen(it->valuestring) > max)
+                return -EBADMSG;
+        *ret = strdup(it->valuestring);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int get_u64(const cJSON *o, const char *k, bool required, uint64_t *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+        *ret = 0;
+        if (!it)
+                return required ? -EBADMSG : 0;
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 9007199254740992.0 ||
+            it->valuedouble != (double)(uint64_t)it->valuedouble)
+                return -EBADMSG;
+        *ret = (uint64_t)it->valuedouble;
+        return 0;
+}
+
+static int get_strv(const cJSON *o, const char *k, size_t max_items, char ***ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k), *e;
+        char **v = NULL;
+
+        *ret = NULL;
+        if (!it || cJSON_IsNull(it))
+                return 0;
+        if (!cJSON_IsArray(it) || (size_t)cJSON_GetArraySize(it) > max_items)
+                return -EBADMSG;
+        cJSON_ArrayForEach(e, it) {
+                if (!cJSON_IsString(e) || !e->valuestring || strlen(e->valuestring) > 4096) {
+                        jit_strv_free(v);
+                        return -EBADMSG;
+                }
+                if (jit_strv_push(&v, e->valuestring) < 0) {
+                        jit_strv_free(v);
+                        return -ENOMEM;
+                }
+        }
+        *ret = v;
+        return 0;
+}
+
+static int get_id(const cJSON *o, const char *k, char prefix, bool required, char ret[JIT_ID_LEN + 1])
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+        ret[0] = '\0';
+        if (!it || cJSON_IsNull(it) || (cJSON_IsString(it) && it->valuestring && !*it->valuestring && !required))
+                return required ? -EBADMSG : 0;
+        if (!cJSON_IsString(it) || !jit_id_is_valid(it->valuestring, prefix))
+                return -EBADMSG;
+        memcpy(ret, it->valuestring, JIT_ID_LEN + 1);
+        return 0;
+}
+
+static int get_state(const cJSON *o, int (*from)(const char *), int *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "state");
+        int s;
+
+        if (!cJSON_IsString(it))
+                return -EBADMSG;
+        s = from(it->valuestring);
+        if (s < 0)
+                return -EBADMSG;
+        *ret = s;
+        return 0;
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+cJSON *jit_request_to_json(const struct jit_request *r)
+{
+        cJSON *o = cJSON_CreateObject();
+        int e = 0;
+
+        if (!o)
+                return NULL;
+        e |= add_str(o, "id", r->id);
+        e |= add_str(o, "state", jit_request_state_to_string(r->state));
+        e |= add_str(o, "user", r->user);
+        e |= add_u64(o, "uid", r->uid);
+        e |= add_str(o, "role", r->role);
+        e |= add_str(o, "group", r->group);
+        e |= add_u64(o, "ttl", r->ttl);
+        e |= add_str(o, "reason", r->reason);
+        e |= add_str(o, "service", r->service);
+        e |= add_str(o, "rhost", r->rhost);
+        e |= add_str(o, "tty", r->tty);
+        e |= add_str(o, "target_user", r->target_user);
+        e |= add_strv(o, "command", r->command);
+        e |= add_u64(o, "created_us", r->created_us);
+        e |= add_u64(o, "deadline_us", r->deadline_us);
+        e |= add_str(o, "policy_rule", r->policy_rule);
+        e |= add_strv(o, "policy_reasons", r->policy_reasons);
+        e |= add_str(o, "decided_by", r->decided_by);
+        e |= add_u64(o, "decided_at_us", r->decided_at_us);
+        e |= add_str(o, "comment", r->comment);
+        if (r->grant_id[0])
+                e |= add_str(o, "grant_id", r->grant_id);
+        if (e) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+int jit_request_from_json(const cJSON *j, struct jit_request **ret)
+{
+        _cleanup_request_free_ struct jit_request *r = NULL;
+        uint64_t uid;
+        int st = 0, e = 0;
+
+        if (!cJSON_IsObject(j))
+                return -EBADMSG;
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        e = e ? e : get_id(j, "id", 'r', true, r->id);
+        e = e ? e : get_state(j, jit_request_state_from_string, &st);
+        e = e ? e : get_str(j, "user", true, 64, &r->user);
+        e = e ? e : get_u64(j, "uid", true, &uid);
+        e = e ? e : get_str(j, "role", true, 64, &r->role);
+        e = e ? e : get_str(j, "group", false, 64, &r->group);
+        e = e ? e : get_u64(j, "ttl", true, &r->ttl);
+        e = e ? e : get_str(j, "reason", false, JIT_TEXT_MAX, &r->reason);
+        e = e ? e : get_str(j, "service", false, 64, &r->service);
+        e = e ? e : get_str(j, "rhost", false, 256, &r->rhost);
+        e = e ? e : get_str(j, "tty", false, 256, &r->tty);
+        e = e ? e : get_str(j, "target_user", false, 64, &r->target_user);
+        e = e ? e : get_strv(j, "command", JIT_COMMAND_MAX_ARGS, &r->command);
+        e = e ? e : get_u64(j, "created_us", true, &r->created_us);
+        e = e ? e : get_u64(j, "deadline_us", false, &r->deadline_us);
+        e = e ? e : get_str(j, "policy_rule", false, 64, &r->policy_rule);
+        e = e ? e : get_strv(j, "policy_reasons", 16, &r->policy_reasons);
+        e = e ? e : get_str(j, "decided_by", false, 80, &r->decided_by);
+        e = e ? e : get_u64(j, "decided_at_us", false, &r->decided_at_us);
+        e = e ? e : get_str(j, "comment", false, JIT_TEXT_MAX, &r->comment);
+        e = e ? e : get_id(j, "grant_id", 'g', false, r->grant_id);
+        if (e)
+                return e;
+        if (uid > UINT32_MAX)
+                return -EBADMSG;
+        r->uid = (uint32_t)uid;
+        r->state = (enum jit_request_state)st;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+void jit_request_free(struct jit_request *r)
+{
+        if (!r)
+                return;
+        free(r->user);
+        free(r->role);
+        free(r->group);
+        free(r->reason);
+        free(r->service);
+        free(r->rhost);
+        free(r->tty);
+        free(r->target_user);
+        jit_strv_free(r->command);
+        free(r->policy_rule);
+        jit_strv_free(r->policy_reasons);
+        free(r->decided_by);
+        free(r->comment);
+        free(r);
+}
+
+/* ---- grants ---------------------------------------------------------- */
+
+cJSON *jit_grant_to_json(const struct jit_grant *g)
+{
+        cJSON *o = cJSON_CreateObject();
+        int e = 0;
+
+        if (!o)
+                return NULL;
+        e |= add_str(o, "id", g->id);
+        e |= add_str(o, "request_id", g->request_id);
+        e |= add_str(o, "state", jit_grant_state_to_string(g->state));
+        e |= add_str(o, "user", g->user);
+        e |= add_u64(o, "uid", g->uid);
+        e |= add_str(o, "role", g->role);
+        e |= add_str(o, "group", g->group);
+        e |= add_str(o, "approved_by", g->approved_by);
+        e |= add_u64(o, "created_us", g->created_us);
+        e |= add_u64(o, "expires_us", g->expires_us);
+        e |= add_u64(o, "ended_us", g->ended_us);
+        e |= add_str(o, "ended_by", g->ended_by);
+        e |= add_str(o, "timer", g->timer);
+        if (e) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
+{
+        _cleanup_grant_free_ struct jit_grant *g = NULL;
+        uint64_t uid;
+        int st = 0, e = 0;
+
+        if (!cJSON_IsObject(j))
+                return -EBADMSG;
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        e = e ? e : get_id(j, "id", 'g', true, g->id);
+        e = e ? e : get_id(j, "request_id", 'r', true, g->request_id);
+        e = e ? e : get_state(j, jit_grant_state_from_string, &st);
+        e = e ? e : get_str(j, "user", true, 64, &g->user);
+        e = e ? e : get_u64(j, "uid", true, &uid);
+        e = e ? e : get_str(j, "role", true, 64, &g->role);
+        e = e ? e : get_str(j, "group", true, 64, &g->group);
+        e = e ? e : get_str(j, "approved_by", false, 80, &g->approved_by);
+        e = e ? e : get_u64(j, "created_us", true, &g->created_us);
+        e = e ? e : get_u64(j, "expires_us", true, &g->expires_us);
+        e = e ? e : get_u64(j, "ended_us", false, &g->ended_us);
+        e = e ? e : get_str(j, "ended_by", false, 80, &g->ended_by);
+        e = e ? e : get_str(j, "timer", false, 128, &g->timer);
+        if (e)
+                return e;
+        if (uid > UINT32_MAX)
+                return -EBADMSG;
+        g->uid = (uint32_t)uid;
+        g->state = (enum jit_grant_state)st;
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+void jit_grant_free(struct jit_grant *g)
+{
+        if (!g)
+                return;
+        free(g->user);
+        free(g->role);
+        free(g->group);
+        free(g->approved_by);
+        free(g->ended_by);
+        free(g->timer);
+        free(g);
+}
+
+/* ---- envelope -------------------------------------------------------- */
+
+#define ENVELOPE_MAGIC "jit-record 1 "
+#define HASH_HEX (crypto_generichash_BYTES * 2)
+
+static void body_hash(const char *body, size_t len, char hex[HASH_HEX + 1])
+{
+        unsigned char h[crypto_generichash_BYTES];
+
+        crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+        sodium_bin2hex(hex, HASH_HEX + 1, h, sizeof(h));
+}
+
+int jit_record_seal(const cJSON *body, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *json = NULL;
+        char hex[HASH_HEX + 1];
+        size_t jl, total;
+        char *out;
+
+        if (sodium_init() < 0)
+                return -EIO;
+        json = cJSON_PrintUnformatted(body);
+        if (!json)
+                return -ENOMEM;
+        jl = strlen(json);
+        if (jl > JIT_RECORD_MAX_SIZE - 128)
+                return -EFBIG;
+        body_hash(json, jl, hex);
+        total = strlen(ENVELOPE_MAGIC) + HASH_HEX + 1 + jl + 1;
+        out = malloc(total + 1);
+        if (!out)
+                return -ENOMEM;
+        snprintf(out, total + 1, "%s%s\n%s\n", ENVELOPE_MAGIC, hex, json);
+        *ret = out;
+        *ret_len = total;
+        return 0;
+}
+
+int jit_record_open(const char *data, size_t len, cJSON **ret)
+{
+        size_t ml = strlen(ENVELOPE_MAGIC), hl = ml + HASH_HEX + 1;
+        char want[HASH_HEX + 1];
+        const char *body;
+        size_t bl;
+        cJSON *j;
+
+        if (sodium_init() < 0)
+                return -EIO;
+        if (len < hl + 2 || len > JIT_RECORD_MAX_SIZE || memcmp(data, ENVELOPE_MAGIC, ml) != 0 ||
+            data[hl - 1] != '\n' || data[len - 1] != '\n')
+                return -EBADMSG;
+        body = data + hl;
+        bl = len - hl - 1;
+        body_hash(body, bl, want);
+        if (sodium_memcmp(want, data + ml, HASH_HEX) != 0)
+                return -EBADMSG;
+        j = cJSON_ParseWithLength(body, bl);
+        if (!j)
+                return -EBADMSG;
+        *ret = j;
+        return 0;
+}

@@ -1,0 +1,109 @@
+/* record.h — requests and grants: the durable facts jit keeps.
+ *
+ * Owns: struct jit_request, struct jit_grant, their JSON form, their state
+ * machines and the on-disk envelope.
+ * Invariants: a request moves only pending → approved | denied | lapsed |
+ * cancelled; a grant only active → expired | revoked. Terminal states never
+ * change again (so expiry and revoke are idempotent).
+ * Envelope: "jit-record 1 <blake2b-256 hex of body>\n" + JSON body; any
+ * edit, truncation or bit flip is detected on read (-EBADMSG).
+ * Times are microseconds since the epoch (CLOCK_REALTIME).
+ */
+#ifndef JIT_RECORD_H
+#define JIT_RECORD_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JIT_ID_LEN 12           /* "r-" or "g-" + 10 base32 characters */
+#define JIT_RECORD_MAX_SIZE (256 * 1024)
+#define JIT_TEXT_MAX 512        /* reasons and comments */
+#define JIT_COMMAND_MAX_ARGS 256
+
+enum jit_request_state {
+        JIT_REQ_PENDING = 0,
+        JIT_REQ_APPROVED,
+        JIT_REQ_DENIED,
+        JIT_REQ_LAPSED,         /* nobody decided before its deadline */
+        JIT_REQ_CANCELLED,
+        _JIT_REQ_STATE_MAX,
+};
+
+enum jit_grant_state {
+        JIT_GRANT_ACTIVE = 0,
+        JIT_GRANT_EXPIRED,
+        JIT_GRANT_REVOKED,
+        _JIT_GRANT_STATE_MAX,
+};
+
+struct jit_request {
+        char id[JIT_ID_LEN + 1];
+        enum jit_request_state state;
+        char *user;
+        uint32_t uid;
+        char *role;
+        char *group;
+        uint64_t ttl;                   /* seconds asked for (after capping) */
+        char *reason;                   /* requester's words, may be NULL */
+        char *service;                  /* sudo, sshd, jitctl, ... */
+        char *rhost, *tty, *target_user;
+        char **command;                 /* argv as stated, may be NULL */
+        uint64_t created_us, deadline_us;
+        char *policy_rule;              /* what decided or escalated */
+        char **policy_reasons;
+        char *decided_by;               /* user name, "policy" or "template:NAME" */
+        uint64_t decided_at_us;
+        char *comment;
+        char grant_id[JIT_ID_LEN + 1];  /* "" until granted */
+};
+
+struct jit_grant {
+        char id[JIT_ID_LEN + 1];
+        char request_id[JIT_ID_LEN + 1];
+        enum jit_grant_state state;
+        char *user;
+        uint32_t uid;
+        char *role;
+        char *group;
+        char *approved_by;
+        uint64_t created_us, expires_us, ended_us;
+        char *ended_by;                 /* "timer", "reconcile", user name */
+        char *timer;                    /* transient unit name, or NULL */
+};
+
+const char *jit_request_state_to_string(enum jit_request_state s);
+int jit_request_state_from_string(const char *s);
+const char *jit_grant_state_to_string(enum jit_grant_state s);
+int jit_grant_state_from_string(const char *s);
+
+/* State machines. Return 0, or -EBUSY when the move is not allowed. */
+int jit_request_transition(struct jit_request *r, enum jit_request_state to);
+int jit_grant_transition(struct jit_grant *g, enum jit_grant_state to);
+
+bool jit_grant_is_active(const struct jit_grant *g, uint64_t now_us);
+
+/* Random ids: prefix 'r' or 'g'. */
+int jit_id_new(char prefix, char ret[JIT_ID_LEN + 1]);
+bool jit_id_is_valid(const char *s, char prefix);
+
+/* JSON form (also the wire form). from_json validates strictly: -EBADMSG. */
+cJSON *jit_request_to_json(const struct jit_request *r);
+int jit_request_from_json(const cJSON *j, struct jit_request **ret);
+cJSON *jit_grant_to_json(const struct jit_grant *g);
+int jit_grant_from_json(const cJSON *j, struct jit_grant **ret);
+
+void jit_request_free(struct jit_request *r);
+void jit_grant_free(struct jit_grant *g);
+
+/* On-disk envelope around a JSON body. */
+int jit_record_seal(const cJSON *body, char **ret, size_t *ret_len);
+int jit_record_open(const char *data, size_t len, cJSON **ret);
+
+static inline void jit_request_freep(struct jit_request **r) { jit_request_free(*r); }
+static inline void jit_grant_freep(struct jit_grant **g) { jit_grant_free(*g); }
+#define _cleanup_request_free_ __attribute__((cleanup(jit_request_freep)))
+#define _cleanup_grant_free_ __attribute__((cleanup(jit_grant_freep)))
+
+#endif

@@ -1,0 +1,63 @@
+/* jitctl.h — what the verbs share: exit codes, global options, the call
+ * to the service and the output helpers. One file per verb; main.c holds
+ * the one dispatch table. */
+#ifndef JITCTL_H
+#define JITCTL_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Stable exit codes (jitctl(8) documents them; scripts rely on them). */
+enum {
+        JIT_EXIT_OK = 0,
+        JIT_EXIT_ERROR = 1,         /* anything not below */
+        JIT_EXIT_USAGE = 2,
+        JIT_EXIT_DENIED = 3,        /* the policy or an approver said no */
+        JIT_EXIT_PENDING = 4,       /* no decision yet (or the wait timed out) */
+        JIT_EXIT_FORBIDDEN = 5,     /* you may not do that */
+        JIT_EXIT_NOTFOUND = 6,
+        JIT_EXIT_UNAVAILABLE = 7,   /* the jit service cannot be reached */
+        JIT_EXIT_CONFLICT = 8,      /* already decided, not due yet */
+        JIT_EXIT_CONFIG = 9,        /* the policy file is invalid */
+};
+
+struct jit_globals {
+        const char *socket;
+        bool json;
+};
+extern struct jit_globals jit_g;
+
+int jit_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int jit_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Send {op, ...fields of req} and read the answer. On transport failure
+ * prints the reason and returns JIT_EXIT_UNAVAILABLE; else 0 with *ret. */
+int jit_call(cJSON *req, int timeout_ms, cJSON **ret);
+/* Exit code for an answer ("ok":false → by "code"; else by "decision"). */
+int jit_exit_for(const cJSON *ans);
+/* Print an answer: JSON when --json, else its message or error line. */
+int jit_print_outcome(const cJSON *ans);
+const char *jit_json_str(const cJSON *j, const char *k);
+uint64_t jit_json_u64(const cJSON *j, const char *k);
+/* "16:40:12 (in 14m)" / "3m ago" into buf. */
+void jit_format_when(char *buf, size_t size, uint64_t when_us, uint64_t now_us);
+int jit_parse_duration_arg(const char *s, uint64_t *ret);
+/* One call about one id (approve, deny, cancel, revoke, expire); prints it. */
+int jit_simple_call(const char *op, const char *id, cJSON *extra);
+/* Ask the service to hold until request id is decided, or timeout_s. */
+int jit_wait_for(const char *id, uint64_t timeout_s, cJSON **ret);
+
+int verb_serve(int argc, char **argv);
+int verb_request(int argc, char **argv);
+int verb_wait(int argc, char **argv);
+int verb_list(int argc, char **argv);
+int verb_show(int argc, char **argv);
+int verb_approve(int argc, char **argv);
+int verb_deny(int argc, char **argv);
+int verb_cancel(int argc, char **argv);
+int verb_revoke(int argc, char **argv);
+int verb_expire(int argc, char **argv);
+int verb_policy(int argc, char **argv);
+
+#endif

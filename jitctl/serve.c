@@ -1,0 +1,314 @@
+/* jitctl serve — run the jit service: socket, event loop, signals. */
+#include "jitctl.h"
+#include "service.h"
+#include "cleanup.h"
+#include "journal.h"
+#include "safeio.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+struct serve_opts {
+        const char *config, *state_dir, *socket;
+        bool foreground;
+};
+
+static int listen_socket(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -1;
+        char *slash;
+
+        if (sd_listen_fds(1) == 1)
+                return SD_LISTEN_FDS_START;     /* socket activation */
+        if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
+                return -EINVAL;
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        *slash = '\0';
+        if (dir[0] && mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (dir[0] && chmod(dir, 0755) < 0)    /* umask is 077 here */
+                return -errno;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void)unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        /* Anyone may connect; every operation checks who is asking. */
+        if (chmod(path, 0666) < 0)
+                return -errno;
+        if (listen(fd, 64) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+static int open_spool(struct svc *s, const char *dir)
+{
+        struct jit_request **reqs = NULL;
+        struct jit_grant **grants = NULL;
+        size_t nr = 0, ng = 0;
+        _cleanup_strv_free_ char **bad = NULL;
+        struct stat st;
+        int r;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (lstat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, NULL,
+                                  "spool %s must be a directory owned by root with mode 0700", dir);
+                return -EPERM;
+        }
+        r = jit_spool_open_files(dir, &s->spool);
+        if (r < 0)
+                return r;
+        r = jit_spool_load(s->spool, &reqs, &nr, &grants, &ng, &bad);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; bad && bad[i]; i++)
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, NULL, "spool record %s: left in place, not used", bad[i]);
+        s->reqs = reqs;
+        s->n_reqs = nr;
+        s->grants = grants;
+        s->n_grants = ng;
+        return 0;
+}
+
+static void open_bus(struct svc *s)
+{
+        enum jit_expiry_mode m = s->config ? s->config->settings.expiry : JIT_EXPIRY_AUTO;
+        int r;
+
+        if (m == JIT_EXPIRY_LOOP)
+                return;
+        if (sd_booted() <= 0) {
+                jit_journal_event(JIT_EV_SERVICE, LOG_NOTICE, NULL,
+                                  "systemd is not running here: the service's own loop expires grants");
+                return;
+        }
+        r = sd_bus_open_system(&s->bus);
+        if (r < 0) {
+                s->bus = NULL;
+                jit_journal_event(JIT_EV_SERVICE, LOG_WARNING, NULL,
+                                  "cannot reach systemd over D-Bus (%s): the service's own loop expires grants",
+                                  strerror(-r));
+        }
+}
+
+void svc_client_answer(struct svc *s, struct client *c, cJSON *ans)
+{
+        int r;
+
+        (void)s;
+        if (!ans) {
+                c->dead = true;
+                return;
+        }
+        r = jit_proto_send(c->fd, ans, 1000);
+        cJSON_Delete(ans);
+        if (r < 0)
+                c->dead = true;
+}
+
+static void accept_client(struct svc *s, int lfd)
+{
+        struct client *c;
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (fd < 0)
+                return;
+        if (s->n_clients >= JIT_MAX_CLIENTS) {
+                close(fd);
+                return;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c || jit_proto_peer(fd, &c->pid, &c->uid, &c->gid) < 0) {
+                free(c);
+                close(fd);
+                return;
+        }
+        c->fd = fd;
+        c->next = s->clients;
+        s->clients = c;
+        s->n_clients++;
+}
+
+static void serve_client(struct svc *s, struct client *c)
+{
+        cJSON *req = NULL, *ans;
+        int r;
+
+        r = jit_proto_reader_feed(&c->rd, c->fd, JIT_PROTO_MAX_REQUEST, &req);
+        if (r == 0)
+                return;
+        if (r < 0 || c->waiting) {
+                /* Hung up, broke the framing, or spoke while waiting. */
+                cJSON_Delete(req);
+                c->dead = true;
+                return;
+        }
+        ans = svc_handle(s, c, req);
+        cJSON_Delete(req);
+        if (ans)
+                svc_client_answer(s, c, ans);
+        else if (!c->waiting)
+                c->dead = true;
+}
+
+static void sweep_clients(struct svc *s)
+{
+        struct client **pp = &s->clients;
+
+        while (*pp) {
+                struct client *c = *pp;
+
+                if (!c->dead) {
+                        pp = &c->next;
+                        continue;
+                }
+                *pp = c->next;
+                jit_proto_reader_reset(&c->rd);
+                close(c->fd);
+                free(c);
+                s->n_clients--;
+        }
+}
+
+static int loop(struct svc *s, int lfd, int sfd)
+{
+        for (;;) {
+                struct pollfd pfd[2 + JIT_MAX_CLIENTS];
+                struct client *map[2 + JIT_MAX_CLIENTS];
+                uint64_t now = svc_now_us(), next = svc_next_wakeup_us(s);
+                int timeout = next <= now ? 0 : (next - now) / 1000 + 1 > 60000 ? 60000 : (int)((next - now) / 1000 + 1);
+                nfds_t n = 2;
+
+                pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+                pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                for (struct client *c = s->clients; c; c = c->next) {
+                        map[n] = c;
+                        pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+                }
+                if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+                        return -errno;
+                if (pfd[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGHUP)
+                                        svc_config_refresh(s, true);
+                                else
+                                        return 0;
+                        }
+                }
+                for (nfds_t i = 2; i < n; i++)
+                        if (pfd[i].revents)
+                                serve_client(s, map[i]);
+                if (pfd[0].revents & POLLIN)
+                        accept_client(s, lfd);
+                now = svc_now_us();
+                svc_expire_waiters(s, now);
+                svc_reconcile(s, false);
+                sweep_clients(s);
+        }
+}
+
+static int parse_serve(int argc, char **argv, struct serve_opts *o)
+{
+        static const struct option lo[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 'd' },
+                { "socket", required_argument, NULL, 's' },
+                { "foreground", no_argument, NULL, 'f' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        *o = (struct serve_opts){ .config = JIT_CONFIG_PATH, .state_dir = JIT_SPOOL_DIR, .socket = JIT_SOCKET_PATH };
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "c:d:s:fh", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'c': o->config = optarg; break;
+                case 'd': o->state_dir = optarg; break;
+                case 's': o->socket = optarg; break;
+                case 'f': o->foreground = true; break;
+                case 'h':
+                        printf("Usage: jitctl serve [--config FILE] [--state-dir DIR] [--socket PATH] [--foreground]\n");
+                        return 1;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind != argc || o->config[0] != '/' || o->state_dir[0] != '/')
+                return -EINVAL;
+        return 0;
+}
+
+int verb_serve(int argc, char **argv)
+{
+        struct svc s = { 0 };
+        struct serve_opts o;
+        sigset_t mask;
+        int lfd, sfd, r;
+
+        r = parse_serve(argc, argv, &o);
+        if (r != 0)
+                return r > 0 ? JIT_EXIT_OK : jit_usage_error("serve: bad arguments (see jitctl serve --help)");
+        if (geteuid() != 0)
+                return jit_fail(JIT_EXIT_FORBIDDEN, "serve: the jit service must run as root");
+        umask(077);
+        if (sodium_init() < 0)
+                return jit_fail(JIT_EXIT_ERROR, "serve: libsodium failed to initialise");
+        jit_journal_set_stderr(o.foreground);
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        s.config_path = o.config;
+        s.self_path = realpath("/proc/self/exe", NULL);
+        svc_config_refresh(&s, true);
+        r = open_spool(&s, o.state_dir);
+        if (r < 0)
+                return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the spool %s: %s", o.state_dir, strerror(-r));
+        open_bus(&s);
+        lfd = listen_socket(o.socket);
+        if (lfd < 0 || sfd < 0 || !s.self_path)
+                return jit_fail(JIT_EXIT_ERROR, "serve: cannot listen on %s: %s", o.socket, strerror(lfd < 0 ? -lfd : errno));
+        svc_reconcile(&s, true);
+        jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "jit service ready on %s (%zu requests, %zu grants on record; expiry by %s)",
+                          o.socket, s.n_reqs, s.n_grants, svc_uses_timers(&s) ? "systemd timers" : "the service's own loop");
+        (void)sd_notify(0, "READY=1");
+        r = loop(&s, lfd, sfd);
+        jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "jit service stopping");
+        (void)sd_notify(0, "STOPPING=1");
+        return r < 0 ? JIT_EXIT_ERROR : JIT_EXIT_OK;
+}

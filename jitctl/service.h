@@ -1,0 +1,107 @@
+/* service.h — the jit service (run by "jitctl serve"): the only writer of
+ * the spool, the only code that changes group membership or timers.
+ *
+ * Owns: the in-memory copy of every request and grant (the spool is the
+ * durable truth, written before anything is acted on), the loaded policy,
+ * the client connections and the clients waiting on a decision.
+ * MUSTs: answers only the operations in the table in service_ops.c, and
+ * checks on every one who is asking (SO_PEERCRED, never the message);
+ * no self-approval, by name or by uid; a broken or missing policy denies
+ * everything; grants are durable record → membership → timer, and ending
+ * one is membership → record → timer, so a crash anywhere leaves either an
+ * active record (reconcile finishes the job) or nothing.
+ */
+#ifndef JIT_SERVICE_H
+#define JIT_SERVICE_H
+
+#include "config.h"
+#include "proto.h"
+#include "record.h"
+#include "spool.h"
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#define JIT_TIMER_BACKSTOP_US (10ULL * 1000000) /* loop waits this long past expiry for a timer */
+#define JIT_MAX_CLIENTS 256
+#define JIT_MAX_WAIT_MS (24LL * 3600 * 1000)
+
+struct client {
+        int fd;
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+        struct jit_proto_reader rd;
+        bool waiting;
+        bool dead;                      /* close at the end of this loop turn */
+        char wait_id[JIT_ID_LEN + 1];
+        uint64_t wait_deadline_us;      /* realtime */
+        struct client *next;
+};
+
+struct svc {
+        const char *config_path;
+        struct jit_config *config;      /* NULL: policy invalid, deny all */
+        struct stat config_stamp;
+        bool config_seen;
+        struct jit_spool *spool;
+        struct jit_request **reqs;
+        size_t n_reqs;
+        struct jit_grant **grants;
+        size_t n_grants;
+        sd_bus *bus;                    /* NULL: no systemd, the loop expires */
+        char *self_path;                /* this jitctl, for timers to run */
+        struct client *clients;
+        size_t n_clients;
+        uint64_t next_reconcile_us;
+};
+
+/* Who is asking: resolved from the peer uid or, for access, the PAM user. */
+struct who {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+        char **groups;
+};
+
+uint64_t svc_now_us(void);
+
+/* service_who.c */
+int who_from_uid(uid_t uid, struct who *ret);
+int who_from_name(const char *name, struct who *ret);
+void who_done(struct who *w);
+/* Approvers of a role as "user" and "%group" strings. */
+char **role_approvers(const struct jit_role *role);
+
+/* service_state.c: policy, records, grants */
+void svc_config_refresh(struct svc *s, bool force);
+struct jit_request *svc_find_request(struct svc *s, const char *id);
+struct jit_grant *svc_find_grant(struct svc *s, const char *id);
+struct jit_grant *svc_active_grant(struct svc *s, const char *user, const char *role, uint64_t now);
+int svc_add_request(struct svc *s, struct jit_request *r);   /* takes ownership, persists */
+int svc_save_request(struct svc *s, struct jit_request *r);
+int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_by,
+                     uint64_t ttl, struct jit_grant **ret, char **ret_err);
+int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, const char *by);
+void svc_reconcile(struct svc *s, bool at_start);
+bool svc_uses_timers(const struct svc *s);
+uint64_t svc_next_wakeup_us(struct svc *s);
+void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us);
+
+/* service_ops.c */
+/* Handle one request; returns the answer, or NULL when the client now
+ * waits (the answer comes from svc_notify_decided / svc_expire_waiters). */
+cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req);
+void svc_notify_decided(struct svc *s, const struct jit_request *r);
+void svc_expire_waiters(struct svc *s, uint64_t now);
+cJSON *svc_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+cJSON *svc_outcome(struct svc *s, const struct jit_request *r);
+
+/* serve.c */
+void svc_client_answer(struct svc *s, struct client *c, cJSON *ans);
+
+#endif

@@ -1,0 +1,393 @@
+/* The service's state: policy reloads, the record lists, grants applied
+ * and ended, and the reconcile pass that makes the world match them. */
+#include "service.h"
+#include "cleanup.h"
+#include "journal.h"
+#include "membership.h"
+#include "strv.h"
+#include "timer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+uint64_t svc_now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
+{
+        time_t t = (time_t)(when_us / 1000000);
+        uint64_t left = when_us > now_us ? (when_us - now_us) / 1000000 : 0;
+        char hm[32] = "?", rel[32];
+        struct tm tm;
+
+        if (localtime_r(&t, &tm))
+                strftime(hm, sizeof(hm), "%H:%M:%S %Z", &tm);
+        if (left >= 3600)
+                snprintf(rel, sizeof(rel), "%lluh%02llum", (unsigned long long)(left / 3600),
+                         (unsigned long long)(left % 3600 / 60));
+        else if (left >= 60)
+                snprintf(rel, sizeof(rel), "%llum%02llus", (unsigned long long)(left / 60),
+                         (unsigned long long)(left % 60));
+        else
+                snprintf(rel, sizeof(rel), "%llus", (unsigned long long)left);
+        snprintf(buf, size, "%s (in %s)", hm, rel);
+}
+
+static bool stamp_equal(const struct stat *a, const struct stat *b)
+{
+        return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Reload the policy when the file changed. A policy that does not load
+ * leaves s->config NULL: everything is denied until it is fixed. The stat
+ * here only notices changes; the load itself opens and checks the fd. */
+void svc_config_refresh(struct svc *s, bool force)
+{
+        struct stat st = { 0 };
+        struct jit_config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        int r;
+
+        if (stat(s->config_path, &st) < 0)
+                memset(&st, 0, sizeof(st));
+        if (!force && s->config_seen && stamp_equal(&st, &s->config_stamp))
+                return;
+        s->config_stamp = st;
+        s->config_seen = true;
+        r = jit_config_load(s->config_path, &c, &errors);
+        jit_config_free(s->config);
+        s->config = NULL;
+        if (r < 0) {
+                jit_journal_event(JIT_EV_SERVICE, LOG_ERR, NULL,
+                                  "policy %s refused (%s): denying every request until it is fixed",
+                                  s->config_path, r == -EPERM ? "must be owned by root and not writable by others" :
+                                  r == -EINVAL ? "invalid" : strerror(-r));
+                for (size_t i = 0; errors && errors[i]; i++)
+                        jit_journal_event(JIT_EV_SERVICE, LOG_ERR, NULL, "%s: %s", s->config_path, errors[i]);
+                return;
+        }
+        s->config = c;
+        jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "policy %s loaded: %zu roles, %zu templates",
+                          s->config_path, c->n_roles, c->n_templates);
+}
+
+struct jit_request *svc_find_request(struct svc *s, const char *id)
+{
+        for (size_t i = 0; id && i < s->n_reqs; i++)
+                if (strcmp(s->reqs[i]->id, id) == 0)
+                        return s->reqs[i];
+        return NULL;
+}
+
+struct jit_grant *svc_find_grant(struct svc *s, const char *id)
+{
+        for (size_t i = 0; id && i < s->n_grants; i++)
+                if (strcmp(s->grants[i]->id, id) == 0)
+                        return s->grants[i];
+        return NULL;
+}
+
+struct jit_grant *svc_active_grant(struct svc *s, const char *user, const char *role, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+
+                if (jit_grant_is_active(g, now) && strcmp(g->user, user) == 0 && strcmp(g->role, role) == 0)
+                        return g;
+        }
+        return NULL;
+}
+
+int svc_save_request(struct svc *s, struct jit_request *r)
+{
+        int e = jit_spool_put_request(s->spool, r);
+
+        if (e < 0)
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, &(struct jit_journal_fields){ .request_id = r->id },
+                                  "cannot write request %s to the spool: %s", r->id, strerror(-e));
+        return e;
+}
+
+int svc_add_request(struct svc *s, struct jit_request *r)
+{
+        struct jit_request **n;
+        int e;
+
+        e = svc_save_request(s, r);
+        if (e < 0) {
+                jit_request_free(r);
+                return e;
+        }
+        n = realloc(s->reqs, (s->n_reqs + 1) * sizeof(*n));
+        if (!n) {
+                jit_request_free(r);
+                return -ENOMEM;
+        }
+        s->reqs = n;
+        s->reqs[s->n_reqs++] = r;
+        return 0;
+}
+
+static int save_grant(struct svc *s, struct jit_grant *g)
+{
+        int e = jit_spool_put_grant(s->spool, g);
+
+        if (e < 0)
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, &(struct jit_journal_fields){ .grant_id = g->id },
+                                  "cannot write grant %s to the spool: %s", g->id, strerror(-e));
+        return e;
+}
+
+static struct jit_grant *grant_new(const struct jit_request *r, const char *approved_by, uint64_t ttl)
+{
+        struct jit_grant *g = calloc(1, sizeof(*g));
+        uint64_t now = svc_now_us();
+
+        if (!g)
+                return NULL;
+        if (jit_id_new('g', g->id) < 0)
+                goto fail;
+        memcpy(g->request_id, r->id, sizeof(g->request_id));
+        g->state = JIT_GRANT_ACTIVE;
+        g->user = strdup(r->user);
+        g->uid = r->uid;
+        g->role = strdup(r->role);
+        g->group = r->group ? strdup(r->group) : NULL;
+        g->approved_by = strdup(approved_by);
+        g->created_us = now;
+        /* Whole seconds, so the OnCalendar= timer can say exactly when. */
+        g->expires_us = (now + ttl * 1000000ULL + 999999) / 1000000 * 1000000;
+        if (!g->user || !g->role || !g->group || !g->approved_by)
+                goto fail;
+        return g;
+fail:
+        jit_grant_free(g);
+        return NULL;
+}
+
+static void schedule_timer(struct svc *s, struct jit_grant *g)
+{
+        _cleanup_free_ char *err = NULL;
+        char unit[96];
+        int r;
+
+        if (!s->bus)
+                return;
+        r = jit_timer_schedule(s->bus, g->id, g->expires_us,
+                               s->config ? s->config->settings.timer_accuracy_ms * 1000 : 100000,
+                               s->self_path, &err);
+        if (r < 0) {
+                jit_journal_event(JIT_EV_ERROR, LOG_WARNING, &(struct jit_journal_fields){ .grant_id = g->id },
+                                  "cannot create the expiry timer for %s (%s): the service's own loop will end it",
+                                  g->id, err ? err : strerror(-r));
+                return;
+        }
+        jit_timer_unit_name(unit, sizeof(unit), g->id);
+        if (!g->timer || strcmp(g->timer, unit) != 0) {
+                free(g->timer);
+                g->timer = strdup(unit);
+                (void)save_grant(s, g);
+        }
+}
+
+int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_by,
+                     uint64_t ttl, struct jit_grant **ret, char **ret_err)
+{
+        struct jit_grant *g, **n;
+        _cleanup_free_ char *err = NULL;
+        char until[64];
+        int e;
+
+        g = grant_new(r, approved_by, ttl);
+        if (!g)
+                return -ENOMEM;
+        n = realloc(s->grants, (s->n_grants + 1) * sizeof(*n));
+        if (!n) {
+                jit_grant_free(g);
+                return -ENOMEM;
+        }
+        s->grants = n;
+        /* 1. the durable record */
+        e = save_grant(s, g);
+        if (e < 0) {
+                jit_grant_free(g);
+                return e;
+        }
+        s->grants[s->n_grants++] = g;
+        memcpy(r->grant_id, g->id, sizeof(r->grant_id));
+        (void)svc_save_request(s, r);
+        /* 2. the membership */
+        e = jit_membership_add(g->user, g->group, &err);
+        if (e < 0) {
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR,
+                                  &(struct jit_journal_fields){ .grant_id = g->id, .request_id = r->id,
+                                                                .user = g->user, .group = g->group },
+                                  "cannot add %s to group %s: %s", g->user, g->group, err ? err : strerror(-e));
+                (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
+                g->ended_us = svc_now_us();
+                g->ended_by = strdup("error");
+                (void)save_grant(s, g);
+                if (ret_err)
+                        *ret_err = TAKE_PTR(err);
+                return e;
+        }
+        svc_format_until(until, sizeof(until), g->expires_us, svc_now_us());
+        jit_journal_event(JIT_EV_GRANT, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .grant_id = g->id, .request_id = r->id, .role = g->role,
+                                                        .user = g->user, .group = g->group, .approver = approved_by,
+                                                        .decision = "allow" },
+                          "grant %s: %s is in group %s (role %s) until %s, approved by %s",
+                          g->id, g->user, g->group, g->role, until, approved_by);
+        /* 3. the timer */
+        schedule_timer(s, g);
+        *ret = g;
+        return 0;
+}
+
+/* Another active grant keeps the same membership alive. */
+static bool membership_still_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                const struct jit_grant *o = s->grants[i];
+
+                if (o != g && jit_grant_is_active(o, now) && strcmp(o->user, g->user) == 0 &&
+                    strcmp(o->group, g->group) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, const char *by)
+{
+        _cleanup_free_ char *err = NULL;
+        uint64_t now = svc_now_us();
+        int e;
+
+        if (g->state != JIT_GRANT_ACTIVE)
+                return 0;       /* already ended: idempotent */
+        if (!membership_still_needed(s, g, now)) {
+                e = jit_membership_remove(g->user, g->group, &err);
+                if (e < 0) {
+                        jit_journal_event(JIT_EV_ERROR, LOG_ERR,
+                                          &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user,
+                                                                        .group = g->group },
+                                          "cannot remove %s from group %s: %s (will retry)",
+                                          g->user, g->group, err ? err : strerror(-e));
+                        return e;
+                }
+        }
+        (void)jit_grant_transition(g, how);
+        g->ended_us = now;
+        free(g->ended_by);
+        g->ended_by = strdup(by);
+        e = save_grant(s, g);
+        if (s->bus)
+                (void)jit_timer_cancel(s->bus, g->id);
+        jit_journal_event(how == JIT_GRANT_EXPIRED ? JIT_EV_EXPIRE : JIT_EV_REVOKE, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .grant_id = g->id, .request_id = g->request_id,
+                                                        .role = g->role, .user = g->user, .group = g->group,
+                                                        .by = by },
+                          "grant %s %s by %s: %s removed from group %s (%.3f s after its expiry time)",
+                          g->id, how == JIT_GRANT_EXPIRED ? "expired" : "revoked", by, g->user, g->group,
+                          now >= g->expires_us ? (double)(now - g->expires_us) / 1e6 : -(double)(g->expires_us - now) / 1e6);
+        return e;
+}
+
+static void lapse_requests(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_reqs; i++) {
+                struct jit_request *r = s->reqs[i];
+
+                if (r->state != JIT_REQ_PENDING || !r->deadline_us || now < r->deadline_us)
+                        continue;
+                (void)jit_request_transition(r, JIT_REQ_LAPSED);
+                r->decided_at_us = now;
+                (void)svc_save_request(s, r);
+                jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
+                                  &(struct jit_journal_fields){ .request_id = r->id, .role = r->role,
+                                                                .user = r->user, .decision = "lapsed" },
+                                  "request %s lapsed: nobody decided in time", r->id);
+                svc_notify_decided(s, r);
+        }
+}
+
+/* Timers end grants when the policy asks for them ("timer") or systemd is
+ * there ("auto"); the loop then only backs them up at reconcile passes.
+ * Otherwise the loop ends every grant on time itself. */
+bool svc_uses_timers(const struct svc *s)
+{
+        enum jit_expiry_mode m = s->config ? s->config->settings.expiry : JIT_EXPIRY_AUTO;
+
+        return m == JIT_EXPIRY_TIMER || (m == JIT_EXPIRY_AUTO && s->bus);
+}
+
+static void expire_due(struct svc *s, uint64_t now, uint64_t slack)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+
+                if (g->state != JIT_GRANT_ACTIVE || now < g->expires_us + slack)
+                        continue;
+                (void)svc_grant_end(s, g, JIT_GRANT_EXPIRED, slack ? "reconcile" : "loop");
+        }
+}
+
+static void restore_timers(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; s->bus && i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+                bool exists = false;
+
+                if (!jit_grant_is_active(g, now))
+                        continue;
+                if (jit_timer_exists(s->bus, g->id, &exists) == 0 && !exists) {
+                        jit_journal_event(JIT_EV_RECONCILE, LOG_WARNING,
+                                          &(struct jit_journal_fields){ .grant_id = g->id },
+                                          "expiry timer of grant %s was missing: recreating it", g->id);
+                        schedule_timer(s, g);
+                }
+        }
+}
+
+void svc_reconcile(struct svc *s, bool at_start)
+{
+        uint64_t now = svc_now_us();
+        bool pass = at_start || now >= s->next_reconcile_us;
+
+        lapse_requests(s, now);
+        if (!svc_uses_timers(s))
+                expire_due(s, now, 0);
+        else if (pass)
+                expire_due(s, now, at_start ? 0 : JIT_TIMER_BACKSTOP_US);
+        if (pass) {
+                restore_timers(s, now);
+                s->next_reconcile_us = now + (s->config ? s->config->settings.reconcile_interval : 60) * 1000000ULL;
+        }
+}
+
+uint64_t svc_next_wakeup_us(struct svc *s)
+{
+        uint64_t next = s->next_reconcile_us;
+
+        for (size_t i = 0; i < s->n_reqs; i++)
+                if (s->reqs[i]->state == JIT_REQ_PENDING && s->reqs[i]->deadline_us &&
+                    s->reqs[i]->deadline_us < next)
+                        next = s->reqs[i]->deadline_us;
+        for (size_t i = 0; !svc_uses_timers(s) && i < s->n_grants; i++)
+                if (s->grants[i]->state == JIT_GRANT_ACTIVE && s->grants[i]->expires_us < next)
+                        next = s->grants[i]->expires_us;
+        for (struct client *c = s->clients; c; c = c->next)
+                if (c->waiting && c->wait_deadline_us < next)
+                        next = c->wait_deadline_us;
+        return next;
+}

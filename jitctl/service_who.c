@@ -1,0 +1,98 @@
+/* Name-service lookups for the service: who a uid or name is, and which
+ * groups they are in. Only the service and jitctl run these; pam_jit
+ * never resolves groups itself. */
+#include "service.h"
+#include "cleanup.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSS_BUF (64 * 1024)
+
+static int fill_groups(struct who *w)
+{
+        gid_t gids[512];
+        int n = (int)JIT_ELEMENTSOF(gids);
+        _cleanup_free_ char *buf = malloc(NSS_BUF);
+
+        if (!buf)
+                return -ENOMEM;
+        if (getgrouplist(w->name, w->gid, gids, &n) < 0)
+                return -E2BIG;
+        for (int i = 0; i < n; i++) {
+                struct group gr, *res = NULL;
+
+                if (getgrgid_r(gids[i], &gr, buf, NSS_BUF, &res) != 0 || !res)
+                        continue;
+                if (!jit_strv_contains(w->groups, res->gr_name) && jit_strv_push(&w->groups, res->gr_name) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int from_passwd(struct passwd *pw, struct who *ret)
+{
+        struct who w = { .uid = pw->pw_uid, .gid = pw->pw_gid };
+        int r;
+
+        w.name = strdup(pw->pw_name);
+        if (!w.name)
+                return -ENOMEM;
+        r = fill_groups(&w);
+        if (r < 0) {
+                who_done(&w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
+
+int who_from_uid(uid_t uid, struct who *ret)
+{
+        _cleanup_free_ char *buf = malloc(NSS_BUF);
+        struct passwd pw, *res = NULL;
+
+        if (!buf)
+                return -ENOMEM;
+        if (getpwuid_r(uid, &pw, buf, NSS_BUF, &res) != 0 || !res)
+                return -ESRCH;
+        return from_passwd(res, ret);
+}
+
+int who_from_name(const char *name, struct who *ret)
+{
+        _cleanup_free_ char *buf = malloc(NSS_BUF);
+        struct passwd pw, *res = NULL;
+
+        if (!buf)
+                return -ENOMEM;
+        if (!name || getpwnam_r(name, &pw, buf, NSS_BUF, &res) != 0 || !res)
+                return -ESRCH;
+        return from_passwd(res, ret);
+}
+
+void who_done(struct who *w)
+{
+        free(w->name);
+        jit_strv_free(w->groups);
+        *w = (struct who){ 0 };
+}
+
+char **role_approvers(const struct jit_role *role)
+{
+        char **out = NULL;
+
+        for (size_t i = 0; role && role->approver_users && role->approver_users[i]; i++)
+                (void)jit_strv_push(&out, role->approver_users[i]);
+        for (size_t i = 0; role && role->approver_groups && role->approver_groups[i]; i++) {
+                char g[JIT_NAME_MAX + 2] = "%";
+
+                strncat(g, role->approver_groups[i], JIT_NAME_MAX);
+                (void)jit_strv_push(&out, g);
+        }
+        return out;
+}

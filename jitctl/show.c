@@ -1,0 +1,127 @@
+/* jitctl show ID — everything about one request or grant. */
+#include "jitctl.h"
+#include "duration.h"
+#include "proto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void line(const char *k, const char *v)
+{
+        if (!v)
+                return;
+        printf("%-12s ", k);
+        for (; *v; v++)
+                putchar((unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v);
+        putchar('\n');
+}
+
+static void list_line(const char *k, const cJSON *arr, const char *sep)
+{
+        char buf[2048];
+        size_t off = 0;
+        const cJSON *e;
+
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+                return;
+        buf[0] = '\0';
+        cJSON_ArrayForEach(e, arr)
+                if (cJSON_IsString(e) && off < sizeof(buf))
+                        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? sep : "", e->valuestring);
+        line(k, buf);
+}
+
+static void time_line(const char *k, uint64_t us, uint64_t now)
+{
+        char b[64];
+
+        if (!us)
+                return;
+        jit_format_when(b, sizeof(b), us, now);
+        line(k, b);
+}
+
+static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
+{
+        char ttl[16] = "?";
+        const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r, "policy_reasons"), *e;
+
+        (void)jit_duration_format(ttl, sizeof(ttl), jit_json_u64(r, "ttl"));
+        line("Request:", jit_json_str(r, "id"));
+        line("State:", jit_json_str(r, "state"));
+        line("User:", jit_json_str(r, "user"));
+        line("Role:", jit_json_str(r, "role"));
+        line("Group:", jit_json_str(r, "group"));
+        line("TTL:", ttl);
+        line("Via:", jit_json_str(r, "service"));
+        line("From host:", jit_json_str(r, "rhost"));
+        line("TTY:", jit_json_str(r, "tty"));
+        line("Run as:", jit_json_str(r, "target_user"));
+        list_line("Command:", cJSON_GetObjectItemCaseSensitive(r, "command"), " ");
+        line("Reason:", jit_json_str(r, "reason"));
+        time_line("Asked:", jit_json_u64(r, "created_us"), now);
+        if (strcmp(jit_json_str(r, "state") ? jit_json_str(r, "state") : "", "pending") == 0)
+                time_line("Lapses:", jit_json_u64(r, "deadline_us"), now);
+        line("Policy rule:", jit_json_str(r, "policy_rule"));
+        cJSON_ArrayForEach(e, reasons)
+                if (cJSON_IsString(e))
+                        line("Why:", e->valuestring);
+        list_line("Approvers:", cJSON_GetObjectItemCaseSensitive(ans, "approvers"), ", ");
+        line("Decided by:", jit_json_str(r, "decided_by"));
+        time_line("Decided:", jit_json_u64(r, "decided_at_us"), now);
+        line("Comment:", jit_json_str(r, "comment"));
+        line("Grant:", jit_json_str(r, "grant_id"));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "you_may_approve")) &&
+            strcmp(jit_json_str(r, "state"), "pending") == 0)
+                printf("\nYou may decide: jitctl approve %s  |  jitctl deny %s --reason TEXT\n",
+                       jit_json_str(r, "id"), jit_json_str(r, "id"));
+}
+
+static void show_grant(const cJSON *g, uint64_t now)
+{
+        line("Grant:", jit_json_str(g, "id"));
+        line("State:", jit_json_str(g, "state"));
+        line("User:", jit_json_str(g, "user"));
+        line("Role:", jit_json_str(g, "role"));
+        line("Group:", jit_json_str(g, "group"));
+        line("Approved by:", jit_json_str(g, "approved_by"));
+        line("Request:", jit_json_str(g, "request_id"));
+        time_line("Granted:", jit_json_u64(g, "created_us"), now);
+        time_line("Expires:", jit_json_u64(g, "expires_us"), now);
+        time_line("Ended:", jit_json_u64(g, "ended_us"), now);
+        line("Ended by:", jit_json_str(g, "ended_by"));
+        line("Timer:", jit_json_str(g, "timer"));
+}
+
+int verb_show(int argc, char **argv)
+{
+        cJSON *req, *ans = NULL;
+        const cJSON *r, *g;
+        uint64_t now;
+        int rc;
+
+        if (argc != 2 || argv[1][0] == '-')
+                return jit_usage_error("usage: jitctl show REQUEST|GRANT");
+        req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "op", JIT_OP_SHOW);
+        cJSON_AddStringToObject(req, "id", argv[1]);
+        rc = jit_call(req, 10000, &ans);
+        if (rc)
+                return rc;
+        if (jit_g.json || jit_exit_for(ans) != JIT_EXIT_OK) {
+                rc = jit_print_outcome(ans);
+                cJSON_Delete(ans);
+                return rc;
+        }
+        now = jit_json_u64(ans, "now_us");
+        r = cJSON_GetObjectItemCaseSensitive(ans, "request");
+        g = cJSON_GetObjectItemCaseSensitive(ans, "grant");
+        if (r)
+                show_request(r, ans, now);
+        if (r && g)
+                putchar('\n');
+        if (g)
+                show_grant(g, now);
+        cJSON_Delete(ans);
+        return JIT_EXIT_OK;
+}

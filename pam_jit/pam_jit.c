@@ -1,0 +1,390 @@
+/* pam_jit.so — the moment-of-use gate, PAM account phase.
+ *
+ * It gathers the PAM context (and, under sudo, the command line from
+ * /proc/self/cmdline as the stated intent), asks the jit service over its
+ * Unix socket, tells the user what happens, and returns.
+ *
+ * MUSTs (this code runs inside setuid sudo and sshd):
+ *  - fail closed: every path but one returns a denial; only decide() can
+ *    return PAM_SUCCESS, and only for an "allow" answer from the service;
+ *  - no network, no /etc/group edits, no libcurl, no environment variables;
+ *  - text from the service is printed only after control characters are
+ *    replaced;
+ *  - every wait is bounded.
+ */
+#include "cmdline.h"
+#include "duration.h"
+#include "proto.h"
+#include "../common/cleanup.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#define DEFAULT_WAIT_S 300
+#define DEFAULT_TIMEOUT_S 10
+#define DEFAULT_SECURE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct opts {
+        const char *role;
+        const char *socket;
+        const char *secure_path;
+        uint64_t ttl;           /* 0: the role's default */
+        uint64_t wait_s;        /* interactive wait bound */
+        uint64_t batch_wait_s;  /* no tty, sudo -n, sshd: 0 = do not wait */
+        uint64_t timeout_s;     /* first answer */
+        bool quiet, debug;
+};
+
+enum outcome { OUT_ERROR = 0, OUT_DENIED, OUT_ALLOWED };
+
+static int parse_secs(const char *v, bool zero_ok, uint64_t *ret)
+{
+        if (zero_ok && strcmp(v, "0") == 0) {
+                *ret = 0;
+                return 0;
+        }
+        return jit_duration_parse(v, ret);
+}
+
+static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
+{
+        *o = (struct opts) {
+                .socket = JIT_SOCKET_PATH, .secure_path = DEFAULT_SECURE_PATH,
+                .wait_s = DEFAULT_WAIT_S, .timeout_s = DEFAULT_TIMEOUT_S,
+        };
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i];
+                int r = 0;
+
+                if (strncmp(a, "role=", 5) == 0)
+                        o->role = a + 5;
+                else if (strncmp(a, "socket=", 7) == 0 && a[7] == '/')
+                        o->socket = a + 7;
+                else if (strncmp(a, "secure_path=", 12) == 0)
+                        o->secure_path = a + 12;
+                else if (strncmp(a, "ttl=", 4) == 0)
+                        r = parse_secs(a + 4, false, &o->ttl);
+                else if (strncmp(a, "wait=", 5) == 0)
+                        r = parse_secs(a + 5, true, &o->wait_s);
+                else if (strncmp(a, "batch_wait=", 11) == 0)
+                        r = parse_secs(a + 11, true, &o->batch_wait_s);
+                else if (strncmp(a, "timeout=", 8) == 0)
+                        r = parse_secs(a + 8, false, &o->timeout_s);
+                else if (strcmp(a, "quiet") == 0)
+                        o->quiet = true;
+                else if (strcmp(a, "debug") == 0)
+                        o->debug = true;
+                else
+                        r = -EINVAL;
+                if (r < 0) {
+                        pam_syslog(pamh, LOG_ERR, "bad option \"%s\": denying", a);
+                        return -EINVAL;
+                }
+        }
+        if (!o->role || !*o->role) {
+                pam_syslog(pamh, LOG_ERR, "missing role= option: denying");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Replace C0, DEL, ESC-introduced sequences and non-ASCII bytes: the text
+ * comes from the service, which quotes users' words. */
+static void sanitize(char *s)
+{
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+
+                if (c < 0x20 || c >= 0x7f)
+                        *s = '?';
+        }
+}
+
+static void say(pam_handle_t *pamh, const struct opts *o, bool error, const char *text)
+{
+        char buf[1024];
+
+        if (!text || (!error && o->quiet))
+                return;
+        snprintf(buf, sizeof(buf), "%s", text);
+        sanitize(buf);
+        if (error)
+                (void)pam_error(pamh, "%s", buf);
+        else
+                (void)pam_info(pamh, "%s", buf);
+}
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+        const void *v = NULL;
+
+        if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || !v)
+                return NULL;
+        return v;
+}
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+        if (!v)
+                return 0;
+        return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+}
+
+static cJSON *build_access(pam_handle_t *pamh, const struct opts *o, const char *user,
+                           const struct jit_cmdline *cl, uint64_t wait_s)
+{
+        cJSON *m = cJSON_CreateObject();
+        int e = 0;
+
+        if (!m)
+                return NULL;
+        e |= add_str(m, "op", JIT_OP_ACCESS);
+        e |= add_str(m, "user", user);
+        e |= add_str(m, "role", o->role);
+        e |= add_str(m, "service", item(pamh, PAM_SERVICE));
+        e |= add_str(m, "rhost", item(pamh, PAM_RHOST));
+        e |= add_str(m, "ruser", item(pamh, PAM_RUSER));
+        e |= add_str(m, "tty", item(pamh, PAM_TTY));
+        e |= add_str(m, "target_user", cl->target_user);
+        if (!cJSON_AddNumberToObject(m, "wait_s", (double)wait_s))
+                e = -ENOMEM;
+        if (o->ttl && !cJSON_AddNumberToObject(m, "ttl", (double)o->ttl))
+                e = -ENOMEM;
+        if (cl->argv) {
+                cJSON *a = cJSON_AddArrayToObject(m, "command");
+
+                for (size_t i = 0; a && cl->argv[i]; i++)
+                        if (!cJSON_AddItemToArray(a, cJSON_CreateString(cl->argv[i])))
+                                e = -ENOMEM;
+                if (!a)
+                        e = -ENOMEM;
+        }
+        if (e) {
+                cJSON_Delete(m);
+                return NULL;
+        }
+        return m;
+}
+
+static const char *str_of(const cJSON *j, const char *k)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, k);
+
+        return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* Read the service's verdict from an answer. Anything unexpected is an error. */
+static enum outcome verdict(const cJSON *ans)
+{
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(ans, "ok");
+        const char *d = str_of(ans, "decision");
+
+        if (!cJSON_IsTrue(ok) || !d)
+                return OUT_ERROR;
+        if (strcmp(d, "allow") == 0)
+                return OUT_ALLOWED;
+        if (strcmp(d, "deny") == 0)
+                return OUT_DENIED;
+        return OUT_ERROR;      /* "pending" is handled by the caller */
+}
+
+static bool is_pending(const cJSON *ans)
+{
+        const char *d = str_of(ans, "decision");
+
+        return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok")) && d &&
+               strcmp(d, "pending") == 0 && str_of(ans, "request_id");
+}
+
+static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, int fd,
+                                      const char *id, uint64_t wait_s)
+{
+        cJSON *req = cJSON_CreateObject(), *ans = NULL;
+        enum outcome out = OUT_ERROR;
+        int r;
+
+        if (!req || !cJSON_AddStringToObject(req, "op", JIT_OP_WAIT) ||
+            !cJSON_AddStringToObject(req, "id", id) ||
+            !cJSON_AddNumberToObject(req, "timeout_ms", (double)(wait_s * 1000))) {
+                cJSON_Delete(req);
+                return OUT_ERROR;
+        }
+        r = jit_proto_send(fd, req, (int)(o->timeout_s * 1000));
+        cJSON_Delete(req);
+        if (r == 0)
+                r = jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, (int)((wait_s + o->timeout_s) * 1000), &ans);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", id, strerror(-r));
+                say(pamh, o, true, "jit: lost contact with the jit service while waiting: denied");
+                return OUT_ERROR;
+        }
+        if (is_pending(ans)) {
+                char line[256];
+
+                snprintf(line, sizeof(line),
+                         "jit: no decision on request %s in time: denied for now. "
+                         "After approval, retry (or run: jitctl wait %s).", id, id);
+                say(pamh, o, true, line);
+                out = OUT_DENIED;
+        } else {
+                out = verdict(ans);
+                say(pamh, o, out != OUT_ALLOWED, str_of(ans, "message"));
+        }
+        cJSON_Delete(ans);
+        return out;
+}
+
+static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *user,
+                        const struct jit_cmdline *cl, bool batch)
+{
+        _cleanup_close_ int fd = -1;
+        cJSON *req, *ans = NULL;
+        enum outcome out;
+        uint64_t wait_s = batch ? o->batch_wait_s : o->wait_s;
+        int r;
+
+        fd = jit_proto_connect(o->socket);
+        if (fd < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot reach the jit service at %s: %s", o->socket, strerror(-fd));
+                say(pamh, o, true, "jit: the jit service is not running: access denied");
+                return OUT_ERROR;
+        }
+        req = build_access(pamh, o, user, cl, wait_s);
+        if (!req)
+                return OUT_ERROR;
+        r = jit_proto_send(fd, req, (int)(o->timeout_s * 1000));
+        cJSON_Delete(req);
+        if (r == 0)
+                r = jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, (int)(o->timeout_s * 1000), &ans);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "no answer from the jit service: %s", strerror(-r));
+                say(pamh, o, true, "jit: no answer from the jit service: access denied");
+                return OUT_ERROR;
+        }
+        if (!is_pending(ans)) {
+                out = verdict(ans);
+                if (out == OUT_ERROR && !str_of(ans, "error"))
+                        pam_syslog(pamh, LOG_ERR, "malformed answer from the jit service: denying");
+                if (out == OUT_ALLOWED)
+                        say(pamh, o, false, str_of(ans, "message"));  /* none on the fast path */
+                else
+                        say(pamh, o, true, str_of(ans, "message") ? str_of(ans, "message") :
+                            str_of(ans, "error") ? str_of(ans, "error") :
+                            "jit: malformed answer from the jit service: access denied");
+                cJSON_Delete(ans);
+                return out;
+        }
+        say(pamh, o, wait_s == 0, str_of(ans, "message"));
+        if (wait_s == 0) {
+                char line[256];
+
+                snprintf(line, sizeof(line), "jit: not waiting (non-interactive): denied for now. "
+                         "Run: jitctl wait %s, then retry.", str_of(ans, "request_id"));
+                say(pamh, o, true, line);
+                cJSON_Delete(ans);
+                return OUT_DENIED;
+        }
+        out = wait_for_decision(pamh, o, fd, str_of(ans, "request_id"), wait_s);
+        cJSON_Delete(ans);
+        return out;
+}
+
+/* The one place that maps results to PAM codes. */
+static int decide(enum outcome out)
+{
+        switch (out) {
+        case OUT_ALLOWED:
+                return PAM_SUCCESS;
+        case OUT_DENIED:
+                return PAM_PERM_DENIED;
+        default:
+                return PAM_PERM_DENIED;
+        }
+}
+
+static bool is_batch(pam_handle_t *pamh, const struct jit_cmdline *cl)
+{
+        const char *tty = item(pamh, PAM_TTY);
+        const char *service = item(pamh, PAM_SERVICE);
+
+        if (cl->non_interactive)
+                return true;
+        if (service && strcmp(service, "sshd") == 0)
+                return true;    /* sshd's account conversation cannot show a live wait */
+        return !tty || strncmp(tty, "/dev/", 5) != 0;
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        struct jit_cmdline cl = { 0 };
+        const char *user = NULL, *service;
+        struct opts o;
+        enum outcome out = OUT_ERROR;
+
+        (void)flags;   /* sudo always passes PAM_SILENT here; see pam_jit(8) */
+        if (parse_opts(pamh, argc, argv, &o) < 0) {
+                say(pamh, &(struct opts){ 0 }, true, "jit: pam_jit is misconfigured: access denied");
+                return decide(OUT_ERROR);
+        }
+        if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user)
+                return decide(OUT_ERROR);
+        service = item(pamh, PAM_SERVICE);
+        if (service && (strcmp(service, "sudo") == 0 || strcmp(service, "sudo-i") == 0)) {
+                if (jit_cmdline_read_sudo(&cl, o.secure_path) < 0) {
+                        pam_syslog(pamh, LOG_ERR, "cannot read the sudo command line: denying");
+                        say(pamh, &o, true, "jit: cannot read the sudo command line: access denied");
+                        return decide(OUT_ERROR);
+                }
+        }
+        out = ask(pamh, &o, user, &cl, is_batch(pamh, &cl));
+        if (o.debug)
+                pam_syslog(pamh, LOG_DEBUG, "user %s role %s: outcome %d", user, o.role, (int)out);
+        jit_cmdline_done(&cl);
+        return decide(out);
+}
+
+static int only_account(pam_handle_t *pamh)
+{
+        pam_syslog(pamh, LOG_ERR, "pam_jit works in the account phase only: denying");
+        return PAM_SERVICE_ERR;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void)flags; (void)argc; (void)argv;
+        return only_account(pamh);
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void)flags; (void)argc; (void)argv;
+        return only_account(pamh);
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void)flags; (void)argc; (void)argv;
+        return only_account(pamh);
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void)flags; (void)argc; (void)argv;
+        return only_account(pamh);
+}
+
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void)flags; (void)argc; (void)argv;
+        return only_account(pamh);
+}
