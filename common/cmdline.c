@@ -39,24 +39,49 @@ int jit_cmdline_split(const char *buf, size_t len, char ***ret)
         return 0;
 }
 
-/* sudo 1.9's options that take an argument. */
-static bool short_takes_arg(char c)
+const char *jit_command_mode_to_string(enum jit_command_mode m)
 {
-        return c && strchr("CDghprRtTUu", c) != NULL;
+        switch (m) {
+        case JIT_COMMAND_NONE: return "none";
+        case JIT_COMMAND_EXACT: return "exact";
+        default: return "opaque";
+        }
 }
 
-static const char *const long_with_arg[] = {
-        "close-from", "chdir", "group", "host", "prompt", "chroot", "role",
-        "type", "command-timeout", "other-user", "user", NULL,
+enum jit_command_mode jit_command_mode_from_string(const char *s)
+{
+        if (s && strcmp(s, "none") == 0)
+                return JIT_COMMAND_NONE;
+        if (s && strcmp(s, "exact") == 0)
+                return JIT_COMMAND_EXACT;
+        return JIT_COMMAND_OPAQUE;
+}
+
+/* sudo 1.9's options, as its getopt_long sees them. 'r': takes an
+ * argument; 'o': optional argument (attached only); 0: none. */
+static const char sudo_shorts[] = "Aa:BbC:c:D:Eeg:Hh::iKklNnPp:R:r:SsT:t:U:u:Vv";
+
+static const struct long_opt {
+        const char *name;
+        char arg;               /* 'r' required, 'o' optional, 0 none */
+        char as;                /* the short option it stands for ('\1' for --host) */
+} sudo_longs[] = {
+        { "askpass", 0, 'A' }, { "auth-type", 'r', 'a' }, { "background", 0, 'b' },
+        { "bell", 0, 'B' }, { "chdir", 'r', 'D' }, { "chroot", 'r', 'R' },
+        { "close-from", 'r', 'C' }, { "command-timeout", 'r', 'T' }, { "edit", 0, 'e' },
+        { "group", 'r', 'g' }, { "help", 0, 'h' }, { "host", 'r', '\1' },
+        { "list", 0, 'l' }, { "login", 0, 'i' }, { "login-class", 'r', 'c' },
+        { "no-update", 0, 'N' }, { "non-interactive", 0, 'n' }, { "other-user", 'r', 'U' },
+        { "preserve-env", 'o', 'E' }, { "preserve-groups", 0, 'P' }, { "prompt", 'r', 'p' },
+        { "remove-timestamp", 0, 'K' }, { "reset-timestamp", 0, 'k' }, { "role", 'r', 'r' },
+        { "set-home", 0, 'H' }, { "shell", 0, 's' }, { "stdin", 0, 'S' },
+        { "type", 'r', 't' }, { "user", 'r', 'u' }, { "validate", 0, 'v' },
+        { "version", 0, 'V' },
 };
 
-static bool is_long_with_arg(const char *name, size_t len)
-{
-        for (size_t i = 0; long_with_arg[i]; i++)
-                if (strlen(long_with_arg[i]) == len && strncmp(long_with_arg[i], name, len) == 0)
-                        return true;
-        return false;
-}
+struct sudo_flags {
+        bool shell, edit, no_run, opaque;
+};
 
 static int set_user(struct jit_cmdline *c, const char *u)
 {
@@ -65,57 +90,94 @@ static int set_user(struct jit_cmdline *c, const char *u)
         return c->target_user ? 0 : -ENOMEM;
 }
 
-/* One long option at argv[*i]; may consume the next argument. */
-static int parse_long(struct jit_cmdline *c, char *const *argv, size_t *i)
+/* What one option means for us. */
+static int apply(struct jit_cmdline *c, struct sudo_flags *f, char opt, const char *val)
 {
-        const char *a = argv[*i] + 2, *eq = strchr(a, '=');
-        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        const char *val = eq ? eq + 1 : NULL;
-
-        if (nl == 15 && strncmp(a, "non-interactive", nl) == 0)
-                c->non_interactive = true;
-        if (!eq && is_long_with_arg(a, nl)) {
-                if (!argv[*i + 1])
-                        return -EINVAL;
-                val = argv[++*i];
+        switch (opt) {
+        case 'n': c->non_interactive = true; break;
+        case 'u': return set_user(c, val);
+        case 's': case 'i': f->shell = true; break;
+        case 'e': f->edit = true; break;
+        case 'l': case 'v': case 'V': case 'K': f->no_run = true; break;
+        case 'h': if (!val) f->no_run = true; break;
+        default: break;
         }
-        if (val && nl == 4 && strncmp(a, "user", 4) == 0)
-                return set_user(c, val);
         return 0;
 }
 
-/* A cluster of short options at argv[*i] ("-nu", "-uroot"). */
-static int parse_short(struct jit_cmdline *c, char *const *argv, size_t *i)
+/* A long option at argv[*i]: exact name, else a unique prefix, as
+ * getopt_long does. An unknown or ambiguous one makes sudo stop, but we
+ * do not guess: the command becomes opaque. */
+static int parse_long(struct jit_cmdline *c, struct sudo_flags *f, char *const *argv, size_t *i)
 {
-        const char *a = argv[*i] + 1;
+        const char *a = argv[*i] + 2, *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a), hits = 0;
+        const struct long_opt *o = NULL;
 
-        for (; *a; a++) {
-                const char *val;
-
-                if (*a == 'n')
-                        c->non_interactive = true;
-                if (!short_takes_arg(*a))
+        for (size_t k = 0; k < JIT_ELEMENTSOF(sudo_longs); k++) {
+                if (strncmp(sudo_longs[k].name, a, nl) != 0)
                         continue;
-                if (a[1]) {
-                        val = a + 1;
-                } else {
-                        if (!argv[*i + 1])
-                                return -EINVAL;
-                        val = argv[++*i];
+                if (strlen(sudo_longs[k].name) == nl) {
+                        o = &sudo_longs[k];
+                        hits = 1;
+                        break;
                 }
-                return *a == 'u' ? set_user(c, val) : 0;
+                o = &sudo_longs[k];
+                hits++;
+        }
+        if (hits != 1 || (eq && !o->arg)) {
+                f->opaque = true;
+                return 0;
+        }
+        if (o->arg == 'r' && !eq) {
+                if (!argv[*i + 1])
+                        return -EINVAL;         /* sudo refuses it too */
+                return apply(c, f, o->as, argv[++*i]);
+        }
+        return apply(c, f, o->as, eq ? eq + 1 : NULL);
+}
+
+/* A cluster of short options at argv[*i] ("-nu", "-uroot"). */
+static int parse_short(struct jit_cmdline *c, struct sudo_flags *f, char *const *argv, size_t *i)
+{
+        for (const char *a = argv[*i] + 1; *a; a++) {
+                const char *spec = strchr(sudo_shorts, *a);
+
+                if (!spec || *a == ':') {
+                        f->opaque = true;
+                        return 0;
+                }
+                if (spec[1] != ':')
+                        (void)apply(c, f, *a, NULL);
+                else if (spec[2] == ':')        /* optional: attached only */
+                        return apply(c, f, *a, a[1] ? a + 1 : NULL);
+                else if (a[1])
+                        return apply(c, f, *a, a + 1);
+                else if (!argv[*i + 1])
+                        return -EINVAL;         /* sudo refuses it too */
+                else
+                        return apply(c, f, *a, argv[++*i]);
         }
         return 0;
+}
+
+static bool is_sudoedit(const char *argv0)
+{
+        const char *base = strrchr(argv0, '/');
+
+        return strcmp(base ? base + 1 : argv0, "sudoedit") == 0;
 }
 
 int jit_cmdline_parse_sudo(struct jit_cmdline *ret, char *const *argv)
 {
         struct jit_cmdline c = { 0 };
+        struct sudo_flags f = { 0 };
         size_t i = 1;
         int r = 0;
 
         if (!argv || !argv[0])
                 return -EINVAL;
+        f.edit = is_sudoedit(argv[0]);
         for (; argv[i] && r == 0; i++) {
                 const char *a = argv[i];
 
@@ -125,7 +187,7 @@ int jit_cmdline_parse_sudo(struct jit_cmdline *ret, char *const *argv)
                 }
                 if (a[0] != '-' || a[1] == '\0')
                         break;
-                r = a[1] == '-' ? parse_long(&c, argv, &i) : parse_short(&c, argv, &i);
+                r = a[1] == '-' ? parse_long(&c, &f, argv, &i) : parse_short(&c, &f, argv, &i);
         }
         for (; r == 0 && argv[i]; i++)
                 r = jit_strv_push(&c.argv, argv[i]);
@@ -133,6 +195,12 @@ int jit_cmdline_parse_sudo(struct jit_cmdline *ret, char *const *argv)
                 jit_cmdline_done(&c);
                 return r;
         }
+        if (f.opaque || f.edit || f.shell)
+                c.mode = JIT_COMMAND_OPAQUE;    /* a shell, an edit, or unsure */
+        else if (f.no_run || !c.argv)
+                c.mode = JIT_COMMAND_NONE;
+        else
+                c.mode = JIT_COMMAND_EXACT;     /* until resolve() says otherwise */
         *ret = c;
         return 0;
 }
@@ -146,12 +214,18 @@ static bool is_executable_file(const char *path)
 
 /* Resolve the command like sudo does with secure_path; on failure leave it
  * as typed (then it matches no absolute pattern). */
+/* Resolve the command like sudo does with secure_path. What we cannot
+ * resolve to one absolute file is opaque. */
 static int resolve(struct jit_cmdline *c, const char *secure_path)
 {
         char path[PATH_MAX], *real = NULL;
 
-        if (!c->argv || !c->argv[0] || strchr(c->argv[0], '=') || !*c->argv[0])
+        if (c->mode != JIT_COMMAND_EXACT)
                 return 0;
+        if (!c->argv || !c->argv[0] || !*c->argv[0] || strchr(c->argv[0], '=')) {
+                c->mode = JIT_COMMAND_OPAQUE;  /* "VAR=x cmd": sudo sets the environment */
+                return 0;
+        }
         if (strchr(c->argv[0], '/')) {
                 real = realpath(c->argv[0], NULL);
         } else {
@@ -168,8 +242,11 @@ static int resolve(struct jit_cmdline *c, const char *secure_path)
                         p = colon ? colon + 1 : NULL;
                 }
         }
-        if (!real)
+        if (!real || !is_executable_file(real)) {
+                free(real);
+                c->mode = JIT_COMMAND_OPAQUE;
                 return 0;
+        }
         free(c->argv[0]);
         c->argv[0] = real;
         return 0;

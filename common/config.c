@@ -60,15 +60,18 @@ static bool is_valid_name(const char *s, bool allow_upper_dot)
         return true;
 }
 
-/* Every key of obj must be in allowed[]. */
+/* Every key of obj must be in allowed[] (NULL: any name), and no key may
+ * appear twice. */
 static void check_keys(struct vctx *v, const cJSON *obj, const char *path, const char *const *allowed)
 {
         const cJSON *it;
 
         cJSON_ArrayForEach(it, obj) {
+                if (!allowed)
+                        break;
                 bool ok = false;
 
-                for (size_t i = 0; allowed[i]; i++)
+                for (size_t i = 0; allowed && allowed[i]; i++)
                         if (strcmp(it->string, allowed[i]) == 0)
                                 ok = true;
                 if (!ok)
@@ -416,6 +419,7 @@ static void parse_roles(struct vctx *v, const cJSON *root, struct jit_config *c)
                 verr(v, "$.roles", "more than 1024 roles");
                 return;
         }
+        check_keys(v, obj, "$.roles", NULL);
         c->roles = calloc((size_t)n + 1, sizeof(*c->roles));
         if (!c->roles) {
                 v->oom = 1;
@@ -460,6 +464,7 @@ static void parse_templates(struct vctx *v, const cJSON *root, struct jit_config
                 verr(v, "$.templates", "more than 4096 templates");
                 return;
         }
+        check_keys(v, obj, "$.templates", NULL);
         c->templates = calloc((size_t)n + 1, sizeof(*c->templates));
         if (!c->templates) {
                 v->oom = 1;

@@ -4,9 +4,10 @@
  * field names. Every request, decision, grant, use, expiry and revocation
  * goes through jit_journal_event exactly once, from the service.
  * Fields: JIT_EVENT, JIT_REQUEST_ID, JIT_GRANT_ID, JIT_ROLE, JIT_USER,
- * JIT_GROUP, JIT_DECISION, JIT_APPROVER, JIT_RULE, JIT_SERVICE, JIT_BY.
- * MUST: field values are the service's own strings; user-supplied text
- * (reasons, commands) goes only into fields, never into MESSAGE unescaped.
+ * JIT_GROUP, JIT_DECISION, JIT_APPROVER, JIT_RULE, JIT_SERVICE, JIT_BY,
+ * JIT_COMMAND.
+ * MUST: user-supplied text (reasons, comments, commands) reaches this
+ * module only after the service replaced its control characters.
  */
 #ifndef JIT_JOURNAL_H
 #define JIT_JOURNAL_H

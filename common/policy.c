@@ -34,22 +34,23 @@ bool jit_policy_may_approve(const struct jit_role *role, const char *user, char 
         return role && jit_policy_is_member(user, groups, role->approver_users, role->approver_groups);
 }
 
-/* Commands match as one string "argv0 argv1 ..."; a request without a
- * command (jitctl request, ssh) never matches a rule that lists commands. */
-static bool command_matches(char *const *patterns, char *const *argv)
+enum judgement { JUDGE_NO_MATCH, JUDGE_MATCH, JUDGE_UNSURE };
+
+/* Commands match as one string "argv0 argv1 ..." against fnmatch(3)
+ * patterns; a line too long to hold, or a program that is not an
+ * absolute path, cannot be judged. */
+static enum judgement judge_command(char *const *patterns, char *const *argv)
 {
         char line[4096];
         size_t off = 0;
 
-        if (!patterns)
-                return true;
         if (!argv || !argv[0] || argv[0][0] != '/')
-                return false;
+                return JUDGE_UNSURE;
         for (size_t i = 0; argv[i]; i++) {
                 size_t l = strlen(argv[i]);
 
                 if (off + l + 2 > sizeof(line))
-                        return false;   /* too long to judge: no match */
+                        return JUDGE_UNSURE;
                 if (i)
                         line[off++] = ' ';
                 memcpy(line + off, argv[i], l);
@@ -58,18 +59,44 @@ static bool command_matches(char *const *patterns, char *const *argv)
         line[off] = '\0';
         for (size_t i = 0; patterns[i]; i++)
                 if (fnmatch(patterns[i], line, 0) == 0)
-                        return true;
-        return false;
+                        return JUDGE_MATCH;
+        return JUDGE_NO_MATCH;
 }
 
-static bool match(const struct jit_match *m, const struct jit_context *ctx)
+static bool who_and_where_match(const struct jit_match *m, const struct jit_context *ctx)
 {
         if ((m->users || m->groups) &&
             !jit_policy_is_member(ctx->user, ctx->groups, m->users, m->groups))
                 return false;
-        if (m->services && !(ctx->service && jit_strv_contains(m->services, ctx->service)))
+        return !m->services || (ctx->service && jit_strv_contains(m->services, ctx->service));
+}
+
+/* Templates grant: only a command we can judge, and only if it matches. */
+static bool template_matches(const struct jit_match *m, const struct jit_context *ctx)
+{
+        if (!who_and_where_match(m, ctx))
                 return false;
-        return command_matches(m->commands, ctx->command);
+        if (!m->commands)
+                return true;
+        return ctx->command_mode == JIT_COMMAND_EXACT &&
+               judge_command(m->commands, ctx->command) == JUDGE_MATCH;
+}
+
+/* Deny rules refuse: any command we cannot judge counts as a match. */
+static bool deny_matches(const struct jit_match *m, const struct jit_context *ctx)
+{
+        if (!who_and_where_match(m, ctx))
+                return false;
+        if (!m->commands)
+                return true;
+        switch (ctx->command_mode) {
+        case JIT_COMMAND_NONE:
+                return false;
+        case JIT_COMMAND_EXACT:
+                return judge_command(m->commands, ctx->command) != JUDGE_NO_MATCH;
+        default:
+                return true;
+        }
 }
 
 static uint64_t cap(uint64_t want, uint64_t max)
@@ -102,7 +129,7 @@ enum jit_action jit_policy_decide(const struct jit_config *c, const struct jit_c
         for (size_t i = 0; i < role->n_deny; i++) {
                 const struct jit_deny_rule *r = &role->deny[i];
 
-                if (match(&r->match, ctx)) {
+                if (deny_matches(&r->match, ctx)) {
                         d->rule = r->id;
                         reason(d, "rule %s: %s", r->id, r->reason ? r->reason : "denied by policy");
                         return d->action;
@@ -121,7 +148,7 @@ enum jit_action jit_policy_decide(const struct jit_config *c, const struct jit_c
         for (size_t i = 0; i < c->n_templates; i++) {
                 const struct jit_template *t = &c->templates[i];
 
-                if (!t->role || strcmp(t->role, role->name) != 0 || !match(&t->match, ctx))
+                if (!t->role || strcmp(t->role, role->name) != 0 || !template_matches(&t->match, ctx))
                         continue;
                 d->action = JIT_ACTION_ALLOW;
                 d->rule = t->name;

@@ -6,10 +6,15 @@
  * struct jit_context. Anything it cannot match denies.
  * Order: role exists → requester eligible → deny rules → active grant →
  * templates → the role's default_action.
+ * Commands: a template's command list matches only a command we can judge
+ * exactly; a deny rule's command list also matches every command we
+ * cannot judge (opaque, too long, not absolute). A request with no command
+ * (jitctl, sshd) is judged by the other fields only.
  */
 #ifndef JIT_POLICY_H
 #define JIT_POLICY_H
 
+#include "cmdline.h"
 #include "config.h"
 
 #include <stdbool.h>
@@ -21,7 +26,8 @@ struct jit_context {
         const char *role;
         uint64_t ttl;                   /* requested seconds; 0 = role default */
         const char *service;            /* PAM service or "jitctl" */
-        char *const *command;           /* argv, argv[0] absolute; NULL if none */
+        char *const *command;           /* argv as stated; NULL if none */
+        enum jit_command_mode command_mode; /* NONE unless the caller runs one */
         const char *active_grant;       /* id of an active grant for (user, role) */
 };
 

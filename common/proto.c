@@ -2,6 +2,7 @@
 #include "cleanup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -127,10 +128,12 @@ int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON
                                         return -ENOMEM;
                         }
                         if (rd->got == rd->len) {
-                                cJSON *j = cJSON_ParseWithLength(rd->buf, rd->len);
+                                const char *end = NULL;
+                                cJSON *j = cJSON_ParseWithLengthOpts(rd->buf, rd->len, &end, false);
+                                bool trailing = j && end != rd->buf + rd->len;
 
                                 jit_proto_reader_reset(rd);
-                                if (!j || !cJSON_IsObject(j)) {
+                                if (!j || !cJSON_IsObject(j) || trailing) {
                                         cJSON_Delete(j);
                                         return -EBADMSG;
                                 }

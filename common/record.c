@@ -196,6 +196,21 @@ static int get_id(const cJSON *o, const char *k, char prefix, bool required, cha
         return 0;
 }
 
+static int get_command_mode(const cJSON *o, enum jit_command_mode *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "command_mode");
+
+        *ret = JIT_COMMAND_NONE;
+        if (!it)
+                return 0;
+        if (!cJSON_IsString(it))
+                return -EBADMSG;
+        *ret = jit_command_mode_from_string(it->valuestring);
+        if (*ret == JIT_COMMAND_OPAQUE && strcmp(it->valuestring, "opaque") != 0)
+                return -EBADMSG;
+        return 0;
+}
+
 static int get_state(const cJSON *o, int (*from)(const char *), int *ret)
 {
         const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "state");
@@ -232,6 +247,7 @@ cJSON *jit_request_to_json(const struct jit_request *r)
         e |= add_str(o, "tty", r->tty);
         e |= add_str(o, "target_user", r->target_user);
         e |= add_strv(o, "command", r->command);
+        e |= add_str(o, "command_mode", jit_command_mode_to_string(r->command_mode));
         e |= add_u64(o, "created_us", r->created_us);
         e |= add_u64(o, "deadline_us", r->deadline_us);
         e |= add_str(o, "policy_rule", r->policy_rule);
@@ -272,6 +288,7 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_str(j, "tty", false, 256, &r->tty);
         e = e ? e : get_str(j, "target_user", false, 64, &r->target_user);
         e = e ? e : get_strv(j, "command", JIT_COMMAND_MAX_ARGS, &r->command);
+        e = e ? e : get_command_mode(j, &r->command_mode);
         e = e ? e : get_u64(j, "created_us", true, &r->created_us);
         e = e ? e : get_u64(j, "deadline_us", false, &r->deadline_us);
         e = e ? e : get_str(j, "policy_rule", false, 64, &r->policy_rule);

@@ -12,6 +12,8 @@
 #ifndef JIT_RECORD_H
 #define JIT_RECORD_H
 
+#include "cmdline.h"
+
 #include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +52,7 @@ struct jit_request {
         char *service;                  /* sudo, sshd, jitctl, ... */
         char *rhost, *tty, *target_user;
         char **command;                 /* argv as stated, may be NULL */
+        enum jit_command_mode command_mode;
         uint64_t created_us, deadline_us;
         char *policy_rule;              /* what decided or escalated */
         char **policy_reasons;

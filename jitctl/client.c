@@ -111,9 +111,9 @@ int jit_print_outcome(const cJSON *ans)
                 free(t);
                 return code;
         }
-        if (jit_json_str(ans, "message")) {
+        if (jit_json_str(ans, "message") || jit_json_str(ans, "status")) {
                 put_safe(code == JIT_EXIT_OK || code == JIT_EXIT_PENDING ? stdout : stderr,
-                         jit_json_str(ans, "message"));
+                         jit_json_str(ans, "message") ? jit_json_str(ans, "message") : jit_json_str(ans, "status"));
                 fputc('\n', code == JIT_EXIT_OK || code == JIT_EXIT_PENDING ? stdout : stderr);
         } else if (jit_json_str(ans, "error")) {
                 fputs("jitctl: ", stderr);

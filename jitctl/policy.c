@@ -1,15 +1,20 @@
 /* jitctl policy check [FILE] — validate a policy file without the service. */
 #include "jitctl.h"
+#include "cleanup.h"
 #include "config.h"
 #include "strv.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 int verb_policy(int argc, char **argv)
 {
-        const char *path = argc > 2 ? argv[2] : JIT_CONFIG_PATH;
+        const char *arg = argc > 2 ? argv[2] : JIT_CONFIG_PATH;
+        _cleanup_free_ char *abs = realpath(arg, NULL);
+        const char *path = abs ? abs : arg;
         struct jit_config *c = NULL;
         char **errors = NULL;
         int r;

@@ -250,7 +250,7 @@ static int parse_serve(int argc, char **argv, struct serve_opts *o)
         };
         int c;
 
-        *o = (struct serve_opts){ .config = JIT_CONFIG_PATH, .state_dir = JIT_SPOOL_DIR, .socket = JIT_SOCKET_PATH };
+        *o = (struct serve_opts){ .config = JIT_CONFIG_PATH, .state_dir = JIT_SPOOL_DIR, .socket = jit_g.socket };
         optind = 1;
         while ((c = getopt_long(argc, argv, "c:d:s:fh", lo, NULL)) >= 0) {
                 switch (c) {

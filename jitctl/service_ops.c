@@ -227,6 +227,7 @@ struct ask {
         const char *service, *rhost, *tty, *target_user;
         char *reason;
         char **command;
+        enum jit_command_mode command_mode;
         uint64_t wait_s;
 };
 
@@ -251,6 +252,7 @@ static struct jit_request *request_new(struct svc *s, const struct ask *q, const
         r->target_user = q->target_user ? clean_text(q->target_user, 64) : NULL;
         for (size_t i = 0; q->command && q->command[i]; i++)
                 (void)jit_strv_push(&r->command, q->command[i]);
+        r->command_mode = q->command_mode;
         r->created_us = now;
         r->deadline_us = now + (s->config ? s->config->settings.request_ttl : 3600) * 1000000ULL;
         r->policy_rule = d->rule ? strdup(d->rule) : NULL;
@@ -268,7 +270,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 {
         struct jit_context ctx = {
                 .user = q->who->name, .groups = q->who->groups, .role = q->role, .ttl = q->ttl,
-                .service = q->service, .command = q->command,
+                .service = q->service, .command = q->command, .command_mode = q->command_mode,
         };
         uint64_t now = svc_now_us();
         struct jit_grant *active = svc_active_grant(s, q->who->name, q->role, now), *g = NULL;
@@ -381,6 +383,10 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
         q.tty = str_of(req, "tty");
         q.target_user = str_of(req, "target_user");
         q.command = cmd;
+        /* Absent: nothing runs. Present but unknown: cannot be judged. */
+        q.command_mode = cJSON_GetObjectItemCaseSensitive(req, "command_mode")
+                ? jit_command_mode_from_string(str_of(req, "command_mode"))
+                : cmd ? JIT_COMMAND_OPAQUE : JIT_COMMAND_NONE;
         q.wait_s = cJSON_IsNumber(wait) && wait->valuedouble > 0 ? (uint64_t)wait->valuedouble : 0;
         a = decide_and_act(s, &q);
         who_done(&w);

@@ -331,14 +331,14 @@ bool svc_uses_timers(const struct svc *s)
         return m == JIT_EXPIRY_TIMER || (m == JIT_EXPIRY_AUTO && s->bus);
 }
 
-static void expire_due(struct svc *s, uint64_t now, uint64_t slack)
+static void expire_due(struct svc *s, uint64_t now, uint64_t slack, const char *by)
 {
         for (size_t i = 0; i < s->n_grants; i++) {
                 struct jit_grant *g = s->grants[i];
 
                 if (g->state != JIT_GRANT_ACTIVE || now < g->expires_us + slack)
                         continue;
-                (void)svc_grant_end(s, g, JIT_GRANT_EXPIRED, slack ? "reconcile" : "loop");
+                (void)svc_grant_end(s, g, JIT_GRANT_EXPIRED, by);
         }
 }
 
@@ -366,9 +366,9 @@ void svc_reconcile(struct svc *s, bool at_start)
 
         lapse_requests(s, now);
         if (!svc_uses_timers(s))
-                expire_due(s, now, 0);
+                expire_due(s, now, 0, at_start ? "reconcile" : "loop");
         else if (pass)
-                expire_due(s, now, at_start ? 0 : JIT_TIMER_BACKSTOP_US);
+                expire_due(s, now, at_start ? 0 : JIT_TIMER_BACKSTOP_US, "reconcile");
         if (pass) {
                 restore_timers(s, now);
                 s->next_reconcile_us = now + (s->config ? s->config->settings.reconcile_interval : 60) * 1000000ULL;

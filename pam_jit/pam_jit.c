@@ -49,7 +49,7 @@ enum outcome { OUT_ERROR = 0, OUT_DENIED, OUT_ALLOWED };
 
 static int parse_secs(const char *v, bool zero_ok, uint64_t *ret)
 {
-        if (zero_ok && strcmp(v, "0") == 0) {
+        if (zero_ok && (strcmp(v, "0") == 0 || strcmp(v, "0s") == 0)) {
                 *ret = 0;
                 return 0;
         }
@@ -160,6 +160,7 @@ static cJSON *build_access(pam_handle_t *pamh, const struct opts *o, const char 
                 e = -ENOMEM;
         if (o->ttl && !cJSON_AddNumberToObject(m, "ttl", (double)o->ttl))
                 e = -ENOMEM;
+        e |= add_str(m, "command_mode", jit_command_mode_to_string(cl->mode));
         if (cl->argv) {
                 cJSON *a = cJSON_AddArrayToObject(m, "command");
 

@@ -1,0 +1,161 @@
+#!/bin/bash
+# End-to-end with real sudo: pam_jit in /etc/pam.d/sudo, the real service
+# (jitctl serve) in the foreground, real gpasswd on a private overlay of
+# /etc, inside a private mount + PID namespace. Nothing outside changes.
+#
+#   tests/e2e/sudo.sh BUILD_DIR
+set -u
+BUILD=$(cd "${1:?usage: sudo.sh BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+if [ -z "${JIT_IN_SANDBOX:-}" ]; then
+        if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (namespaces, overlay mounts)"; exit 77; fi
+        for p in sudo unshare script gpasswd grpck; do
+                command -v "$p" >/dev/null || { echo "SKIP: $p is not installed"; exit 77; }
+        done
+        W=$(mktemp -d /tmp/jit-e2e-sudo.XXXXXX)
+        trap 'rm -rf "$W"' EXIT
+        JIT_IN_SANDBOX=1 W=$W unshare -m -p -f --mount-proc --propagation private "$0" "$BUILD"
+        exit $?
+fi
+
+. "$HERE/lib.sh"
+JITCTL=$BUILD/jitctl
+fails=0 n=0
+ok()    { n=$((n+1)); echo "ok $n - $*"; }
+notok() { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
+check() { desc=$1; shift; if "$@"; then ok "$desc"; else notok "$desc"; fi; }
+as() { u=$1; shift; runuser -u "$u" -- "$@"; }
+field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+ms() { date +%s%3N; }
+not_member() { ! is_member "$@"; }
+
+trap 'sandbox_stop_service' EXIT
+sandbox_setup
+sandbox_pam wait=60s
+sandbox_start_service || exit 1
+
+# 1. A template pre-approves carol's journalctl: granted at once, even under sudo -n.
+out=$(as carol sudo -n /usr/bin/journalctl --version 2>&1); rc=$?
+check "template: carol's sudo journalctl runs at once" [ $rc = 0 ]
+check "template: carol is in jit-ops in /etc/group" is_member carol jit-ops
+check "template: carol is in jit-ops in /etc/gshadow" grep -q '^jit-ops:.*:.*carol' /etc/gshadow
+
+# 2. sudo -n never hangs: alice's request escalates, she is denied with the id.
+t0=$(ms)
+out=$(timeout 30 runuser -u alice -- sudo -n /usr/bin/id -un 2>&1); rc=$?
+t1=$(ms)
+check "sudo -n: denied (rc=$rc) instead of waiting" [ $rc = 1 ]
+check "sudo -n: returned in $((t1-t0)) ms, not at a timeout" [ $((t1-t0)) -lt 10000 ]
+req=$(printf '%s\n' "$out" | grep -o 'jitctl wait r-[0-9a-z]*' | head -n1 | awk '{print $3}')
+check "sudo -n: the message names the request ($req) and jitctl wait" [ -n "$req" ]
+check "sudo -n: the message says who can approve" grep -q 'members of sre' <<<"$out"
+check "sudo -n: alice is not in jit-ops" not_member alice jit-ops
+
+# 3. Approvers: not alice herself, not carol (not an approver).
+as alice "$JITCTL" approve "$req" >/dev/null 2>&1; rc=$?
+check "self-approval is refused (exit $rc = 5)" [ $rc = 5 ]
+as carol "$JITCTL" approve "$req" >/dev/null 2>&1; rc=$?
+check "approval by a non-approver is refused (exit $rc = 5)" [ $rc = 5 ]
+out=$(as bob "$JITCTL" show "$req"); rc=$?
+check "bob sees the request: command, reasons" bash -c 'grep -q "Command: *\/usr\/bin\/id -un" <<<"$1" && grep -q "Why:" <<<"$1"' _ "$out"
+out=$(as carol "$JITCTL" list)
+check "carol (not an approver) does not see alice's request" bash -c '! grep -q "$1" <<<"$2"' _ "$req" "$out"
+
+# 4. alice waits in an interactive sudo; bob approves; her command runs.
+as_user_tty alice "sudo /usr/bin/id -un" >"$W/alice.out" 2>&1 &
+spid=$!
+for _ in $(seq 1 100); do grep -q 'needs approval' "$W/alice.out" 2>/dev/null && break; sleep 0.05; done
+check "interactive sudo: alice is told the request is pending" grep -q "request $req (already pending)" "$W/alice.out"
+t0=$(ms)
+as bob "$JITCTL" approve "$req" --comment "ticket 42" >/dev/null; rc=$?
+wait $spid; src=$?
+t1=$(ms)
+check "bob approves (exit $rc)" [ $rc = 0 ]
+check "alice's waiting sudo ran her command ($((t1-t0)) ms after the approve call started)" \
+        bash -c '[ "$1" = 0 ] && grep -q "root" "$2"' _ "$src" "$W/alice.out"
+check "alice was told who approved and the comment" grep -q 'approved by bob.*ticket 42' "$W/alice.out"
+check "grant: alice is in jit-ops in /etc/group" is_member alice jit-ops
+grant=$(as alice "$JITCTL" --json show "$req" | field 'd["request"]["grant_id"]')
+check "grant: the request names its grant ($grant)" [ -n "$grant" ]
+
+# 5. The fast path: an active grant, no prompt, no message.
+out=$(as alice sudo -n /usr/bin/id -un 2>&1); rc=$?
+check "fast path: sudo -n runs silently with the active grant" [ "$rc/$out" = "0/root" ]
+out=$(as alice "$JITCTL" list --active)
+check "jitctl list --active shows the grant and its expiry" bash -c 'grep -q "$1 *active *alice *ops *jit-ops" <<<"$2"' _ "$grant" "$out"
+
+# 6. Deny rules hold even with an active grant; shells are opaque.
+out=$(as alice sudo -n /usr/bin/bash -c id 2>&1); rc=$?
+check "deny rule: bash is refused with its reason" bash -c '[ "$1" != 0 ] && grep -q "interactive shells are never granted" <<<"$2"' _ $rc "$out"
+as alice sudo -n -s true >/dev/null 2>&1; rc=$?
+check "deny rule: sudo -s (an opaque command) is refused" [ $rc != 0 ]
+as alice sudo -n --us root /usr/bin/bash -c id >/dev/null 2>&1; rc=$?
+check "deny rule: an abbreviated sudo option does not hide bash" [ $rc != 0 ]
+
+# 7. Revoke ends it now; the next sudo asks again.
+as carol "$JITCTL" revoke "$grant" >/dev/null 2>&1; rc=$?
+check "revoke by a non-approver who is not the holder is refused (exit $rc = 5)" [ $rc = 5 ]
+as bob "$JITCTL" revoke "$grant" >/dev/null; rc=$?
+check "revoke by an approver (exit $rc)" [ $rc = 0 ]
+check "revoke: alice is gone from jit-ops" not_member alice jit-ops
+check "revoke: alice is gone from /etc/gshadow's member list" bash -c '! grep -q "^jit-ops:.*alice" /etc/gshadow'
+as alice sudo -n /usr/bin/id -un >/dev/null 2>&1; rc=$?
+check "after revoke: sudo -n is denied again" [ $rc = 1 ]
+as bob "$JITCTL" revoke "$grant" >/dev/null; rc=$?
+check "revoke is idempotent (exit $rc)" [ $rc = 0 ]
+
+# 8. A denial by an approver reaches a waiting jitctl with its reason.
+out=$(as alice "$JITCTL" --json request ops --for 10m --reason "deploy"); rc=$?
+req2=$(field 'd["request_id"]' <<<"$out")
+check "jitctl request: pending (exit $rc = 4) with an id" bash -c '[ "$1" = 4 ] && [ -n "$2" ]' _ $rc "$req2"
+(sleep 0.3; as bob "$JITCTL" deny "$req2" --reason "not during the freeze" >/dev/null) &
+dpid=$!
+out=$(as alice "$JITCTL" wait "$req2" --timeout 30s 2>&1); rc=$?
+wait $dpid
+check "jitctl wait: denied (exit $rc = 3) with bob's reason" bash -c '[ "$1" = 3 ] && grep -q "denied by bob: not during the freeze" <<<"$2"' _ $rc "$out"
+
+# 9. jitctl expire: with systemd timers configured (none here) and the backup
+#    loop an hour away, only `jitctl expire` ends the grant.
+sandbox_stop_service
+python3 - <<'PY'
+import json
+p = "/etc/jit/jit.conf"
+c = json.load(open(p))
+c["settings"] = {"expiry": "timer", "reconcile_interval": "1h"}
+json.dump(c, open(p, "w"), indent=2)
+PY
+sandbox_start_service || exit 1
+out=$(as alice "$JITCTL" --json request ops --for 2s); req3=$(field 'd["request_id"]' <<<"$out")
+out=$(as bob "$JITCTL" --json approve "$req3"); rc=$?
+g3=$(field 'd["grant"]["id"]' <<<"$out")
+check "a 2 s grant ($g3) is approved" bash -c '[ "$1" = 0 ] && [ -n "$2" ]' _ $rc "$g3"
+"$JITCTL" expire "$g3" >/dev/null 2>&1; rc=$?
+check "jitctl expire before it is due is refused (exit $rc = 8)" [ $rc = 8 ]
+as alice "$JITCTL" expire "$g3" >/dev/null 2>&1; rc=$?
+check "jitctl expire is root-only (exit $rc = 5)" [ $rc = 5 ]
+sleep 2.5
+check "past its expiry and with no timer, alice is still a member (no one has expired it)" is_member alice jit-ops
+"$JITCTL" expire "$g3" >/dev/null; rc=$?
+check "jitctl expire (exit $rc)" [ $rc = 0 ]
+check "expire: alice is gone from jit-ops" not_member alice jit-ops
+out=$("$JITCTL" expire "$g3"); rc=$?
+check "expire is idempotent (exit $rc, says already)" bash -c '[ "$1" = 0 ] && grep -q already <<<"$2"' _ $rc "$out"
+st=$("$JITCTL" --json show "$g3" | field 'd["grant"]["state"]+"/"+d["grant"]["ended_by"]')
+check "the grant is recorded as expired by the timer path ($st)" [ "$st" = "expired/timer" ]
+
+# 10. The group files are consistent.
+check "grpck -r is clean" grpck -r
+
+# 11. Fail closed: a broken policy denies everything; so does a stopped service.
+echo '{"version": 1, "roles": {"ops": {"group": "jit-ops", "bogus": true}}}' > /etc/jit/jit.conf
+kill -HUP "$SERVICE_PID"; sleep 0.2
+out=$(as carol sudo -n /usr/bin/journalctl --version 2>&1); rc=$?
+check "broken policy: even a template command is denied" bash -c '[ "$1" = 1 ] && grep -q "policy is invalid" <<<"$2"' _ $rc "$out"
+check "broken policy: the service log names the bad key with its path" grep -q '\$.roles.ops: unknown key "bogus"' "$W/service.log"
+sandbox_stop_service
+out=$(as carol sudo -n /usr/bin/journalctl --version 2>&1); rc=$?
+check "service stopped: sudo is denied" bash -c '[ "$1" = 1 ] && grep -q "not running" <<<"$2"' _ $rc "$out"
+
+echo "$((n-fails)) passed, $fails failed"
+[ $fails = 0 ]

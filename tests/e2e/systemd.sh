@@ -1,0 +1,356 @@
+#!/bin/bash
+# e2e/systemd — the whole grant life cycle under a real systemd.
+#
+#   tests/e2e/systemd.sh BUILD_DIR
+#
+# Boots a throwaway Debian 12 container (systemd-nspawn, tests/e2e/nspawn.sh)
+# with BUILD_DIR bound read-only at /opt/jit, installs jit.socket and
+# jit.service, and checks that a grant obtained with `jitctl request` is a
+# real group membership, that its expiry is a transient systemd timer, that
+# the timer (and nobody else) strips the membership at expiry, that journald
+# holds the structured events, and that a real sudo goes through pam_jit.so.
+# Needs root; exits 77 (skip) when the machine cannot run nspawn at all.
+set -u
+export LC_ALL=C
+
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+BUILD=$1
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$SRC/tests/e2e/nspawn.sh"
+
+TTL=5           # seconds: the grant's life
+EXPIRY_BOUND=60 # seconds we wait for the timer to strip the membership
+
+T0=$(date +%s%N)
+N=0
+FAILS=0
+ok()    { N=$((N + 1)); echo "ok - $*"; }
+notok() { N=$((N + 1)); FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+diag()  { sed 's/^/#   /'; }
+elapsed_ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }
+
+# Read one value from the JSON on stdin: jget 'grant.id'.
+jget() {
+        python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+if isinstance(v, float) and v.is_integer():
+    v = int(v)
+print("" if v is None else v)' "$1" 2>/dev/null
+}
+
+finish() {
+        echo "# $N checks, $FAILS failed, $(elapsed_ms) ms"
+        [ "$FAILS" = 0 ] && exit 0
+        exit 1
+}
+
+# The container's side of a failure: everything jit said, and systemd's view.
+dump_inside() {
+        echo "# --- journal of jit.service and jit-expire-* units ---"
+        ns_run journalctl --no-pager -o short-precise -u jit.service -u jit.socket -u 'jit-expire-*' 2>&1 | tail -n 40 | diag
+        echo "# --- timers ---"
+        ns_run systemctl list-timers --all --no-pager 2>&1 | diag
+}
+
+ns_check
+if [ ! -x "$BUILD/jitctl" ] || [ ! -f "$BUILD/pam_jit.so" ]; then
+        echo "not ok - $BUILD has no jitctl and pam_jit.so: build the project first"
+        exit 1
+fi
+
+if ns_boot "$BUILD"; then
+        ok "container booted with systemd"
+else
+        notok "container booted with systemd"
+        finish
+fi
+
+# --- install: units, policy, users, sudo + PAM ---------------------------------
+ns_put "$SRC/systemd/jit.socket" /etc/systemd/system/jit.socket 0644
+sed 's|@CMAKE_INSTALL_FULL_BINDIR@/jitctl|/opt/jit/jitctl|g' "$SRC/systemd/jit.service.in" >"$NS_TMP/jit.service"
+if grep -q '@[A-Z_]*@' "$NS_TMP/jit.service"; then
+        notok "jit.service.in has only @CMAKE_INSTALL_FULL_BINDIR@ to substitute"
+        grep '@[A-Z_]*@' "$NS_TMP/jit.service" | diag
+fi
+ns_put "$NS_TMP/jit.service" /etc/systemd/system/jit.service 0644
+
+# Templates match when users/groups match and list no commands, so
+# `jitctl request ops` by alice is granted at once. expiry "auto": timers,
+# because systemd is there. Nobody but alice may request ops.
+cat >"$NS_TMP/jit.conf" <<'CONF'
+{
+  "version": 1,
+  "settings": { "expiry": "auto", "timer_accuracy_ms": 10 },
+  "roles": {
+    "ops": {
+      "description": "Operate services (end-to-end test)",
+      "group": "jit-ops",
+      "default_ttl": "5s",
+      "max_ttl": "1m",
+      "requesters": { "users": ["alice"] },
+      "approvers": { "users": ["root"] }
+    }
+  },
+  "templates": {
+    "alice-ops": {
+      "role": "ops",
+      "description": "alice may take ops for a moment without asking",
+      "users": ["alice"],
+      "max_ttl": "30s"
+    }
+  }
+}
+CONF
+ns_sh 'mkdir -p /etc/jit && chown root:root /etc/jit && chmod 0755 /etc/jit'
+ns_put "$NS_TMP/jit.conf" /etc/jit/jit.conf 0644
+ns_sh 'chown root:root /etc/jit/jit.conf'
+
+if out=$(ns_sh '
+        set -e
+        groupadd --system jit-ops
+        for u in alice bob; do
+                useradd -m -s /bin/bash "$u"
+                usermod -p "*" "$u"
+        done
+        # sudo lets both run anything; pam_jit decides whether they may now.
+        echo "alice,bob ALL=(ALL:ALL) NOPASSWD: ALL" > /etc/sudoers.d/jit
+        chmod 0440 /etc/sudoers.d/jit
+        visudo -cq
+        # First line of the account phase.
+        sed -i "0,/^@include common-account/s||account required /opt/jit/pam_jit.so role=ops\n@include common-account|" /etc/pam.d/sudo
+        grep -qx "account required /opt/jit/pam_jit.so role=ops" /etc/pam.d/sudo
+        /opt/jit/jitctl policy check /etc/jit/jit.conf
+        systemctl daemon-reload
+        systemctl enable --now jit.socket
+        systemctl is-active jit.socket
+' 2>&1); then
+        ok "installed units, policy, users, sudoers and the PAM line; jit.socket is active"
+else
+        notok "installed units, policy, users, sudoers and the PAM line; jit.socket is active"
+        echo "$out" | diag
+        finish
+fi
+
+# --- fail closed: bob may not request ops, so sudo must refuse him --------------
+out=$(ns_run runuser -u bob -- sudo -n /usr/bin/id -un 2>&1)
+rc=$?
+if [ "$rc" != 0 ] && [ "$out" != root ]; then
+        ok "sudo as bob (no grant, not a requester) is refused by pam_jit (exit $rc)"
+else
+        notok "sudo as bob (no grant, not a requester) is refused by pam_jit"
+        echo "$out" | diag
+fi
+if [ "$(ns_run systemctl is-active jit.service)" = active ]; then
+        ok "jit.service was started by socket activation"
+else
+        notok "jit.service was started by socket activation"
+        dump_inside
+fi
+
+FILEMODES_BEFORE=$(ns_run stat -c '%n %a %U:%G' /etc/group /etc/gshadow)
+
+# --- a grant ---------------------------------------------------------------------
+ans=$(ns_run runuser -u alice -- /opt/jit/jitctl --json request ops --for "${TTL}s" 2>&1)
+rc=$?
+G=$(echo "$ans" | jget grant.id)
+EXPIRES_US=$(echo "$ans" | jget grant.expires_us)
+if [ "$rc" = 0 ] && [ "$(echo "$ans" | jget decision)" = allow ] && [ -n "$G" ]; then
+        ok "alice: jitctl request ops --for ${TTL}s is granted at once ($G)"
+else
+        notok "alice: jitctl request ops --for ${TTL}s is granted at once (exit $rc)"
+        echo "$ans" | diag
+        dump_inside
+        finish
+fi
+EXPIRES_US=${EXPIRES_US%.*}
+
+# (a) a real membership, in both files
+members() { # FILE GROUP -> the member list, one a line
+        ns_sh 'awk -F: -v g="$2" "\$1 == g { print \$4 }" "$1" | tr , "\n"' "$1" "$2"
+}
+if members /etc/group jit-ops | grep -qx alice; then
+        ok "(a) alice is in jit-ops in /etc/group"
+else
+        notok "(a) alice is in jit-ops in /etc/group"
+        ns_run grep '^jit-ops:' /etc/group | diag
+fi
+if members /etc/gshadow jit-ops | grep -qx alice; then
+        ok "(a) alice is in jit-ops in /etc/gshadow"
+else
+        notok "(a) alice is in jit-ops in /etc/gshadow"
+        ns_run grep '^jit-ops:' /etc/gshadow | diag
+fi
+
+# (b) the expiry timer
+TIMER="jit-expire-$G.timer"
+if ns_run systemctl list-timers --all --no-legend --no-pager | grep -qF "$TIMER"; then
+        ok "(b) systemctl list-timers --all shows $TIMER"
+else
+        notok "(b) systemctl list-timers --all shows $TIMER"
+        dump_inside
+fi
+props=$(ns_run systemctl show "$TIMER" -p TimersCalendar -p AccuracyUSec -p Triggers 2>&1)
+echo "$props" | diag
+if echo "$props" | grep -q "^Triggers=jit-expire-$G.service" &&
+   echo "$props" | grep -q '^AccuracyUSec=10ms'; then
+        ok "(b) $TIMER triggers jit-expire-$G.service with AccuracyUSec=10ms"
+else
+        notok "(b) $TIMER triggers jit-expire-$G.service with AccuracyUSec=10ms"
+fi
+svcexec=$(ns_run systemctl show "jit-expire-$G.service" -p ExecStart 2>&1)
+if echo "$svcexec" | grep -qF "path=/opt/jit/jitctl ; argv[]=jitctl expire $G ;"; then
+        ok "(b) jit-expire-$G.service runs /opt/jit/jitctl expire $G"
+else
+        notok "(b) jit-expire-$G.service runs /opt/jit/jitctl expire $G"
+        echo "$svcexec" | diag
+fi
+
+# The real sudo path while the grant is active: account phase -> pam_jit.so ->
+# the service says "active grant" -> root.
+out=$(ns_run runuser -u alice -- sudo -n /usr/bin/id -un 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ "$out" = root ]; then
+        ok "sudo as alice with the active grant runs id -un as root"
+else
+        notok "sudo as alice with the active grant runs id -un as root (exit $rc)"
+        echo "$out" | diag
+fi
+now_us=$(( $(date +%s%N) / 1000 ))
+if [ "$now_us" -ge "$EXPIRES_US" ]; then
+        notok "the checks above finished before the grant expired (they took too long; raise TTL)"
+fi
+
+# (c) nobody calls jitctl now: the timer must strip the membership.
+if ns_sh '
+        end=$(( $(date +%s) + $1 ))
+        while [ "$(date +%s)" -le "$end" ]; do
+                awk -F: "\$1 == \"jit-ops\" { print \$4 }" /etc/group | tr , "\n" | grep -qx alice || exit 0
+                sleep 0.1
+        done
+        exit 1' "$((TTL + EXPIRY_BOUND))"; then
+        gone_us=$(( $(date +%s%N) / 1000 ))
+        ok "(c) without any jitctl call, alice left jit-ops by $(( (gone_us - EXPIRES_US) / 1000 )) ms after expires_us"
+else
+        notok "(c) without any jitctl call, alice left jit-ops within ${EXPIRY_BOUND}s of expiry"
+        dump_inside
+fi
+if members /etc/gshadow jit-ops | grep -qx alice; then
+        notok "(c) alice is gone from jit-ops in /etc/gshadow"
+else
+        ok "(c) alice is gone from jit-ops in /etc/gshadow"
+fi
+
+# (d) the record: expired, by the timer (the service's backstop says "reconcile",
+# its own loop "loop", a person their name).
+show=$(ns_run /opt/jit/jitctl --json show "$G" 2>&1)
+state=$(echo "$show" | jget grant.state)
+by=$(echo "$show" | jget grant.ended_by)
+ended=$(echo "$show" | jget grant.ended_us)
+ended=${ended%.*}
+if [ "$state" = expired ] && [ "$by" = timer ]; then
+        ok "(d) jitctl show $G: state expired, ended_by timer ($(( (${ended:-0} - EXPIRES_US) / 1000 )) ms after expires_us)"
+else
+        notok "(d) jitctl show $G: state expired, ended_by timer (got state=${state:-?} ended_by=${by:-?})"
+        echo "$show" | diag
+        dump_inside
+fi
+
+# The expiry unit ran and succeeded; the timer is gone.
+unitlog=$(ns_run journalctl --no-pager -o cat -u "jit-expire-$G.service" 2>&1)
+if echo "$unitlog" | grep -q 'Deactivated successfully' && ! echo "$unitlog" | grep -qi 'failed'; then
+        ok "jit-expire-$G.service ran and succeeded"
+else
+        notok "jit-expire-$G.service ran and succeeded"
+        echo "$unitlog" | diag
+fi
+if ns_run systemctl list-timers --all --no-legend --no-pager | grep -qF "$TIMER"; then
+        notok "$TIMER is gone after expiry"
+        ns_run systemctl status --no-pager "$TIMER" 2>&1 | diag
+else
+        ok "$TIMER is gone after expiry"
+fi
+
+# (e) journald: structured events (volatile journal: read before poweroff).
+ns_run journalctl --no-pager -o json SYSLOG_IDENTIFIER=jit >"$NS_TMP/journal.json" 2>"$NS_TMP/journal.err"
+cat >"$NS_TMP/journal.py" <<'PY'
+import json, sys
+path, gid = sys.argv[1], sys.argv[2]
+ev = []
+for line in open(path, encoding="utf-8", errors="replace"):
+    line = line.strip()
+    if line:
+        try:
+            ev.append(json.loads(line))
+        except ValueError:
+            pass
+def find(**want):
+    return [e for e in ev if all(e.get(k) == v for k, v in want.items())]
+fails = 0
+def check(desc, hits, **want):
+    global fails
+    if hits:
+        print("ok - (e) journal: %s" % desc)
+    else:
+        fails += 1
+        print("not ok - (e) journal: %s (want %s)" % (desc, " ".join("%s=%s" % kv for kv in want.items())))
+who = dict(JIT_USER="alice", JIT_ROLE="ops")
+g = find(JIT_EVENT="grant", JIT_GRANT_ID=gid, JIT_GROUP="jit-ops", **who)
+check("JIT_EVENT=grant JIT_GRANT_ID=%s JIT_USER=alice JIT_ROLE=ops JIT_GROUP=jit-ops" % gid, g,
+      JIT_EVENT="grant", JIT_GRANT_ID=gid, JIT_GROUP="jit-ops", **who)
+rid = g[0].get("JIT_REQUEST_ID") if g else None
+check("JIT_EVENT=request JIT_REQUEST_ID=%s JIT_USER=alice JIT_ROLE=ops" % rid,
+      rid and find(JIT_EVENT="request", JIT_REQUEST_ID=rid, **who), JIT_EVENT="request", **who)
+check("JIT_EVENT=decision JIT_REQUEST_ID=%s JIT_DECISION=allow JIT_USER=alice JIT_ROLE=ops" % rid,
+      rid and find(JIT_EVENT="decision", JIT_REQUEST_ID=rid, JIT_DECISION="allow", **who),
+      JIT_EVENT="decision", JIT_DECISION="allow", **who)
+check("JIT_EVENT=use JIT_GRANT_ID=%s JIT_SERVICE=sudo (pam_jit asked the service)" % gid,
+      find(JIT_EVENT="use", JIT_GRANT_ID=gid, JIT_SERVICE="sudo", **who),
+      JIT_EVENT="use", JIT_GRANT_ID=gid, JIT_SERVICE="sudo")
+check("JIT_EVENT=expire JIT_GRANT_ID=%s JIT_USER=alice JIT_ROLE=ops JIT_GROUP=jit-ops JIT_BY=timer" % gid,
+      find(JIT_EVENT="expire", JIT_GRANT_ID=gid, JIT_GROUP="jit-ops", JIT_BY="timer", **who),
+      JIT_EVENT="expire", JIT_GRANT_ID=gid, JIT_GROUP="jit-ops", JIT_BY="timer", **who)
+errs = find(JIT_EVENT="error")
+check("no JIT_EVENT=error", not errs, JIT_EVENT="none")
+for e in errs[:5]:
+    print("#   error: %s" % e.get("MESSAGE"))
+grants = find(JIT_EVENT="grant")
+check("exactly one grant was made (sudo used it, made none)", len(grants) == 1, grants=1)
+if fails:
+    print("# jit journal events seen:")
+    for e in ev:
+        print("#   %s %s" % (e.get("JIT_EVENT"), e.get("MESSAGE")))
+sys.exit(1 if fails else 0)
+PY
+out=$(python3 "$NS_TMP/journal.py" "$NS_TMP/journal.json" "$G" 2>&1)
+echo "$out"
+N=$((N + $(echo "$out" | grep -c '^\(not \)\?ok - ')))
+FAILS=$((FAILS + $(echo "$out" | grep -c '^not ok - ')))
+if ! echo "$out" | grep -q '^ok - '; then
+        notok "(e) read the journal"
+        diag <"$NS_TMP/journal.err"
+fi
+
+# (f) the group files are consistent after all this
+out=$(ns_run grpck -r 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$out" ]; then
+        ok "(f) grpck -r is clean"
+else
+        notok "(f) grpck -r is clean (exit $rc)"
+        echo "$out" | diag
+fi
+
+# The service runs with UMask=0077; gpasswd must still keep the files readable.
+after=$(ns_run stat -c '%n %a %U:%G' /etc/group /etc/gshadow)
+if [ "$after" = "$FILEMODES_BEFORE" ]; then
+        ok "(f) /etc/group and /etc/gshadow kept their owners and modes ($(echo "$after" | tr '\n' ' '| sed 's/ $//'))"
+else
+        notok "(f) /etc/group and /etc/gshadow kept their owners and modes"
+        { echo "before: $FILEMODES_BEFORE"; echo "after:  $after"; } | diag
+fi
+
+[ "$FAILS" = 0 ] || dump_inside
+finish

@@ -1,0 +1,504 @@
+/* pam_jit through the real libpam: pam_start_confdir() loads the built
+ * module from a service file in a temporary directory. A scripted fake
+ * service on a Unix socket plays each answer the module must handle; the
+ * real service (jitctl serve) answers the policy cases. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <security/pam_appl.h>
+
+#include "proto.h"
+
+static char dir[64];
+static char sock[128];
+static char said[8192];        /* everything the module told the user */
+
+/* ---- the conversation: record what the user would see ---------------- */
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+        (void)data;
+        for (int i = 0; i < n; i++) {
+                size_t l = strlen(said);
+
+                snprintf(said + l, sizeof(said) - l, "%s%s\n",
+                         msg[i]->msg_style == PAM_ERROR_MSG ? "E: " : "I: ", msg[i]->msg);
+        }
+        *resp = calloc((size_t)n, sizeof(**resp));
+        return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+static void write_service(const char *name, const char *args)
+{
+        char path[256];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "account required %s %s\n", PAM_JIT_SO, args);
+        fclose(f);
+}
+
+static int run_account(const char *service, const char *user, const char *tty)
+{
+        struct pam_conv c = { conv, NULL };
+        pam_handle_t *pamh = NULL;
+        int r;
+
+        said[0] = '\0';
+        assert_int_equal(pam_start_confdir(service, user, &c, dir, &pamh), PAM_SUCCESS);
+        if (tty)
+                assert_int_equal(pam_set_item(pamh, PAM_TTY, tty), PAM_SUCCESS);
+        r = pam_acct_mgmt(pamh, 0);
+        pam_end(pamh, r);
+        return r;
+}
+
+/* ---- the fake service ------------------------------------------------ */
+
+struct script {
+        const char *first;              /* JSON answer to the access request */
+        const char *raw_first;          /* or raw bytes instead */
+        size_t raw_len;
+        const char *second;             /* JSON answer to the wait request, or NULL */
+        int second_delay_ms;
+        bool silent;                    /* never answer at all */
+        bool hold_second;               /* take the wait request, never answer */
+        cJSON *got_first, *got_second;  /* what the module sent */
+        int lfd;
+};
+
+static void send_text(int fd, const char *json)
+{
+        cJSON *j = cJSON_Parse(json);
+
+        assert_non_null(j);
+        (void)jit_proto_send(fd, j, 1000);
+        cJSON_Delete(j);
+}
+
+static void *serve_script(void *arg)
+{
+        struct script *s = arg;
+        int fd = accept(s->lfd, NULL, NULL);
+
+        if (fd < 0)
+                return NULL;
+        if (jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, 5000, &s->got_first) < 0)
+                goto out;
+        if (s->silent) {
+                char b;
+
+                (void)!read(fd, &b, 1);        /* until the module gives up */
+                goto out;
+        }
+        if (s->raw_first)
+                (void)!write(fd, s->raw_first, s->raw_len);
+        else
+                send_text(fd, s->first);
+        if (!s->second && !s->hold_second)
+                goto out;
+        if (jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, 5000, &s->got_second) < 0)
+                goto out;
+        if (s->hold_second) {
+                char b;
+
+                (void)!read(fd, &b, 1);
+                goto out;
+        }
+        if (s->second_delay_ms)
+                nanosleep(&(struct timespec){ .tv_nsec = s->second_delay_ms * 1000000L }, NULL);
+        send_text(fd, s->second);
+out:
+        close(fd);
+        return NULL;
+}
+
+static int run_with(struct script *s, const char *tty)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        pthread_t t;
+        int r;
+
+        unlink(sock);
+        s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(s->lfd >= 0);
+        strcpy(sa.sun_path, sock);
+        assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(s->lfd, 4), 0);
+        assert_int_equal(pthread_create(&t, NULL, serve_script, s), 0);
+        r = run_account("jit-test", "alice", tty);
+        pthread_join(t, NULL);
+        close(s->lfd);
+        return r;
+}
+
+static void script_done(struct script *s)
+{
+        cJSON_Delete(s->got_first);
+        cJSON_Delete(s->got_second);
+}
+
+static const char *str_of(const cJSON *j, const char *k)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, k);
+
+        return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+#define PENDING "{\"ok\":true,\"decision\":\"pending\",\"request_id\":\"r-0123456789\"," \
+                "\"message\":\"jit: request r-0123456789 needs approval by: bob\"}"
+
+/* ---- tests: the module against scripted answers ----------------------- */
+
+static void t_active_grant_allows_silently(void **state)
+{
+        struct script s = { .first = "{\"ok\":true,\"decision\":\"allow\"}" };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_string_equal(str_of(s.got_first, "op"), "access");
+        assert_string_equal(str_of(s.got_first, "user"), "alice");
+        assert_string_equal(str_of(s.got_first, "role"), "ops");
+        assert_string_equal(str_of(s.got_first, "service"), "jit-test");
+        assert_string_equal(str_of(s.got_first, "tty"), "/dev/pts/7");
+        assert_string_equal(said, "");
+        script_done(&s);
+}
+
+static void t_escalate_then_approve_allows(void **state)
+{
+        struct script s = {
+                .first = PENDING,
+                .second = "{\"ok\":true,\"decision\":\"allow\",\"message\":\"jit: approved by bob\"}",
+                .second_delay_ms = 100,
+        };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_string_equal(str_of(s.got_second, "op"), "wait");
+        assert_string_equal(str_of(s.got_second, "id"), "r-0123456789");
+        assert_non_null(strstr(said, "I: jit: request r-0123456789 needs approval by: bob"));
+        assert_non_null(strstr(said, "I: jit: approved by bob"));
+        script_done(&s);
+}
+
+static void t_escalate_then_deny_denies_with_reason(void **state)
+{
+        struct script s = {
+                .first = PENDING,
+                .second = "{\"ok\":true,\"decision\":\"deny\",\"message\":\"jit: denied by bob: not now\"}",
+        };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: denied by bob: not now"));
+        script_done(&s);
+}
+
+static void t_wait_timeout_denies_with_request_id(void **state)
+{
+        struct script s = {
+                .first = PENDING,
+                .second = "{\"ok\":true,\"decision\":\"pending\",\"request_id\":\"r-0123456789\"}",
+        };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: no decision on request r-0123456789 in time"));
+        script_done(&s);
+}
+
+static void t_service_silent_during_wait_denies(void **state)
+{
+        /* The service takes the wait request and never answers: the
+         * module's own bound (wait + timeout) ends it. */
+        struct script s = { .first = PENDING, .hold_second = true };
+        char args[256];
+
+        (void)state;
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=1s timeout=1s", sock);
+        write_service("jit-test", args);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_string_equal(str_of(s.got_second, "op"), "wait");
+        assert_non_null(strstr(said, "E: jit: lost contact"));
+        script_done(&s);
+}
+
+static void t_service_dies_during_wait_denies(void **state)
+{
+        struct script s = { .first = PENDING };        /* hangs up after "pending" */
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: lost contact"));
+        script_done(&s);
+}
+
+static void t_batch_does_not_wait(void **state)
+{
+        struct script s = { .first = PENDING, .second = "{\"ok\":true,\"decision\":\"allow\"}" };
+        time_t t0 = time(NULL);
+
+        (void)state;
+        /* No tty: batch mode, batch_wait defaults to 0: denied at once. */
+        assert_int_equal(run_with(&s, NULL), PAM_PERM_DENIED);
+        assert_null(s.got_second);
+        assert_non_null(strstr(said, "jitctl wait r-0123456789"));
+        assert_true(time(NULL) - t0 < 5);
+        script_done(&s);
+}
+
+static void t_service_not_running_denies(void **state)
+{
+        (void)state;
+        unlink(sock);
+        assert_int_equal(run_account("jit-test", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: the jit service is not running"));
+}
+
+static void t_service_never_answers_denies(void **state)
+{
+        struct script s = { .silent = true };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: no answer from the jit service"));
+        script_done(&s);
+}
+
+static void t_malformed_answers_deny(void **state)
+{
+        static const char *const answers[] = {
+                "{\"decision\":\"allow\"}",                     /* no ok */
+                "{\"ok\":\"true\",\"decision\":\"allow\"}",     /* ok not a boolean */
+                "{\"ok\":true,\"decision\":\"maybe\"}",
+                "{\"ok\":true,\"decision\":7}",
+                "{\"ok\":true}",
+                "{\"ok\":false,\"decision\":\"allow\"}",
+                "{\"ok\":true,\"decision\":\"pending\"}",       /* pending without an id */
+                "[\"allow\"]",
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+                struct script s = { .first = answers[i] };
+
+                assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+                script_done(&s);
+        }
+}
+
+static void t_broken_frames_deny(void **state)
+{
+        static const char huge[] = { 0x7f, 0x00, 0x00, 0x00, '{' };
+        static const char notjson[] = { 0x00, 0x00, 0x00, 0x05, 'a', 'l', 'l', 'o', 'w' };
+        static const char shortframe[] = { 0x00, 0x00, 0x00, 0x40, '{', '"' };
+        struct { const char *b; size_t n; } frames[] = {
+                { huge, sizeof(huge) }, { notjson, sizeof(notjson) }, { shortframe, sizeof(shortframe) },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+                struct script s = { .raw_first = frames[i].b, .raw_len = frames[i].n };
+
+                assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+                script_done(&s);
+        }
+}
+
+static void t_control_characters_are_not_shown(void **state)
+{
+        struct script s = { .first = "{\"ok\":true,\"decision\":\"deny\",\"message\":\"jit: no\\u001b[2J\\u0007 way\"}" };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_null(strchr(said, 0x1b));
+        assert_null(strchr(said, 0x07));
+        assert_non_null(strstr(said, "jit: no?[2J? way"));
+        script_done(&s);
+}
+
+static void t_bad_options_deny(void **state)
+{
+        (void)state;
+        write_service("jit-bad1", "socket=/run/jit/jit.sock");          /* no role */
+        assert_int_equal(run_account("jit-bad1", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        write_service("jit-bad2", "role=ops wait=forever");
+        assert_int_equal(run_account("jit-bad2", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        write_service("jit-bad3", "role=ops frobnicate");
+        assert_int_equal(run_account("jit-bad3", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+}
+
+static void t_other_phases_refuse(void **state)
+{
+        struct pam_conv c = { conv, NULL };
+        pam_handle_t *pamh = NULL;
+        char path[256];
+        FILE *f;
+
+        (void)state;
+        snprintf(path, sizeof(path), "%s/jit-auth", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "auth required %s role=ops\nsession required %s role=ops\n", PAM_JIT_SO, PAM_JIT_SO);
+        fclose(f);
+        assert_int_equal(pam_start_confdir("jit-auth", "alice", &c, dir, &pamh), PAM_SUCCESS);
+        assert_int_not_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        assert_int_not_equal(pam_open_session(pamh, 0), PAM_SUCCESS);
+        pam_end(pamh, PAM_SUCCESS);
+}
+
+/* ---- tests: the real service decides ---------------------------------- */
+
+static pid_t start_real_service(const char *policy)
+{
+        char cfg[256], state[256], sdir[256];
+        FILE *f;
+        pid_t pid;
+
+        snprintf(sdir, sizeof(sdir), "%s/etc", dir);
+        mkdir(sdir, 0755);
+        snprintf(cfg, sizeof(cfg), "%s/etc/jit.conf", dir);
+        snprintf(state, sizeof(state), "%s/state", dir);
+        mkdir(state, 0700);
+        f = fopen(cfg, "w");
+        assert_non_null(f);
+        fputs(policy, f);
+        fclose(f);
+        chmod(cfg, 0644);
+        unlink(sock);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int devnull = open("/dev/null", O_WRONLY);
+
+                dup2(devnull, 2);
+                execl(JITCTL_BIN, "jitctl", "serve", "--config", cfg, "--state-dir", state,
+                      "--socket", sock, (char *)NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 200; i++) {
+                struct stat st;
+
+                if (stat(sock, &st) == 0)
+                        return pid;
+                nanosleep(&(struct timespec){ .tv_nsec = 20000000L }, NULL);
+        }
+        fail_msg("the real service did not start");
+        return -1;
+}
+
+static void stop_real_service(pid_t pid)
+{
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+}
+
+static void t_real_user_outside_every_role_is_denied(void **state)
+{
+        pid_t pid;
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        pid = start_real_service(
+                "{\"version\":1,\"roles\":{\"ops\":{\"group\":\"jit-ops\",\"max_ttl\":\"1h\","
+                "\"requesters\":{\"users\":[\"someone-else\"]},\"approvers\":{\"users\":[\"root\"]}}}}");
+        /* "nobody" exists on every Debian system and is in no role. */
+        assert_int_equal(run_account("jit-test", "nobody", "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: denied: nobody may not request role ops"));
+        /* A user that does not exist at all is denied too. */
+        assert_int_equal(run_account("jit-test", "no-such-user-xyz", "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "unknown user"));
+        stop_real_service(pid);
+}
+
+static void t_real_broken_policy_denies_everything(void **state)
+{
+        pid_t pid;
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        pid = start_real_service("{\"version\":1,\"roles\":{\"ops\":{\"group\":\"jit-ops\",\"max_ttl\":\"1h\","
+                                 "\"requesters\":{\"users\":[\"nobody\"]},\"surprise\":1}}}");
+        assert_int_equal(run_account("jit-test", "nobody", "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "policy is invalid"));
+        stop_real_service(pid);
+}
+
+static int setup(void **state)
+{
+        char args[256];
+
+        (void)state;
+        snprintf(dir, sizeof(dir), "/tmp/jit-pamtest.XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        chmod(dir, 0755);
+        snprintf(sock, sizeof(sock), "%s/jit.sock", dir);
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=5s timeout=1s", sock);
+        write_service("jit-test", args);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        char cmd[128];
+
+        (void)state;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+static int reset_service_file(void **state)
+{
+        char args[256];
+
+        (void)state;
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=5s timeout=1s", sock);
+        write_service("jit-test", args);
+        return 0;
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(t_active_grant_allows_silently, reset_service_file),
+                cmocka_unit_test_setup(t_escalate_then_approve_allows, reset_service_file),
+                cmocka_unit_test_setup(t_escalate_then_deny_denies_with_reason, reset_service_file),
+                cmocka_unit_test_setup(t_wait_timeout_denies_with_request_id, reset_service_file),
+                cmocka_unit_test_setup(t_service_silent_during_wait_denies, reset_service_file),
+                cmocka_unit_test_setup(t_service_dies_during_wait_denies, reset_service_file),
+                cmocka_unit_test_setup(t_batch_does_not_wait, reset_service_file),
+                cmocka_unit_test_setup(t_service_not_running_denies, reset_service_file),
+                cmocka_unit_test_setup(t_service_never_answers_denies, reset_service_file),
+                cmocka_unit_test_setup(t_malformed_answers_deny, reset_service_file),
+                cmocka_unit_test_setup(t_broken_frames_deny, reset_service_file),
+                cmocka_unit_test_setup(t_control_characters_are_not_shown, reset_service_file),
+                cmocka_unit_test_setup(t_bad_options_deny, reset_service_file),
+                cmocka_unit_test_setup(t_other_phases_refuse, reset_service_file),
+                cmocka_unit_test_setup(t_real_user_outside_every_role_is_denied, reset_service_file),
+                cmocka_unit_test_setup(t_real_broken_policy_denies_everything, reset_service_file),
+        };
+
+        signal(SIGPIPE, SIG_IGN);
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,779 @@
+/* test_record.c — requests, grants, their state machines, ids and the
+ * on-disk envelope (record.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "record.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+        char *d = strdup(s);
+
+        assert_non_null(d);
+        return d;
+}
+
+static char **xstrv(const char *const *items)
+{
+        char **v = NULL;
+
+        for (size_t i = 0; items[i]; i++)
+                assert_int_equal(jit_strv_push(&v, items[i]), 0);
+        return v;
+}
+
+/* A request with every field set, values chosen to survive only an exact
+ * round trip (uid above 2^31, times above 2^32, quotes and UTF-8 in text). */
+static struct jit_request *full_request(void)
+{
+        struct jit_request *r = calloc(1, sizeof(*r));
+
+        assert_non_null(r);
+        strcpy(r->id, "r-0123456789");
+        r->state = JIT_REQ_APPROVED;
+        r->user = xstrdup("alice");
+        r->uid = 4000000001u;
+        r->role = xstrdup("ops");
+        r->group = xstrdup("jit-ops");
+        r->ttl = 5400;
+        r->reason = xstrdup("hotfix for \"INC-42\"\n\tcafé ☕");
+        r->service = xstrdup("sudo");
+        r->rhost = xstrdup("10.0.0.7");
+        r->tty = xstrdup("/dev/pts/3");
+        r->target_user = xstrdup("postgres");
+        r->command = xstrv((const char *const[]){ "/usr/bin/systemctl", "restart", "nginx", "", NULL });
+        r->created_us = 1700000000123457ULL;
+        r->deadline_us = 1700003600123457ULL;
+        r->policy_rule = xstrdup("restart-web");
+        r->policy_reasons = xstrv((const char *const[]){ "TTL capped", "no template matches", NULL });
+        r->decided_by = xstrdup("carol");
+        r->decided_at_us = 1700000100000001ULL;
+        r->comment = xstrdup("go ahead");
+        strcpy(r->grant_id, "g-abcdefghjk");
+        return r;
+}
+
+static struct jit_grant *full_grant(void)
+{
+        struct jit_grant *g = calloc(1, sizeof(*g));
+
+        assert_non_null(g);
+        strcpy(g->id, "g-abcdefghjk");
+        strcpy(g->request_id, "r-0123456789");
+        g->state = JIT_GRANT_REVOKED;
+        g->user = xstrdup("alice");
+        g->uid = 4000000001u;
+        g->role = xstrdup("ops");
+        g->group = xstrdup("jit-ops");
+        g->approved_by = xstrdup("template:restart-web");
+        g->created_us = 1700000000123457ULL;
+        g->expires_us = 1700000600123457ULL;
+        g->ended_us = 1700000300000003ULL;
+        g->ended_by = xstrdup("carol");
+        g->timer = xstrdup("jit-expire-g-abcdefghjk.timer");
+        return g;
+}
+
+static void assert_str_same(const char *a, const char *b)
+{
+        if (!a || !b)
+                assert_ptr_equal(a, b);
+        else
+                assert_string_equal(a, b);
+}
+
+static void assert_strv_same(char *const *a, char *const *b)
+{
+        if (!a || !b) {
+                assert_ptr_equal(a, b);
+                return;
+        }
+        assert_int_equal(jit_strv_length(a), jit_strv_length(b));
+        for (size_t i = 0; a[i]; i++)
+                assert_string_equal(a[i], b[i]);
+}
+
+static void assert_request_same(const struct jit_request *a, const struct jit_request *b)
+{
+        assert_string_equal(a->id, b->id);
+        assert_int_equal(a->state, b->state);
+        assert_str_same(a->user, b->user);
+        assert_int_equal(a->uid, b->uid);
+        assert_str_same(a->role, b->role);
+        assert_str_same(a->group, b->group);
+        assert_int_equal(a->ttl, b->ttl);
+        assert_str_same(a->reason, b->reason);
+        assert_str_same(a->service, b->service);
+        assert_str_same(a->rhost, b->rhost);
+        assert_str_same(a->tty, b->tty);
+        assert_str_same(a->target_user, b->target_user);
+        assert_strv_same(a->command, b->command);
+        assert_int_equal(a->created_us, b->created_us);
+        assert_int_equal(a->deadline_us, b->deadline_us);
+        assert_str_same(a->policy_rule, b->policy_rule);
+        assert_strv_same(a->policy_reasons, b->policy_reasons);
+        assert_str_same(a->decided_by, b->decided_by);
+        assert_int_equal(a->decided_at_us, b->decided_at_us);
+        assert_str_same(a->comment, b->comment);
+        assert_string_equal(a->grant_id, b->grant_id);
+}
+
+static void assert_grant_same(const struct jit_grant *a, const struct jit_grant *b)
+{
+        assert_string_equal(a->id, b->id);
+        assert_string_equal(a->request_id, b->request_id);
+        assert_int_equal(a->state, b->state);
+        assert_str_same(a->user, b->user);
+        assert_int_equal(a->uid, b->uid);
+        assert_str_same(a->role, b->role);
+        assert_str_same(a->group, b->group);
+        assert_str_same(a->approved_by, b->approved_by);
+        assert_int_equal(a->created_us, b->created_us);
+        assert_int_equal(a->expires_us, b->expires_us);
+        assert_int_equal(a->ended_us, b->ended_us);
+        assert_str_same(a->ended_by, b->ended_by);
+        assert_str_same(a->timer, b->timer);
+}
+
+/* To text and back, as on the wire. */
+static cJSON *through_text(const cJSON *j)
+{
+        char *text = cJSON_PrintUnformatted(j);
+        cJSON *back;
+
+        assert_non_null(text);
+        back = cJSON_Parse(text);
+        assert_non_null(back);
+        free(text);
+        return back;
+}
+
+/* ---- JSON round trips ------------------------------------------------- */
+
+static void t_request_json_round_trip_keeps_every_field(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *wire;
+
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_request_same(r, back);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_minimal_request_round_trip_keeps_absent_fields_absent(void **state)
+{
+        struct jit_request r = {
+                .id = "r-zzzzzzzzzz", .state = JIT_REQ_PENDING, .user = "bob", .uid = 0,
+                .role = "db", .ttl = 60, .created_us = 1,
+        };
+        _cleanup_request_free_ struct jit_request *back = NULL;
+        cJSON *j = jit_request_to_json(&r), *wire;
+
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_request_same(&r, back);
+        assert_null(back->command);
+        assert_null(back->reason);
+        assert_string_equal(back->grant_id, "");
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_grant_json_round_trip_keeps_every_field(void **state)
+{
+        _cleanup_grant_free_ struct jit_grant *g = full_grant(), *back = NULL;
+        cJSON *j = jit_grant_to_json(g), *wire;
+
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_grant_from_json(wire, &back), 0);
+        assert_grant_same(g, back);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_every_request_state_round_trips(void **state)
+{
+        for (int s = 0; s < _JIT_REQ_STATE_MAX; s++) {
+                _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+                cJSON *j;
+
+                r->state = (enum jit_request_state)s;
+                j = jit_request_to_json(r);
+                assert_int_equal(jit_request_from_json(j, &back), 0);
+                assert_int_equal(back->state, s);
+                assert_int_equal(jit_request_state_from_string(jit_request_state_to_string(s)), s);
+                cJSON_Delete(j);
+        }
+}
+
+static void t_every_grant_state_round_trips(void **state)
+{
+        for (int s = 0; s < _JIT_GRANT_STATE_MAX; s++) {
+                _cleanup_grant_free_ struct jit_grant *g = full_grant(), *back = NULL;
+                cJSON *j;
+
+                g->state = (enum jit_grant_state)s;
+                j = jit_grant_to_json(g);
+                assert_int_equal(jit_grant_from_json(j, &back), 0);
+                assert_int_equal(back->state, s);
+                assert_int_equal(jit_grant_state_from_string(jit_grant_state_to_string(s)), s);
+                cJSON_Delete(j);
+        }
+}
+
+static void t_state_names(void **state)
+{
+        assert_string_equal(jit_request_state_to_string(JIT_REQ_PENDING), "pending");
+        assert_string_equal(jit_request_state_to_string(JIT_REQ_LAPSED), "lapsed");
+        assert_string_equal(jit_grant_state_to_string(JIT_GRANT_ACTIVE), "active");
+        assert_string_equal(jit_grant_state_to_string(JIT_GRANT_REVOKED), "revoked");
+        assert_string_equal(jit_request_state_to_string(_JIT_REQ_STATE_MAX), "invalid");
+        assert_string_equal(jit_grant_state_to_string((enum jit_grant_state)-1), "invalid");
+        assert_int_equal(jit_request_state_from_string("active"), -EINVAL);
+        assert_int_equal(jit_request_state_from_string("Pending"), -EINVAL);
+        assert_int_equal(jit_request_state_from_string(""), -EINVAL);
+        assert_int_equal(jit_request_state_from_string(NULL), -EINVAL);
+        assert_int_equal(jit_grant_state_from_string("pending"), -EINVAL);
+        assert_int_equal(jit_grant_state_from_string("invalid"), -EINVAL);
+        assert_int_equal(jit_grant_state_from_string(NULL), -EINVAL);
+}
+
+/* ---- from_json is strict ---------------------------------------------- */
+
+/* Replace (or with value NULL, remove) key in a fresh JSON of full_request()
+ * or full_grant(), and expect -EBADMSG with *ret untouched. */
+static void expect_request_refused(const char *key, const char *value)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request();
+        struct jit_request *back = (struct jit_request *)(uintptr_t)1;
+        cJSON *j = jit_request_to_json(r);
+        int e;
+
+        assert_non_null(j);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+        if (value) {
+                cJSON *v = cJSON_Parse(value);
+
+                assert_non_null(v);
+                cJSON_AddItemToObject(j, key, v);
+        }
+        e = jit_request_from_json(j, &back);
+        if (e != -EBADMSG)
+                fail_msg("request with %s=%s: want -EBADMSG, got %d", key, value ? value : "(absent)", e);
+        assert_ptr_equal(back, (struct jit_request *)(uintptr_t)1);
+        cJSON_Delete(j);
+}
+
+static void expect_grant_refused(const char *key, const char *value)
+{
+        _cleanup_grant_free_ struct jit_grant *g = full_grant();
+        struct jit_grant *back = (struct jit_grant *)(uintptr_t)1;
+        cJSON *j = jit_grant_to_json(g);
+        int e;
+
+        assert_non_null(j);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+        if (value) {
+                cJSON *v = cJSON_Parse(value);
+
+                assert_non_null(v);
+                cJSON_AddItemToObject(j, key, v);
+        }
+        e = jit_grant_from_json(j, &back);
+        if (e != -EBADMSG)
+                fail_msg("grant with %s=%s: want -EBADMSG, got %d", key, value ? value : "(absent)", e);
+        assert_ptr_equal(back, (struct jit_grant *)(uintptr_t)1);
+        cJSON_Delete(j);
+}
+
+static void t_from_json_rejects_wrong_types(void **state)
+{
+        expect_request_refused("user", "5");
+        expect_request_refused("user", "[\"alice\"]");
+        expect_request_refused("role", "true");
+        expect_request_refused("uid", "\"1000\"");
+        expect_request_refused("uid", "-1");
+        expect_request_refused("uid", "1.5");
+        expect_request_refused("uid", "4294967296");
+        expect_request_refused("ttl", "\"90m\"");
+        expect_request_refused("ttl", "-60");
+        expect_request_refused("created_us", "{}");
+        expect_request_refused("deadline_us", "1e300");
+        expect_request_refused("reason", "7");
+        expect_request_refused("command", "\"/bin/ls -l\"");
+        expect_request_refused("command", "[\"/bin/ls\", 5]");
+        expect_request_refused("command", "[\"/bin/ls\", null]");
+        expect_request_refused("policy_reasons", "{\"a\":\"b\"}");
+        expect_grant_refused("uid", "\"0\"");
+        expect_grant_refused("expires_us", "\"tomorrow\"");
+        expect_grant_refused("ended_by", "[]");
+        expect_grant_refused("timer", "1");
+}
+
+static void t_from_json_rejects_missing_required_fields(void **state)
+{
+        static const char *const req_keys[] = { "id", "state", "user", "uid", "role", "ttl", "created_us" };
+        static const char *const grant_keys[] = {
+                "id", "request_id", "state", "user", "uid", "role", "group", "created_us", "expires_us",
+        };
+
+        for (size_t i = 0; i < sizeof(req_keys) / sizeof(req_keys[0]); i++)
+                expect_request_refused(req_keys[i], NULL);
+        for (size_t i = 0; i < sizeof(grant_keys) / sizeof(grant_keys[0]); i++)
+                expect_grant_refused(grant_keys[i], NULL);
+        expect_request_refused("user", "null");
+}
+
+static void t_from_json_rejects_bad_ids(void **state)
+{
+        static const char *const bad[] = {
+                "\"g-0123456789\"",     /* a grant id where a request id belongs */
+                "\"r-012345678\"",      /* short */
+                "\"r-0123456789a\"",    /* long */
+                "\"R-0123456789\"",
+                "\"r_0123456789\"",
+                "\"r-01234567AB\"",     /* upper case */
+                "\"r-0123456i89\"",     /* i, l, o, u are not in the alphabet */
+                "\"r-01234567u9\"",
+                "\"r-../../etc/\"",
+                "\"\"",
+                "12",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_request_refused("id", bad[i]);
+        expect_request_refused("grant_id", "\"r-0123456789\"");
+        expect_request_refused("grant_id", "\"g-short\"");
+        expect_grant_refused("id", "\"r-0123456789\"");
+        expect_grant_refused("request_id", "\"g-abcdefghjk\"");
+        expect_grant_refused("request_id", "\"\"");
+}
+
+static void t_from_json_rejects_bad_states(void **state)
+{
+        expect_request_refused("state", "\"active\"");
+        expect_request_refused("state", "\"PENDING\"");
+        expect_request_refused("state", "\"invalid\"");
+        expect_request_refused("state", "\"\"");
+        expect_request_refused("state", "0");
+        expect_request_refused("state", "null");
+        expect_grant_refused("state", "\"pending\"");
+        expect_grant_refused("state", "\"approved\"");
+        expect_grant_refused("state", "1");
+}
+
+static void t_from_json_rejects_oversized_fields(void **state)
+{
+        char *big = malloc(JIT_TEXT_MAX + 4);
+        char *many = malloc(JIT_COMMAND_MAX_ARGS * 5 + 8);
+        size_t off = 0;
+
+        assert_non_null(big);
+        assert_non_null(many);
+        big[0] = '"';
+        memset(big + 1, 'a', JIT_TEXT_MAX + 1);
+        strcpy(big + JIT_TEXT_MAX + 2, "\"");
+        expect_request_refused("reason", big);
+        expect_request_refused("comment", big);
+        expect_request_refused("user", big);
+
+        many[off++] = '[';
+        for (int i = 0; i <= JIT_COMMAND_MAX_ARGS; i++)
+                off += (size_t)sprintf(many + off, "%s\"a\"", i ? "," : "");
+        strcpy(many + off, "]");
+        expect_request_refused("command", many);
+        free(big);
+        free(many);
+}
+
+static void t_from_json_rejects_non_objects(void **state)
+{
+        struct jit_request *r = NULL;
+        struct jit_grant *g = NULL;
+        cJSON *arr = cJSON_Parse("[1]"), *str = cJSON_Parse("\"r-0123456789\"");
+
+        assert_int_equal(jit_request_from_json(arr, &r), -EBADMSG);
+        assert_int_equal(jit_request_from_json(str, &r), -EBADMSG);
+        assert_int_equal(jit_request_from_json(NULL, &r), -EBADMSG);
+        assert_int_equal(jit_grant_from_json(arr, &g), -EBADMSG);
+        assert_int_equal(jit_grant_from_json(NULL, &g), -EBADMSG);
+        assert_null(r);
+        assert_null(g);
+        cJSON_Delete(arr);
+        cJSON_Delete(str);
+}
+
+/* ---- state machines ---------------------------------------------------- */
+
+static void t_pending_request_moves_to_any_decision(void **state)
+{
+        static const enum jit_request_state to[] = {
+                JIT_REQ_APPROVED, JIT_REQ_DENIED, JIT_REQ_LAPSED, JIT_REQ_CANCELLED,
+        };
+
+        for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+                struct jit_request r = { .state = JIT_REQ_PENDING };
+
+                assert_int_equal(jit_request_transition(&r, to[i]), 0);
+                assert_int_equal(r.state, to[i]);
+        }
+}
+
+static void t_decided_request_never_changes_again(void **state)
+{
+        for (int from = JIT_REQ_APPROVED; from < _JIT_REQ_STATE_MAX; from++)
+                for (int to = 0; to < _JIT_REQ_STATE_MAX; to++) {
+                        struct jit_request r = { .state = (enum jit_request_state)from };
+
+                        if (jit_request_transition(&r, (enum jit_request_state)to) != -EBUSY)
+                                fail_msg("request %s -> %s was allowed",
+                                         jit_request_state_to_string(from), jit_request_state_to_string(to));
+                        assert_int_equal(r.state, from);
+                }
+}
+
+static void t_approved_request_cannot_be_denied(void **state)
+{
+        struct jit_request r = { .state = JIT_REQ_PENDING };
+
+        assert_int_equal(jit_request_transition(&r, JIT_REQ_APPROVED), 0);
+        assert_int_equal(jit_request_transition(&r, JIT_REQ_DENIED), -EBUSY);
+        assert_int_equal(r.state, JIT_REQ_APPROVED);
+}
+
+static void t_request_cannot_move_to_pending_or_out_of_range(void **state)
+{
+        struct jit_request r = { .state = JIT_REQ_PENDING };
+
+        assert_int_equal(jit_request_transition(&r, JIT_REQ_PENDING), -EBUSY);
+        assert_int_equal(jit_request_transition(&r, _JIT_REQ_STATE_MAX), -EBUSY);
+        assert_int_equal(jit_request_transition(&r, (enum jit_request_state)-1), -EBUSY);
+        assert_int_equal(r.state, JIT_REQ_PENDING);
+}
+
+static void t_active_grant_expires_or_is_revoked(void **state)
+{
+        struct jit_grant a = { .state = JIT_GRANT_ACTIVE }, b = { .state = JIT_GRANT_ACTIVE };
+
+        assert_int_equal(jit_grant_transition(&a, JIT_GRANT_EXPIRED), 0);
+        assert_int_equal(a.state, JIT_GRANT_EXPIRED);
+        assert_int_equal(jit_grant_transition(&b, JIT_GRANT_REVOKED), 0);
+        assert_int_equal(b.state, JIT_GRANT_REVOKED);
+}
+
+static void t_ended_grant_never_changes_again(void **state)
+{
+        struct jit_grant g = { .state = JIT_GRANT_ACTIVE };
+
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_EXPIRED), 0);
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_REVOKED), -EBUSY);
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_EXPIRED), -EBUSY);
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_ACTIVE), -EBUSY);
+        assert_int_equal(g.state, JIT_GRANT_EXPIRED);
+
+        g.state = JIT_GRANT_REVOKED;
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_EXPIRED), -EBUSY);
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_ACTIVE), -EBUSY);
+        assert_int_equal(g.state, JIT_GRANT_REVOKED);
+}
+
+static void t_grant_cannot_move_to_active_or_out_of_range(void **state)
+{
+        struct jit_grant g = { .state = JIT_GRANT_ACTIVE };
+
+        assert_int_equal(jit_grant_transition(&g, JIT_GRANT_ACTIVE), -EBUSY);
+        assert_int_equal(jit_grant_transition(&g, _JIT_GRANT_STATE_MAX), -EBUSY);
+        assert_int_equal(g.state, JIT_GRANT_ACTIVE);
+}
+
+static void t_grant_is_active_until_it_expires(void **state)
+{
+        struct jit_grant g = { .state = JIT_GRANT_ACTIVE, .created_us = 1000, .expires_us = 5000 };
+
+        assert_true(jit_grant_is_active(&g, 1000));
+        assert_true(jit_grant_is_active(&g, 4999));
+        assert_false(jit_grant_is_active(&g, 5000));
+        assert_false(jit_grant_is_active(&g, 5001));
+        assert_false(jit_grant_is_active(&g, UINT64_MAX));
+}
+
+static void t_ended_grant_is_not_active_before_its_expiry(void **state)
+{
+        struct jit_grant expired = { .state = JIT_GRANT_EXPIRED, .expires_us = 5000 };
+        struct jit_grant revoked = { .state = JIT_GRANT_REVOKED, .expires_us = 5000 };
+
+        assert_false(jit_grant_is_active(&expired, 10));
+        assert_false(jit_grant_is_active(&revoked, 10));
+        assert_false(jit_grant_is_active(NULL, 10));
+}
+
+/* ---- ids ---------------------------------------------------------------- */
+
+static void t_new_ids_are_valid_and_distinct(void **state)
+{
+        enum { N = 1000 };
+        static char ids[N][JIT_ID_LEN + 1];
+
+        for (int i = 0; i < N; i++) {
+                char prefix = i % 2 ? 'g' : 'r';
+
+                memset(ids[i], 0x7f, sizeof(ids[i]));
+                assert_int_equal(jit_id_new(prefix, ids[i]), 0);
+                assert_int_equal(strlen(ids[i]), JIT_ID_LEN);
+                assert_int_equal(ids[i][0], prefix);
+                assert_true(jit_id_is_valid(ids[i], prefix));
+                assert_false(jit_id_is_valid(ids[i], prefix == 'r' ? 'g' : 'r'));
+                assert_null(strpbrk(ids[i] + 2, "ilouILOU-"));
+        }
+        for (int i = 0; i < N; i++)
+                for (int j = i + 1; j < N; j++)
+                        if (strcmp(ids[i] + 2, ids[j] + 2) == 0)
+                                fail_msg("id %s repeated", ids[i]);
+}
+
+static void t_new_ids_use_the_whole_alphabet(void **state)
+{
+        /* 10 characters of 5 random bits each: over 1000 ids every one of
+         * the 32 characters shows up (missing one has odds below 1e-130). */
+        static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+        bool seen[256] = { false };
+        char id[JIT_ID_LEN + 1];
+
+        for (int i = 0; i < 1000; i++) {
+                assert_int_equal(jit_id_new('r', id), 0);
+                for (size_t k = 2; k < JIT_ID_LEN; k++)
+                        seen[(unsigned char)id[k]] = true;
+        }
+        for (size_t k = 0; k < sizeof(alphabet) - 1; k++)
+                if (!seen[(unsigned char)alphabet[k]])
+                        fail_msg("'%c' never appeared in 1000 ids", alphabet[k]);
+}
+
+static void t_id_validation(void **state)
+{
+        assert_true(jit_id_is_valid("r-0123456789", 'r'));
+        assert_true(jit_id_is_valid("g-abcdefghjk", 'g'));
+        assert_true(jit_id_is_valid("r-mnpqrstvwx", 'r'));
+        assert_true(jit_id_is_valid("r-yz00000000", 'r'));
+        assert_false(jit_id_is_valid("g-0123456789", 'r'));
+        assert_false(jit_id_is_valid("r-012345678", 'r'));
+        assert_false(jit_id_is_valid("r-01234567890", 'r'));
+        assert_false(jit_id_is_valid("r0123456789x", 'r'));
+        assert_false(jit_id_is_valid("r-0123456789\n", 'r'));
+        assert_false(jit_id_is_valid("r-ABCDEFGHJK", 'r'));
+        assert_false(jit_id_is_valid("r-iiiiiiiiii", 'r'));
+        assert_false(jit_id_is_valid("r-llllllllll", 'r'));
+        assert_false(jit_id_is_valid("r-oooooooooo", 'r'));
+        assert_false(jit_id_is_valid("r-uuuuuuuuuu", 'r'));
+        assert_false(jit_id_is_valid("r-01234/6789", 'r'));
+        assert_false(jit_id_is_valid("r-0123 56789", 'r'));
+        assert_false(jit_id_is_valid("", 'r'));
+        assert_false(jit_id_is_valid(NULL, 'r'));
+}
+
+/* ---- envelope ------------------------------------------------------------ */
+
+static char *sealed_request(size_t *ret_len)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request();
+        cJSON *j = jit_request_to_json(r);
+        char *data = NULL;
+
+        assert_non_null(j);
+        assert_int_equal(jit_record_seal(j, &data, ret_len), 0);
+        cJSON_Delete(j);
+        return data;
+}
+
+static void expect_open_refused(const char *data, size_t len, const char *what, size_t where)
+{
+        cJSON *j = (cJSON *)(uintptr_t)1;
+        int r = jit_record_open(data, len, &j);
+
+        if (r != -EBADMSG)
+                fail_msg("%s at %zu: want -EBADMSG, got %d", what, where, r);
+        assert_ptr_equal(j, (cJSON *)(uintptr_t)1);
+}
+
+static void t_seal_then_open_gives_the_same_body(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *opened = NULL;
+        char *data = NULL;
+        size_t len = 0;
+
+        assert_int_equal(jit_record_seal(j, &data, &len), 0);
+        assert_int_equal(len, strlen(data));
+        assert_int_equal(jit_record_open(data, len, &opened), 0);
+        assert_true(cJSON_Compare(j, opened, true));
+        assert_int_equal(jit_request_from_json(opened, &back), 0);
+        assert_request_same(r, back);
+        cJSON_Delete(j);
+        cJSON_Delete(opened);
+        free(data);
+}
+
+static void t_sealed_record_has_the_documented_form(void **state)
+{
+        size_t len;
+        char *data = sealed_request(&len);
+        const size_t magic = strlen("jit-record 1 ");
+
+        assert_memory_equal(data, "jit-record 1 ", magic);
+        for (size_t i = magic; i < magic + 64; i++)
+                assert_non_null(strchr("0123456789abcdef", data[i]));
+        assert_int_equal(data[magic + 64], '\n');
+        assert_int_equal(data[magic + 65], '{');
+        assert_int_equal(data[len - 1], '\n');
+        assert_null(memchr(data + magic + 65, '\n', len - magic - 66));  /* body is one line */
+        free(data);
+}
+
+static void t_any_single_byte_flip_is_detected(void **state)
+{
+        static const unsigned char masks[] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff };
+        size_t len;
+        char *data = sealed_request(&len);
+        char *copy = malloc(len);
+
+        assert_non_null(copy);
+        for (size_t i = 0; i < len; i++)
+                for (size_t m = 0; m < sizeof(masks); m++) {
+                        memcpy(copy, data, len);
+                        copy[i] = (char)(copy[i] ^ masks[m]);
+                        expect_open_refused(copy, len, "byte flip", i);
+                }
+        free(copy);
+        free(data);
+}
+
+static void t_any_truncation_is_detected(void **state)
+{
+        size_t len;
+        char *data = sealed_request(&len);
+
+        for (size_t l = 0; l < len; l++) {
+                char *copy = malloc(l + 1);     /* exact size, so ASan sees overreads */
+
+                assert_non_null(copy);
+                memcpy(copy, data, l);
+                expect_open_refused(copy, l, "truncation", l);
+                free(copy);
+        }
+        free(data);
+}
+
+static void t_any_appended_byte_is_detected(void **state)
+{
+        static const char extra[] = { '\n', ' ', '}', 'x', '\0', '0', '\r' };
+        size_t len;
+        char *data = sealed_request(&len);
+        char *copy = malloc(len + 1);
+
+        assert_non_null(copy);
+        for (size_t i = 0; i < sizeof(extra); i++) {
+                memcpy(copy, data, len);
+                copy[len] = extra[i];
+                expect_open_refused(copy, len + 1, "appended byte", (size_t)(unsigned char)extra[i]);
+        }
+        free(copy);
+        free(data);
+}
+
+static void t_well_hashed_body_that_is_not_json_is_refused(void **state)
+{
+        static const char body[] = "{\"id\":";
+        unsigned char h[crypto_generichash_BYTES];
+        char hex[2 * crypto_generichash_BYTES + 1], data[256];
+        cJSON *j = NULL;
+        int n;
+
+        assert_true(sodium_init() >= 0);
+        crypto_generichash(h, sizeof(h), (const unsigned char *)body, strlen(body), NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        n = snprintf(data, sizeof(data), "jit-record 1 %s\n%s\n", hex, body);
+        assert_int_equal(jit_record_open(data, (size_t)n, &j), -EBADMSG);
+        assert_null(j);
+
+        /* the same construction with a JSON body opens: the check above is real */
+        crypto_generichash(h, sizeof(h), (const unsigned char *)"{}", 2, NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        n = snprintf(data, sizeof(data), "jit-record 1 %s\n{}\n", hex);
+        assert_int_equal(jit_record_open(data, (size_t)n, &j), 0);
+        assert_true(cJSON_IsObject(j));
+        cJSON_Delete(j);
+}
+
+static void t_seal_refuses_a_body_over_the_size_limit(void **state)
+{
+        char *big = malloc(JIT_RECORD_MAX_SIZE + 1);
+        cJSON *j = cJSON_CreateObject();
+        char *data = NULL;
+        size_t len = 0;
+
+        assert_non_null(big);
+        memset(big, 'a', JIT_RECORD_MAX_SIZE);
+        big[JIT_RECORD_MAX_SIZE] = '\0';
+        assert_non_null(cJSON_AddStringToObject(j, "comment", big));
+        assert_int_equal(jit_record_seal(j, &data, &len), -EFBIG);
+        assert_null(data);
+        cJSON_Delete(j);
+        free(big);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(t_request_json_round_trip_keeps_every_field),
+                cmocka_unit_test(t_minimal_request_round_trip_keeps_absent_fields_absent),
+                cmocka_unit_test(t_grant_json_round_trip_keeps_every_field),
+                cmocka_unit_test(t_every_request_state_round_trips),
+                cmocka_unit_test(t_every_grant_state_round_trips),
+                cmocka_unit_test(t_state_names),
+                cmocka_unit_test(t_from_json_rejects_wrong_types),
+                cmocka_unit_test(t_from_json_rejects_missing_required_fields),
+                cmocka_unit_test(t_from_json_rejects_bad_ids),
+                cmocka_unit_test(t_from_json_rejects_bad_states),
+                cmocka_unit_test(t_from_json_rejects_oversized_fields),
+                cmocka_unit_test(t_from_json_rejects_non_objects),
+                cmocka_unit_test(t_pending_request_moves_to_any_decision),
+                cmocka_unit_test(t_decided_request_never_changes_again),
+                cmocka_unit_test(t_approved_request_cannot_be_denied),
+                cmocka_unit_test(t_request_cannot_move_to_pending_or_out_of_range),
+                cmocka_unit_test(t_active_grant_expires_or_is_revoked),
+                cmocka_unit_test(t_ended_grant_never_changes_again),
+                cmocka_unit_test(t_grant_cannot_move_to_active_or_out_of_range),
+                cmocka_unit_test(t_grant_is_active_until_it_expires),
+                cmocka_unit_test(t_ended_grant_is_not_active_before_its_expiry),
+                cmocka_unit_test(t_new_ids_are_valid_and_distinct),
+                cmocka_unit_test(t_new_ids_use_the_whole_alphabet),
+                cmocka_unit_test(t_id_validation),
+                cmocka_unit_test(t_seal_then_open_gives_the_same_body),
+                cmocka_unit_test(t_sealed_record_has_the_documented_form),
+                cmocka_unit_test(t_any_single_byte_flip_is_detected),
+                cmocka_unit_test(t_any_truncation_is_detected),
+                cmocka_unit_test(t_any_appended_byte_is_detected),
+                cmocka_unit_test(t_well_hashed_body_that_is_not_json_is_refused),
+                cmocka_unit_test(t_seal_refuses_a_body_over_the_size_limit),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
