@@ -290,7 +290,8 @@ static void dump_argv(const char *what, char *const *v, size_t n)
         fprintf(stderr, "\n");
 }
 
-/* jit's idea of the command must be sudo's whenever it could match. */
+/* jit's idea of the command must be sudo's whenever jit claims to know it
+ * exactly (JIT_COMMAND_EXACT: the only mode a command template can match). */
 static void check_against_sudo(char **argv, const struct jit_cmdline *cl)
 {
         static const char *const verdicts[] = { "refuses", "runs", "edits files", "other" };
@@ -300,7 +301,8 @@ static void check_against_sudo(char **argv, const struct jit_cmdline *cl)
         enum sudo_verdict v;
         bool same;
 
-        if (!oracle_enabled() || !cl->argv || !cl->argv[0][0] || strchr(cl->argv[0], '=') ||
+        if (!oracle_enabled() || cl->mode != JIT_COMMAND_EXACT || !cl->argv || !cl->argv[0][0] ||
+            strchr(cl->argv[0], '=') ||
             n > INT32_MAX)
                 return;
         copy = calloc(n + 1, sizeof(char *));   /* getopt may reorder; keep ours intact */

@@ -31,6 +31,23 @@ static void list_line(const char *k, const cJSON *arr, const char *sep)
         line(k, buf);
 }
 
+/* "%sre" in the JSON is "members of sre" for people. */
+static void approvers_line(const cJSON *arr)
+{
+        char buf[2048];
+        size_t off = 0;
+        const cJSON *e;
+
+        buf[0] = '\0';
+        cJSON_ArrayForEach(e, arr)
+                if (cJSON_IsString(e) && off < sizeof(buf))
+                        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s%s", off ? ", " : "",
+                                                e->valuestring[0] == '%' ? "members of " : "",
+                                                e->valuestring + (e->valuestring[0] == '%'));
+        if (off)
+                line("Approvers:", buf);
+}
+
 static void time_line(const char *k, uint64_t us, uint64_t now)
 {
         char b[64];
@@ -66,7 +83,7 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
         cJSON_ArrayForEach(e, reasons)
                 if (cJSON_IsString(e))
                         line("Why:", e->valuestring);
-        list_line("Approvers:", cJSON_GetObjectItemCaseSensitive(ans, "approvers"), ", ");
+        approvers_line(cJSON_GetObjectItemCaseSensitive(ans, "approvers"));
         line("Decided by:", jit_json_str(r, "decided_by"));
         time_line("Decided:", jit_json_u64(r, "decided_at_us"), now);
         line("Comment:", jit_json_str(r, "comment"));
