@@ -11,28 +11,35 @@
 #include <time.h>
 #include <unistd.h>
 
+__attribute__((format(printf, 2, 0)))
+static int vfail(int code, const char *fmt, va_list ap)
+{
+        fputs("jitctl: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        return code;
+}
+
 int jit_usage_error(const char *fmt, ...)
 {
         va_list ap;
+        int r;
 
-        fputs("jitctl: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        r = vfail(JIT_EXIT_USAGE, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        return JIT_EXIT_USAGE;
+        return r;
 }
 
 int jit_fail(int code, const char *fmt, ...)
 {
         va_list ap;
+        int r;
 
-        fputs("jitctl: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        r = vfail(code, fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
-        return code;
+        return r;
 }
 
 int jit_call(cJSON *req, int timeout_ms, cJSON **ret)
