@@ -31,7 +31,7 @@ static int calendar_spec(char *buf, size_t size, uint64_t expires_us)
         return strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) ? 0 : -ENOBUFS;
 }
 
-static int append_service(sd_bus_message *m, const char *grant_id, const char *jitctl)
+static int append_service(sd_bus_message *m, const char *grant_id, const char *jitctl, const char *socket)
 {
         char name[96], desc[128];
         int r;
@@ -46,7 +46,8 @@ static int append_service(sd_bus_message *m, const char *grant_id, const char *j
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Type", "s", "oneshot");
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1,
-                                              jitctl, 3, "jitctl", "expire", grant_id, false);
+                                              jitctl, 5, "jitctl", "--socket", socket, "expire", grant_id,
+                                              false);
         if (r >= 0) r = sd_bus_message_close_container(m);
         if (r >= 0) r = sd_bus_message_close_container(m);
         if (r >= 0) r = sd_bus_message_close_container(m);
@@ -54,7 +55,8 @@ static int append_service(sd_bus_message *m, const char *grant_id, const char *j
 }
 
 int jit_timer_schedule(sd_bus *bus, const char *grant_id, uint64_t expires_us,
-                       uint64_t accuracy_us, const char *jitctl_path, char **ret_err)
+                       uint64_t accuracy_us, const char *jitctl_path, const char *socket_path,
+                       char **ret_err)
 {
         sd_bus_error err = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
@@ -75,7 +77,7 @@ int jit_timer_schedule(sd_bus *bus, const char *grant_id, uint64_t expires_us,
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "TimersCalendar", "a(ss)", 1, "OnCalendar", spec);
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "AccuracyUSec", "t", accuracy_us);
         if (r >= 0) r = sd_bus_message_close_container(m);
-        if (r >= 0) r = append_service(m, grant_id, jitctl_path);
+        if (r >= 0) r = append_service(m, grant_id, jitctl_path, socket_path);
         if (r >= 0) r = sd_bus_call(bus, m, 10 * 1000000ULL, &err, &reply);
         if (r < 0 && sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists"))
                 r = 0;

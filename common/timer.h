@@ -5,7 +5,7 @@
  * Invariants: the timer fires at the grant's absolute expiry in realtime
  * (OnCalendar=, UTC), so suspend and clock jumps do not extend a grant;
  * AccuracyUSec is always set explicitly; the service it starts runs
- * "<jitctl> expire <grant>". Timers are a convenience over the service's
+ * "<jitctl> --socket <socket> expire <grant>". Timers are a convenience over the service's
  * own reconcile loop, never the only thing that ends a grant.
  */
 #ifndef JIT_TIMER_H
@@ -21,7 +21,8 @@ void jit_timer_unit_name(char *buf, size_t size, const char *grant_id);
 /* Create the timer. Returns 0 (also when it already exists) or -errno;
  * *ret_err, if given, carries the D-Bus error text. */
 int jit_timer_schedule(sd_bus *bus, const char *grant_id, uint64_t expires_us,
-                       uint64_t accuracy_us, const char *jitctl_path, char **ret_err);
+                       uint64_t accuracy_us, const char *jitctl_path, const char *socket_path,
+                       char **ret_err);
 
 /* Stop and unload the timer; 0 when it was not there. */
 int jit_timer_cancel(sd_bus *bus, const char *grant_id);

@@ -15,13 +15,12 @@ int jit_simple_call(const char *op, const char *id, cJSON *extra)
         r = jit_call(req, 30000, &ans);
         if (r)
                 return r;
+        r = jit_exit_for(ans);
         /* A denial or cancellation that was carried out is a success here. */
         if ((strcmp(op, "deny") == 0 || strcmp(op, "cancel") == 0) &&
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))) {
-                cJSON_DeleteItemFromObjectCaseSensitive(ans, "decision");
-                cJSON_AddStringToObject(ans, "decision", "allow");
-        }
-        r = jit_print_outcome(ans);
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok")))
+                r = JIT_EXIT_OK;
+        r = jit_print_outcome_as(ans, r);
         if (!jit_g.json && r == JIT_EXIT_OK && !jit_json_str(ans, "message")) {
                 const cJSON *g = cJSON_GetObjectItemCaseSensitive(ans, "grant");
 

@@ -38,6 +38,8 @@ int jit_call(cJSON *req, int timeout_ms, cJSON **ret);
 int jit_exit_for(const cJSON *ans);
 /* Print an answer: JSON when --json, else its message or error line. */
 int jit_print_outcome(const cJSON *ans);
+/* The same, when the caller knows better what the answer means for it. */
+int jit_print_outcome_as(const cJSON *ans, int code);
 const char *jit_json_str(const cJSON *j, const char *k);
 uint64_t jit_json_u64(const cJSON *j, const char *k);
 /* "16:40:12 (in 14m)" / "3m ago" into buf. */

@@ -7,14 +7,20 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 int verb_policy(int argc, char **argv)
 {
         const char *arg = argc > 2 ? argv[2] : JIT_CONFIG_PATH;
-        _cleanup_free_ char *abs = realpath(arg, NULL);
-        const char *path = abs ? abs : arg;
+        _cleanup_free_ char *cwd = arg[0] == '/' ? NULL : getcwd(NULL, 0);
+        _cleanup_free_ char *abs = NULL;
+        const char *path = arg;
+
+        /* Relative to here, but as the service would open it: no links. */
+        if (cwd && asprintf(&abs, "%s/%s", cwd, arg) > 0)
+                path = abs;
         struct jit_config *c = NULL;
         char **errors = NULL;
         int r;

@@ -36,6 +36,7 @@ static int listen_socket(const char *path)
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
+        struct stat st;
         char *slash;
 
         if (sd_listen_fds(1) == 1)
@@ -47,15 +48,22 @@ static int listen_socket(const char *path)
                 return -ENOMEM;
         slash = strrchr(dir, '/');
         *slash = '\0';
-        if (dir[0] && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (dir[0] && mkdir(dir, 0755) == 0) {
+                if (chmod(dir, 0755) < 0)       /* umask is 077 here */
+                        return -errno;
+        } else if (dir[0] && errno != EEXIST) {
                 return -errno;
-        if (dir[0] && chmod(dir, 0755) < 0)    /* umask is 077 here */
-                return -errno;
+        }
         memcpy(sa.sun_path, path, strlen(path) + 1);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        (void)unlink(path);
+        /* Replace a socket left by an earlier run, never anything else. */
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return -EEXIST;
+                (void)unlink(path);
+        }
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
         /* Anyone may connect; every operation checks who is asking. */
@@ -294,6 +302,7 @@ int verb_serve(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         s.config_path = o.config;
+        s.socket_path = o.socket;
         s.self_path = realpath("/proc/self/exe", NULL);
         svc_config_refresh(&s, true);
         r = open_spool(&s, o.state_dir);

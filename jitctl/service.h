@@ -55,6 +55,7 @@ struct svc {
         size_t n_grants;
         sd_bus *bus;                    /* NULL: no systemd, the loop expires */
         char *self_path;                /* this jitctl, for timers to run */
+        const char *socket_path;        /* where we listen, for timers to call */
         struct client *clients;
         size_t n_clients;
         uint64_t next_reconcile_us;

@@ -185,7 +185,7 @@ static void schedule_timer(struct svc *s, struct jit_grant *g)
                 return;
         r = jit_timer_schedule(s->bus, g->id, g->expires_us,
                                s->config ? s->config->settings.timer_accuracy_ms * 1000 : 100000,
-                               s->self_path, &err);
+                               s->self_path, s->socket_path, &err);
         if (r < 0) {
                 jit_journal_event(JIT_EV_ERROR, LOG_WARNING, &(struct jit_journal_fields){ .grant_id = g->id },
                                   "cannot create the expiry timer for %s (%s): the service's own loop will end it",

@@ -201,10 +201,10 @@ else
         notok "(b) $TIMER triggers jit-expire-$G.service with AccuracyUSec=10ms"
 fi
 svcexec=$(ns_run systemctl show "jit-expire-$G.service" -p ExecStart 2>&1)
-if echo "$svcexec" | grep -qF "path=/opt/jit/jitctl ; argv[]=jitctl expire $G ;"; then
-        ok "(b) jit-expire-$G.service runs /opt/jit/jitctl expire $G"
+if echo "$svcexec" | grep -qF "path=/opt/jit/jitctl ; argv[]=jitctl --socket /run/jit/jit.sock expire $G ;"; then
+        ok "(b) jit-expire-$G.service runs /opt/jit/jitctl --socket /run/jit/jit.sock expire $G"
 else
-        notok "(b) jit-expire-$G.service runs /opt/jit/jitctl expire $G"
+        notok "(b) jit-expire-$G.service runs /opt/jit/jitctl --socket /run/jit/jit.sock expire $G"
         echo "$svcexec" | diag
 fi
 

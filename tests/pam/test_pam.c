@@ -402,6 +402,8 @@ static pid_t start_real_service(const char *policy)
                         return pid;
                 nanosleep(&(struct timespec){ .tv_nsec = 20000000L }, NULL);
         }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
         fail_msg("the real service did not start");
         return -1;
 }
