@@ -487,6 +487,32 @@ static void parse_templates(struct vctx *v, const cJSON *root, struct jit_config
         }
 }
 
+/* A group jit grants must not itself confer the right to request,
+ * approve or be pre-approved: holding one grant would then lead to more. */
+static void check_granted_groups(struct vctx *v, const struct jit_config *c)
+{
+        for (size_t i = 0; i < c->n_roles; i++) {
+                const char *g = c->roles[i].group;
+
+                for (size_t j = 0; g && j < c->n_roles; j++) {
+                        char p[PATH_MAX_LEN];
+
+                        subpath(p, "$.roles", c->roles[j].name ? c->roles[j].name : "?");
+                        if (jit_strv_contains(c->roles[j].requester_groups, g))
+                                verr(v, p, "requesters name group \"%s\", which role %s grants", g, c->roles[i].name);
+                        if (jit_strv_contains(c->roles[j].approver_groups, g))
+                                verr(v, p, "approvers name group \"%s\", which role %s grants", g, c->roles[i].name);
+                }
+                for (size_t j = 0; g && j < c->n_templates; j++) {
+                        char p[PATH_MAX_LEN];
+
+                        subpath(p, "$.templates", c->templates[j].name ? c->templates[j].name : "?");
+                        if (jit_strv_contains(c->templates[j].match.groups, g))
+                                verr(v, p, "groups name group \"%s\", which role %s grants", g, c->roles[i].name);
+                }
+        }
+}
+
 int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char ***ret_errors)
 {
         static const char *const keys[] = { "version", "settings", "roles", "templates", NULL };
@@ -536,6 +562,7 @@ int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char
         parse_settings(&v, root, &c->settings);
         parse_roles(&v, root, c);
         parse_templates(&v, root, c);
+        check_granted_groups(&v, c);
         if (v.oom) {
                 jit_strv_free(v.errors);
                 v.errors = NULL;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ static int run_gpasswd(const char *flag, const char *user, const char *group, ch
         char *const argv[] = { (char *)"gpasswd", (char *)flag, (char *)user, (char *)group, NULL };
         char *const envp[] = { NULL };
         posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
         char buf[512];
         size_t got = 0;
         int pipefd[2], status = 0, r;
@@ -29,7 +32,16 @@ static int run_gpasswd(const char *flag, const char *user, const char *group, ch
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-        r = posix_spawn(&pid, JIT_GPASSWD, &fa, NULL, argv, envp);
+        /* gpasswd starts as if from a clean shell: no blocked or ignored
+         * signals inherited from the service. */
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawn(&pid, JIT_GPASSWD, &fa, &attr, argv, envp);
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {

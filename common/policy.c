@@ -126,6 +126,7 @@ enum jit_action jit_policy_decide(const struct jit_config *c, const struct jit_c
                 reason(d, "%s may not request role %s", ctx->user, role->name);
                 return d->action;
         }
+        d->eligible = true;
         for (size_t i = 0; i < role->n_deny; i++) {
                 const struct jit_deny_rule *r = &role->deny[i];
 

@@ -38,6 +38,7 @@ struct jit_decision {
         uint64_t ttl;                   /* granted TTL when allow/escalate */
         const char *rule;               /* template or rule that decided, or NULL */
         const char *group;              /* the role's group, or NULL */
+        bool eligible;                  /* the role exists and the user may request it */
         size_t n_reasons;
         char reasons[JIT_POLICY_MAX_REASONS][160];
 };

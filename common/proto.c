@@ -62,13 +62,11 @@ static int wait_fd(int fd, short events, int64_t deadline)
         }
 }
 
-int jit_proto_send(int fd, const cJSON *msg, int timeout_ms)
+int jit_proto_frame(const cJSON *msg, char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *body = cJSON_PrintUnformatted(msg);
-        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
         unsigned char *out;
-        size_t len, off = 0;
-        int r = 0;
+        size_t len;
 
         if (!body)
                 return -ENOMEM;
@@ -83,8 +81,23 @@ int jit_proto_send(int fd, const cJSON *msg, int timeout_ms)
         out[2] = (unsigned char)(len >> 8);
         out[3] = (unsigned char)len;
         memcpy(out + 4, body, len);
-        while (off < len + 4) {
-                ssize_t n = send(fd, out + off, len + 4 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        *ret = (char *)out;
+        *ret_len = len + 4;
+        return 0;
+}
+
+int jit_proto_send(int fd, const cJSON *msg, int timeout_ms)
+{
+        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+        char *out = NULL;
+        size_t len = 0, off = 0;
+        int r;
+
+        r = jit_proto_frame(msg, &out, &len);
+        if (r < 0)
+                return r;
+        while (off < len) {
+                ssize_t n = send(fd, out + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -92,6 +105,7 @@ int jit_proto_send(int fd, const cJSON *msg, int timeout_ms)
                         r = wait_fd(fd, POLLOUT, deadline);
                         if (r < 0)
                                 break;
+                        r = 0;
                         continue;
                 }
                 if (n < 0) {

@@ -44,6 +44,9 @@
 /* Connect to path (SOCK_STREAM|SOCK_CLOEXEC). Returns fd or -errno. */
 int jit_proto_connect(const char *path);
 
+/* Serialise msg as one frame (header + JSON) into a new buffer. */
+int jit_proto_frame(const cJSON *msg, char **ret, size_t *ret_len);
+
 /* Send one message. Returns 0 or -errno. */
 int jit_proto_send(int fd, const cJSON *msg, int timeout_ms);
 

@@ -39,8 +39,15 @@ static int listen_socket(const char *path)
         struct stat st;
         char *slash;
 
-        if (sd_listen_fds(1) == 1)
-                return SD_LISTEN_FDS_START;     /* socket activation */
+        if (sd_listen_fds(1) == 1) {
+                /* Socket activation. systemd hands the socket over
+                 * blocking; the loop accepts until EAGAIN. */
+                int fl = fcntl(SD_LISTEN_FDS_START, F_GETFL);
+
+                if (fl < 0 || fcntl(SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK) < 0)
+                        return -errno;
+                return SD_LISTEN_FDS_START;
+        }
         if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
                 return -EINVAL;
         dir = strdup(path);
@@ -128,49 +135,100 @@ static void open_bus(struct svc *s)
         }
 }
 
+static void flush_client(struct client *c)
+{
+        while (c->out && c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return;         /* the loop waits for POLLOUT */
+                if (n < 0) {
+                        c->dead = true;
+                        return;
+                }
+                c->out_off += (size_t)n;
+        }
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_off = 0;
+        c->idle_deadline_us = svc_now_us() + JIT_CLIENT_IDLE_US;
+}
+
+/* Queue the answer and write what the socket takes now; the rest goes out
+ * when the client reads. The loop never blocks on a client. */
 void svc_client_answer(struct svc *s, struct client *c, cJSON *ans)
 {
         int r;
 
         (void)s;
-        if (!ans) {
+        if (!ans || c->out) {
+                cJSON_Delete(ans);
                 c->dead = true;
                 return;
         }
-        r = jit_proto_send(c->fd, ans, 1000);
+        r = jit_proto_frame(ans, &c->out, &c->out_len);
         cJSON_Delete(ans);
-        if (r < 0)
+        if (r < 0) {
                 c->dead = true;
+                return;
+        }
+        c->out_off = 0;
+        flush_client(c);
 }
 
-static void accept_client(struct svc *s, int lfd)
+static bool may_connect(struct svc *s, uid_t uid)
 {
-        struct client *c;
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        size_t mine = 0, others = 0;
 
-        if (fd < 0)
-                return;
-        if (s->n_clients >= JIT_MAX_CLIENTS) {
-                close(fd);
-                return;
+        for (struct client *c = s->clients; c; c = c->next) {
+                if (c->uid == 0)
+                        continue;
+                others++;
+                if (c->uid == uid)
+                        mine++;
         }
-        c = calloc(1, sizeof(*c));
-        if (!c || jit_proto_peer(fd, &c->pid, &c->uid, &c->gid) < 0) {
-                free(c);
-                close(fd);
-                return;
-        }
-        c->fd = fd;
-        c->next = s->clients;
-        s->clients = c;
-        s->n_clients++;
+        if (uid == 0)
+                return s->n_clients < JIT_MAX_CLIENTS;
+        return mine < JIT_MAX_CLIENTS_PER_UID && others < JIT_MAX_CLIENTS - JIT_ROOT_RESERVED;
 }
 
-static void serve_client(struct svc *s, struct client *c)
+static void accept_clients(struct svc *s, int lfd)
+{
+        for (;;) {
+                struct client *c;
+                int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+                if (fd < 0)
+                        return;         /* EAGAIN: all taken */
+                c = calloc(1, sizeof(*c));
+                if (!c || jit_proto_peer(fd, &c->pid, &c->uid, &c->gid) < 0 || !may_connect(s, c->uid)) {
+                        free(c);
+                        close(fd);
+                        continue;
+                }
+                c->fd = fd;
+                c->idle_deadline_us = svc_now_us() + JIT_CLIENT_IDLE_US;
+                c->next = s->clients;
+                s->clients = c;
+                s->n_clients++;
+        }
+}
+
+static void serve_client(struct svc *s, struct client *c, short revents)
 {
         cJSON *req = NULL, *ans;
         int r;
 
+        if (c->out) {
+                if (revents & (POLLERR | POLLHUP))
+                        c->dead = true;
+                else if (revents & POLLOUT)
+                        flush_client(c);
+                return;
+        }
         r = jit_proto_reader_feed(&c->rd, c->fd, JIT_PROTO_MAX_REQUEST, &req);
         if (r == 0)
                 return;
@@ -188,6 +246,14 @@ static void serve_client(struct svc *s, struct client *c)
                 c->dead = true;
 }
 
+/* A connection that neither waits nor sends a whole request in time goes. */
+static void drop_idle_clients(struct svc *s, uint64_t now)
+{
+        for (struct client *c = s->clients; c; c = c->next)
+                if (!c->waiting && !c->out && now >= c->idle_deadline_us)
+                        c->dead = true;
+}
+
 static void sweep_clients(struct svc *s)
 {
         struct client **pp = &s->clients;
@@ -201,6 +267,7 @@ static void sweep_clients(struct svc *s)
                 }
                 *pp = c->next;
                 jit_proto_reader_reset(&c->rd);
+                free(c->out);
                 close(c->fd);
                 free(c);
                 s->n_clients--;
@@ -220,7 +287,7 @@ static int loop(struct svc *s, int lfd, int sfd)
                 pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
                 for (struct client *c = s->clients; c; c = c->next) {
                         map[n] = c;
-                        pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+                        pfd[n++] = (struct pollfd){ .fd = c->fd, .events = c->out ? POLLOUT : POLLIN };
                 }
                 if (poll(pfd, n, timeout) < 0 && errno != EINTR)
                         return -errno;
@@ -236,11 +303,12 @@ static int loop(struct svc *s, int lfd, int sfd)
                 }
                 for (nfds_t i = 2; i < n; i++)
                         if (pfd[i].revents)
-                                serve_client(s, map[i]);
+                                serve_client(s, map[i], pfd[i].revents);
                 if (pfd[0].revents & POLLIN)
-                        accept_client(s, lfd);
+                        accept_clients(s, lfd);
                 now = svc_now_us();
                 svc_expire_waiters(s, now);
+                drop_idle_clients(s, now);
                 svc_reconcile(s, false);
                 sweep_clients(s);
         }

@@ -27,8 +27,12 @@
 #include <systemd/sd-bus.h>
 
 #define JIT_TIMER_BACKSTOP_US (10ULL * 1000000) /* loop waits this long past expiry for a timer */
-#define JIT_MAX_CLIENTS 256
+#define JIT_MAX_CLIENTS 256             /* connections in all */
+#define JIT_ROOT_RESERVED 64            /* of which only root (PAM, timers) may use these */
+#define JIT_MAX_CLIENTS_PER_UID 16      /* for any uid but root */
+#define JIT_CLIENT_IDLE_US (10ULL * 1000000) /* to send a whole request */
 #define JIT_MAX_WAIT_MS (24LL * 3600 * 1000)
+#define JIT_MAX_PENDING_PER_USER 16
 
 struct client {
         int fd;
@@ -38,6 +42,9 @@ struct client {
         struct jit_proto_reader rd;
         bool waiting;
         bool dead;                      /* close at the end of this loop turn */
+        uint64_t idle_deadline_us;      /* when not waiting: a request must be in by then */
+        char *out;                      /* an answer not yet written in full */
+        size_t out_len, out_off;
         char wait_id[JIT_ID_LEN + 1];
         uint64_t wait_deadline_us;      /* realtime */
         struct client *next;

@@ -41,15 +41,36 @@ static const char *str_of(const cJSON *j, const char *k)
  * replaced, before it is stored, logged or shown to anyone. */
 static char *clean_text(const char *s, size_t max)
 {
-        char *out;
+        unsigned char *out;
 
         if (!s)
                 return NULL;
-        out = strndup(s, max);
-        for (char *p = out; p && *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        out = (unsigned char *)strndup(s, max);
+        for (unsigned char *p = out; p && *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
                         *p = ' ';
-        return out;
+                else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)  /* C1 controls */
+                        p[0] = p[1] = '?';
+                else if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae)
+                        p[0] = p[1] = p[2] = '?';                       /* LRE..RLO */
+                else if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+                        p[0] = p[1] = p[2] = '?';                       /* LRI..PDI */
+        }
+        return (char *)out;
+}
+
+/* Role names as jit.conf allows them; anything else is refused before it
+ * reaches a log line or the spool. */
+static bool is_name(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > JIT_NAME_MAX || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+                        return false;
+        return true;
 }
 
 static int ttl_of(const cJSON *req, uint64_t *ret)
@@ -184,6 +205,15 @@ static char *approvers_text(char *const *appr)
         return jit_strv_join(v, ", ");
 }
 
+static size_t count_pending(struct svc *s, uid_t uid)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->n_reqs; i++)
+                n += s->reqs[i]->state == JIT_REQ_PENDING && s->reqs[i]->uid == uid;
+        return n;
+}
+
 static cJSON *pending_answer(struct svc *s, const struct jit_request *r, uint64_t wait_s, bool reused)
 {
         const struct jit_role *role = jit_config_find_role(s->config, r->role);
@@ -283,6 +313,18 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 return answer("deny", "jit: the jit policy is invalid or missing: access denied (see: journalctl -t jit)");
         ctx.active_grant = active ? active->id : NULL;
         jit_policy_decide(s->config, &ctx, &d);
+        if (d.action == JIT_ACTION_DENY && !d.eligible) {
+                /* No such role, or not a requester: logged, not recorded,
+                 * so nobody outside a role can fill the spool. */
+                char msg[256];
+
+                jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
+                                  &(struct jit_journal_fields){ .user = q->who->name, .role = q->role,
+                                                                .decision = "deny", .service = q->service },
+                                  "%s asked for role %s: denied (%s)", q->who->name, q->role, d.reasons[0]);
+                snprintf(msg, sizeof(msg), "jit: denied: %s", d.reasons[0]);
+                return answer("deny", msg);
+        }
         if (d.action == JIT_ACTION_ALLOW && active) {
                 _cleanup_free_ char *cmd = jit_strv_join(q->command, " ");
                 char msg[256], until[64];
@@ -305,6 +347,9 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         }
         if (d.action == JIT_ACTION_ESCALATE && (pending = find_pending(s, q->who->name, q->role, q->command)))
                 return pending_answer(s, pending, q->wait_s, true);
+        if (d.action == JIT_ACTION_ESCALATE && count_pending(s, q->who->uid) >= JIT_MAX_PENDING_PER_USER)
+                return answer("deny", "jit: denied: you have too many requests waiting for a decision; "
+                                      "cancel some (jitctl list, jitctl cancel ID) or wait for them");
         r = request_new(s, q, &d);
         if (!r || svc_add_request(s, r) < 0)
                 return svc_error(JIT_CODE_INTERNAL, "jit: cannot record the request: access denied");
@@ -372,7 +417,7 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
         struct ask q = { 0 };
         cJSON *a;
 
-        if (!user || !role || ttl_of(req, &q.ttl) < 0 || command_of(req, &cmd) < 0)
+        if (!user || !is_name(role) || strlen(user) > 64 || ttl_of(req, &q.ttl) < 0 || command_of(req, &cmd) < 0)
                 return svc_error(JIT_CODE_INVALID, "jit: malformed access request");
         if (who_from_name(user, &w) < 0)
                 return answer("deny", "jit: unknown user: access denied");
@@ -387,7 +432,8 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
         q.command_mode = cJSON_GetObjectItemCaseSensitive(req, "command_mode")
                 ? jit_command_mode_from_string(str_of(req, "command_mode"))
                 : cmd ? JIT_COMMAND_OPAQUE : JIT_COMMAND_NONE;
-        q.wait_s = cJSON_IsNumber(wait) && wait->valuedouble > 0 ? (uint64_t)wait->valuedouble : 0;
+        q.wait_s = cJSON_IsNumber(wait) && wait->valuedouble > 0
+                   ? (wait->valuedouble < 86400.0 ? (uint64_t)wait->valuedouble : 86400) : 0;
         a = decide_and_act(s, &q);
         who_done(&w);
         return a;
@@ -400,8 +446,8 @@ static cJSON *op_request(struct svc *s, struct client *c, const cJSON *req)
         struct ask q = { 0 };
         cJSON *a;
 
-        if (!role || ttl_of(req, &q.ttl) < 0)
-                return svc_error(JIT_CODE_INVALID, "malformed request: need a role and an optional ttl");
+        if (!is_name(role) || ttl_of(req, &q.ttl) < 0)
+                return svc_error(JIT_CODE_INVALID, "malformed request: need a role name and an optional ttl");
         if (who_from_uid(c->uid, &w) < 0)
                 return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
         q.who = &w;
@@ -441,11 +487,9 @@ static cJSON *op_wait(struct svc *s, struct client *c, const cJSON *req)
                 return svc_error(JIT_CODE_FORBIDDEN, "request %s is not yours to wait for", r->id);
         if (r->state != JIT_REQ_PENDING)
                 return svc_outcome(s, r);
-        ms = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
-        if (ms <= 0)
+        if (!cJSON_IsNumber(t) || !(t->valuedouble > 0))
                 return svc_outcome(s, r);
-        if (ms > JIT_MAX_WAIT_MS)
-                ms = JIT_MAX_WAIT_MS;
+        ms = t->valuedouble >= (double)JIT_MAX_WAIT_MS ? JIT_MAX_WAIT_MS : (int64_t)t->valuedouble;
         c->waiting = true;
         memcpy(c->wait_id, r->id, sizeof(c->wait_id));
         c->wait_deadline_us = svc_now_us() + (uint64_t)ms * 1000;
@@ -498,6 +542,35 @@ static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request 
         return NULL;
 }
 
+/* The policy may have changed since the request was made: the requester
+ * must still be eligible and no deny rule may match now. The grant takes
+ * the role's current group and TTL cap. */
+static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct jit_role *role)
+{
+        struct who req = { 0 };
+        struct jit_context ctx = {
+                .role = r->role, .service = r->service, .command = r->command,
+                .command_mode = r->command_mode, .ttl = r->ttl,
+        };
+        struct jit_decision d;
+
+        if (who_from_name(r->user, &req) < 0)
+                return svc_error(JIT_CODE_CONFLICT, "requester %s no longer exists", r->user);
+        ctx.user = req.name;
+        ctx.groups = req.groups;
+        jit_policy_decide(s->config, &ctx, &d);
+        who_done(&req);
+        if (d.action == JIT_ACTION_DENY)
+                return svc_error(JIT_CODE_CONFLICT, "the policy no longer allows request %s: %s", r->id, d.reasons[0]);
+        if (!r->group || strcmp(r->group, role->group) != 0) {
+                free(r->group);
+                r->group = strdup(role->group);
+        }
+        if (r->ttl > role->max_ttl)
+                r->ttl = role->max_ttl;
+        return r->group ? NULL : svc_error(JIT_CODE_INTERNAL, "out of memory");
+}
+
 static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
@@ -520,6 +593,11 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 who_done(&w);
                 return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name,
                                  (unsigned long long)role->max_ttl);
+        }
+        a = still_allowed(s, r, role);
+        if (a) {
+                who_done(&w);
+                return a;
         }
         (void)jit_request_transition(r, JIT_REQ_APPROVED);
         r->decided_by = strdup(w.name);

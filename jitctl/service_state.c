@@ -200,6 +200,19 @@ static void schedule_timer(struct svc *s, struct jit_grant *g)
         }
 }
 
+/* Another active grant keeps the same membership alive. */
+static bool membership_still_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                const struct jit_grant *o = s->grants[i];
+
+                if (o != g && jit_grant_is_active(o, now) && strcmp(o->user, g->user) == 0 &&
+                    strcmp(o->group, g->group) == 0)
+                        return true;
+        }
+        return false;
+}
+
 int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_by,
                      uint64_t ttl, struct jit_grant **ret, char **ret_err)
 {
@@ -233,6 +246,9 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
                                   &(struct jit_journal_fields){ .grant_id = g->id, .request_id = r->id,
                                                                 .user = g->user, .group = g->group },
                                   "cannot add %s to group %s: %s", g->user, g->group, err ? err : strerror(-e));
+                /* gpasswd may have got half way: take it back. */
+                if (!membership_still_needed(s, g, svc_now_us()))
+                        (void)jit_membership_remove(g->user, g->group, NULL);
                 (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
                 g->ended_us = svc_now_us();
                 g->ended_by = strdup("error");
@@ -252,19 +268,6 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         schedule_timer(s, g);
         *ret = g;
         return 0;
-}
-
-/* Another active grant keeps the same membership alive. */
-static bool membership_still_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
-{
-        for (size_t i = 0; i < s->n_grants; i++) {
-                const struct jit_grant *o = s->grants[i];
-
-                if (o != g && jit_grant_is_active(o, now) && strcmp(o->user, g->user) == 0 &&
-                    strcmp(o->group, g->group) == 0)
-                        return true;
-        }
-        return false;
 }
 
 int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, const char *by)
@@ -386,8 +389,11 @@ uint64_t svc_next_wakeup_us(struct svc *s)
         for (size_t i = 0; !svc_uses_timers(s) && i < s->n_grants; i++)
                 if (s->grants[i]->state == JIT_GRANT_ACTIVE && s->grants[i]->expires_us < next)
                         next = s->grants[i]->expires_us;
-        for (struct client *c = s->clients; c; c = c->next)
+        for (struct client *c = s->clients; c; c = c->next) {
                 if (c->waiting && c->wait_deadline_us < next)
                         next = c->wait_deadline_us;
+                if (!c->waiting && !c->out && c->idle_deadline_us < next)
+                        next = c->idle_deadline_us;
+        }
         return next;
 }

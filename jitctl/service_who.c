@@ -13,11 +13,15 @@
 
 #define NSS_BUF (64 * 1024)
 
+/* Every group the user is in, by name. A lookup that fails makes the
+ * whole answer fail: a group we could not name could be the one a deny
+ * rule names. */
 static int fill_groups(struct who *w)
 {
-        gid_t gids[512];
+        gid_t gids[1024];
         int n = (int)JIT_ELEMENTSOF(gids);
-        _cleanup_free_ char *buf = malloc(NSS_BUF);
+        size_t size = NSS_BUF;
+        _cleanup_free_ char *buf = malloc(size);
 
         if (!buf)
                 return -ENOMEM;
@@ -25,9 +29,20 @@ static int fill_groups(struct who *w)
                 return -E2BIG;
         for (int i = 0; i < n; i++) {
                 struct group gr, *res = NULL;
+                int e;
 
-                if (getgrgid_r(gids[i], &gr, buf, NSS_BUF, &res) != 0 || !res)
-                        continue;
+                while ((e = getgrgid_r(gids[i], &gr, buf, size, &res)) == ERANGE && size < 16 * 1024 * 1024) {
+                        char *nb = realloc(buf, size * 4);
+
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        size *= 4;
+                }
+                if (e != 0)
+                        return -e;
+                if (!res)
+                        continue;       /* a gid with no name cannot be named in a policy */
                 if (!jit_strv_contains(w->groups, res->gr_name) && jit_strv_push(&w->groups, res->gr_name) < 0)
                         return -ENOMEM;
         }

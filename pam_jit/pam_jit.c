@@ -91,6 +91,10 @@ static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct op
                         return -EINVAL;
                 }
         }
+        if (o->wait_s > 86400 || o->batch_wait_s > 86400 || o->timeout_s > 3600) {
+                pam_syslog(pamh, LOG_ERR, "wait=/batch_wait= above 1d or timeout= above 1h: denying");
+                return -EINVAL;
+        }
         if (!o->role || !*o->role) {
                 pam_syslog(pamh, LOG_ERR, "missing role= option: denying");
                 return -EINVAL;
@@ -260,6 +264,15 @@ static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *us
                 say(pamh, o, true, "jit: the jit service is not running: access denied");
                 return OUT_ERROR;
         }
+        {
+                uid_t peer = (uid_t)-1;
+
+                if (jit_proto_peer(fd, NULL, &peer, NULL) < 0 || peer != 0) {
+                        pam_syslog(pamh, LOG_ERR, "the socket %s is not served by root: denying", o->socket);
+                        say(pamh, o, true, "jit: the jit service is not trustworthy: access denied");
+                        return OUT_ERROR;
+                }
+        }
         req = build_access(pamh, o, user, cl, wait_s);
         if (!req)
                 return OUT_ERROR;
@@ -340,6 +353,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user)
                 return decide(OUT_ERROR);
         service = item(pamh, PAM_SERVICE);
+        cl.mode = JIT_COMMAND_OPAQUE;   /* sshd, login, su: a session we cannot judge */
         if (service && (strcmp(service, "sudo") == 0 || strcmp(service, "sudo-i") == 0)) {
                 if (jit_cmdline_read_sudo(&cl, o.secure_path) < 0) {
                         pam_syslog(pamh, LOG_ERR, "cannot read the sudo command line: denying");

@@ -115,6 +115,58 @@ out=$(as alice "$JITCTL" wait "$req2" --timeout 30s 2>&1); rc=$?
 wait $dpid
 check "jitctl wait: denied (exit $rc = 3) with bob's reason" bash -c '[ "$1" = 3 ] && grep -q "denied by bob: not during the freeze" <<<"$2"' _ $rc "$out"
 
+# 8b. The service holds up against a local user: half-sent requests and a
+#     flood of connections do not stall anyone else; unknown roles and
+#     roles one may not request leave nothing in the spool.
+python3 - "$W" <<'PY' &
+import os, socket, sys, time
+result = open(sys.argv[1] + "/flood.out", "w")
+os.setgid(int(os.popen("id -g alice").read())); os.setuid(int(os.popen("id -u alice").read()))
+held, refused = [], 0
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect("/run/jit/jit.sock"); s.send(b"\x00\x00\x01\x00{")   # half a frame
+        held.append(s)
+    except OSError:
+        refused += 1
+time.sleep(0.3)
+alive = 0
+for s in held:
+    try:
+        s.send(b"x"); alive += s.recv(1, socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+result.write("%d %d\n" % (len(held), alive)); result.close()
+time.sleep(2)
+PY
+fpid=$!
+sleep 0.5
+t0=$(ms); out=$(as carol sudo -n /usr/bin/journalctl --version 2>&1); rc=$?; t1=$(ms)
+check "while alice holds 40 half-sent connections, carol's sudo still runs ($((t1-t0)) ms)" [ $rc = 0 ]
+wait $fpid
+read -r held alive < "$W/flood.out"
+check "one user gets at most 16 connections (alice kept $alive of $held open)" [ "$alive" -le 16 ]
+before=$(ls "$W/state/requests" | wc -l)
+as alice "$JITCTL" request nosuchrole >/dev/null 2>&1; rc1=$?
+as bob "$JITCTL" request ops >/dev/null 2>&1; rc2=$?
+after=$(ls "$W/state/requests" | wc -l)
+check "an unknown role and a role bob may not request are denied (exit $rc1, $rc2) and not recorded" \
+        bash -c '[ "$1" = 3 ] && [ "$2" = 3 ] && [ "$3" = "$4" ]' _ $rc1 $rc2 $before $after
+
+# 8c. Approval re-checks the policy as it is now.
+out=$(as alice "$JITCTL" --json request ops --for 5m --reason "later"); req4=$(field 'd["request_id"]' <<<"$out")
+sed -i 's/"groups": \["eng"\] }/"users": ["carol"] }/' /etc/jit/jit.conf
+kill -HUP "$SERVICE_PID"; sleep 0.2
+out=$(as bob "$JITCTL" approve "$req4" 2>&1); rc=$?
+check "approving a request the policy no longer allows is refused (exit $rc = 8)" \
+        bash -c '[ "$1" = 8 ] && grep -q "no longer allows" <<<"$2"' _ $rc "$out"
+check "... and alice got no membership" not_member alice jit-ops
+sed -i 's/"users": \["carol"\] }/"groups": ["eng"] }/' /etc/jit/jit.conf
+as alice "$JITCTL" cancel "$req4" >/dev/null
+
 # 9. jitctl expire: with systemd timers configured (none here) and the backup
 #    loop an hour away, only `jitctl expire` ends the grant.
 sandbox_stop_service

@@ -291,6 +291,16 @@ static void t_bad_durations_are_errors_with_their_path(void **state)
                      "$.templates.t.max_ttl", NULL);
 }
 
+static void t_granted_group_that_confers_rights_is_an_error(void **state)
+{
+        /* Holding jit-ops must not make anyone a requester, an approver or
+         * pre-approved: one grant would lead to the next. */
+        expect_error("{'version':1,'roles':{'ops':{" OPS "},'db':{'group':'jit-db','max_ttl':'1h',"
+                     "'requesters':{'groups':['jit-ops']},'approvers':{'groups':['jit-ops']}}}}",
+                     "$.roles.db", "jit-ops");
+        expect_error(WITH_TEMPLATE("'role':'ops','groups':['jit-ops']"), "$.templates.t", "jit-ops");
+}
+
 static void t_missing_max_ttl_is_an_error(void **state)
 {
         expect_error("{'version':1,'roles':{'ops':{'group':'g'," REQ "," APP "}}}", "$.roles.ops", "max_ttl");
@@ -743,6 +753,7 @@ int main(void)
                 cmocka_unit_test(t_unknown_keys_are_errors_at_every_level),
                 cmocka_unit_test(t_bad_durations_are_errors_with_their_path),
                 cmocka_unit_test(t_missing_max_ttl_is_an_error),
+                cmocka_unit_test(t_granted_group_that_confers_rights_is_an_error),
                 cmocka_unit_test(t_default_ttl_longer_than_max_ttl_is_an_error),
                 cmocka_unit_test(t_template_naming_a_missing_role_is_an_error),
                 cmocka_unit_test(t_template_longer_than_its_role_is_an_error),
