@@ -72,7 +72,17 @@ login() {
 refused() { [ "$rc" = 255 ] && [ -z "$out" ] && [ "$dt" -lt 5000 ]; }
 # The service's JSON list as root: all requests and grants, any state.
 list_all() { "$JITCTL" --json list --all; }
-set_policy() { cp "$1" /etc/jit/jit.conf && kill -HUP "$SERVICE_PID" && sleep 0.2; }
+# Swap the policy and wait (bounded) until the service logs that it loaded it.
+set_policy() {
+        local k
+        k=$(grep -c 'jitd\[service\] policy .* loaded' "$W/service.log")
+        cp "$1" /etc/jit/jit.conf && kill -HUP "$SERVICE_PID" || return 1
+        for _ in $(seq 1 100); do
+                [ "$(grep -c 'jitd\[service\] policy .* loaded' "$W/service.log")" -gt "$k" ] && return 0
+                sleep 0.02
+        done
+        echo "Bail out! the service did not reload $1"; exit 1
+}
 
 # --- the sandbox: users, policy, sshd -------------------------------------
 ip link set lo up
@@ -178,11 +188,12 @@ check "bob (an approver, not a requester) is refused too: pam_jit gates every ss
 
 # --- 4. A deny rule with commands beats an active grant for ssh logins -----
 set_policy "$W/jit.conf.deny"
-nbefore=$(grep -c 'rule no-shells' "$W/service.log")
+denied_line='alice for role ops: deny by policy (rule no-shells: interactive shells are never granted'
+nbefore=$(grep -c "$denied_line" "$W/service.log")
 login alice
 check "deny rule + active grant: alice's login is refused (rc=$rc, $dt ms)" refused
 check "deny rule + active grant: she is still in jit-ops (the grant stands)" is_member alice jit-ops
-nafter=$(grep -c 'alice for role ops: deny by policy (rule no-shells: interactive shells are never granted' "$W/service.log")
+nafter=$(grep -c "$denied_line" "$W/service.log")
 check "deny rule + active grant: denied with the rule's reason ($nbefore -> $nafter log lines)" [ "$nafter" -gt "$nbefore" ]
 set_policy "$W/jit.conf.nodeny"
 login alice
@@ -205,6 +216,7 @@ sandbox_stop_service
 check "service stopped: alice is still a member of jit-ops in /etc/group" is_member alice jit-ops
 login alice
 check "service stopped: alice's ssh login is refused (rc=$rc, $dt ms)" refused
+echo "# service stopped, ssh stderr: $(grep jit: "$err" | tr '\n' ' ')"
 login carol
 check "service stopped: carol is refused too (rc=$rc)" refused
 
