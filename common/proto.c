@@ -12,12 +12,19 @@
 #include <time.h>
 #include <unistd.h>
 
+static int wait_fd_intr(int fd, short events, int64_t deadline, bool interruptible);
+
 static int64_t now_ms(void)
 {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+        return wait_fd_intr(fd, events, deadline, false);
 }
 
 int jit_proto_connect(const char *path)
@@ -36,7 +43,7 @@ int jit_proto_connect(const char *path)
         return TAKE_FD(fd);
 }
 
-static int wait_fd(int fd, short events, int64_t deadline)
+static int wait_fd_intr(int fd, short events, int64_t deadline, bool interruptible)
 {
         struct pollfd p = { .fd = fd, .events = events };
         int r, t;
@@ -52,7 +59,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
                         t = left > INT32_MAX ? INT32_MAX : (int)left;
                 }
                 r = poll(&p, 1, t);
-                if (r < 0 && errno == EINTR)
+                if (r < 0 && errno == EINTR && !interruptible)
                         continue;
                 if (r < 0)
                         return -errno;
@@ -171,7 +178,7 @@ int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON
         }
 }
 
-int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret)
+static int recv_msg(int fd, size_t max, int timeout_ms, bool interruptible, cJSON **ret)
 {
         struct jit_proto_reader rd = { 0 };
         int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -181,12 +188,22 @@ int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret)
                 r = jit_proto_reader_feed(&rd, fd, max, ret);
                 if (r != 0)
                         break;
-                r = wait_fd(fd, POLLIN, deadline);
+                r = wait_fd_intr(fd, POLLIN, deadline, interruptible);
                 if (r < 0)
                         break;
         }
         jit_proto_reader_reset(&rd);
         return r < 0 ? r : 0;
+}
+
+int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret)
+{
+        return recv_msg(fd, max, timeout_ms, false, ret);
+}
+
+int jit_proto_recv_interruptible(int fd, size_t max, int timeout_ms, cJSON **ret)
+{
+        return recv_msg(fd, max, timeout_ms, true, ret);
 }
 
 int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid)

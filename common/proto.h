@@ -54,6 +54,11 @@ int jit_proto_send(int fd, const cJSON *msg, int timeout_ms);
  * Returns 0, -ETIMEDOUT, -ECONNRESET (peer closed), -EMSGSIZE, -EBADMSG. */
 int jit_proto_recv(int fd, size_t max, int timeout_ms, cJSON **ret);
 
+/* The same, but a signal caught by the process while waiting ends the
+ * wait with -EINTR (pam_jit: sudo catches Ctrl-C and defers it; a wait
+ * for an approver must end when the user interrupts). */
+int jit_proto_recv_interruptible(int fd, size_t max, int timeout_ms, cJSON **ret);
+
 /* Kernel-reported credentials of the peer of a connected socket. */
 int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 

@@ -236,6 +236,10 @@ static void serve_client(struct svc *s, struct client *c, short revents)
                 /* Hung up, broke the framing, or spoke while waiting. */
                 cJSON_Delete(req);
                 c->dead = true;
+                if (c->waiting && c->cancel_on_hangup) {
+                        c->waiting = false;
+                        svc_cancel_interrupted(s, c->wait_id);
+                }
                 return;
         }
         ans = svc_handle(s, c, req);

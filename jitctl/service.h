@@ -41,6 +41,7 @@ struct client {
         gid_t gid;
         struct jit_proto_reader rd;
         bool waiting;
+        bool cancel_on_hangup;          /* pam_jit waiting: a hang-up is Ctrl-C */
         bool dead;                      /* close at the end of this loop turn */
         uint64_t idle_deadline_us;      /* when not waiting: a request must be in by then */
         char *out;                      /* an answer not yet written in full */
@@ -106,6 +107,8 @@ void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
 cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req);
 void svc_notify_decided(struct svc *s, const struct jit_request *r);
 void svc_expire_waiters(struct svc *s, uint64_t now);
+/* The sudo that waited for request id went away before a decision. */
+void svc_cancel_interrupted(struct svc *s, const char *id);
 cJSON *svc_error(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 cJSON *svc_outcome(struct svc *s, const struct jit_request *r);
 

@@ -491,6 +491,10 @@ static cJSON *op_wait(struct svc *s, struct client *c, const cJSON *req)
                 return svc_outcome(s, r);
         ms = t->valuedouble >= (double)JIT_MAX_WAIT_MS ? JIT_MAX_WAIT_MS : (int64_t)t->valuedouble;
         c->waiting = true;
+        /* pam_jit (root) waiting inside sudo: if it hangs up before the
+         * decision, the user interrupted sudo. jitctl wait is different:
+         * the request stays for a later retry. */
+        c->cancel_on_hangup = c->uid == 0 && r->service && strcmp(r->service, "jitctl") != 0;
         memcpy(c->wait_id, r->id, sizeof(c->wait_id));
         c->wait_deadline_us = svc_now_us() + (uint64_t)ms * 1000;
         return NULL;
@@ -637,6 +641,20 @@ static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
         svc_notify_decided(s, r);
         who_done(&w);
         return svc_outcome(s, r);
+}
+
+void svc_cancel_interrupted(struct svc *s, const char *id)
+{
+        struct jit_request *r = svc_find_request(s, id);
+
+        if (!r || jit_request_transition(r, JIT_REQ_CANCELLED) < 0)
+                return;
+        r->decided_at_us = svc_now_us();
+        free(r->comment);
+        r->comment = strdup("interrupted by the requester while waiting");
+        (void)svc_save_request(s, r);
+        log_decision(r, "cancelled", r->user, r->comment);
+        svc_notify_decided(s, r);
 }
 
 static cJSON *op_cancel(struct svc *s, struct client *c, const cJSON *req)

@@ -227,7 +227,16 @@ static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, 
         r = jit_proto_send(fd, req, (int)(o->timeout_s * 1000));
         cJSON_Delete(req);
         if (r == 0)
-                r = jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, (int)((wait_s + o->timeout_s) * 1000), &ans);
+                r = jit_proto_recv_interruptible(fd, JIT_PROTO_MAX_REQUEST,
+                                                 (int)((wait_s + o->timeout_s) * 1000), &ans);
+        if (r == -EINTR) {
+                char line[160];
+
+                /* Hanging up now tells the service the request is withdrawn. */
+                snprintf(line, sizeof(line), "jit: interrupted: request %s withdrawn", id);
+                say(pamh, o, true, line);
+                return OUT_DENIED;
+        }
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", id, strerror(-r));
                 say(pamh, o, true, "jit: lost contact with the jit service while waiting: denied");

@@ -93,11 +93,16 @@ usermod -p '*' dave             # usable, passwordless, in no role
 mkdir -m 0755 /run/sshd         # sshd's compiled-in privsep dir, on the new tmpfs
 
 cp /etc/jit/jit.conf "$W/jit.conf.deny"           # lib.sh's policy: "no-shells" present
-python3 - "$W/jit.conf.deny" "$W/jit.conf.nodeny" <<'PY'
+# Variants: no deny rule at all; the same rule scoped to sudo with "services".
+python3 - "$W/jit.conf.deny" "$W/jit.conf.nodeny" "$W/jit.conf.sudodeny" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-del c["roles"]["ops"]["deny"]
+rules = c["roles"]["ops"].pop("deny")
 json.dump(c, open(sys.argv[2], "w"), indent=2)
+for r in rules:
+    r["services"] = ["sudo", "sudo-i"]
+c["roles"]["ops"]["deny"] = rules
+json.dump(c, open(sys.argv[3], "w"), indent=2)
 PY
 
 mkdir -m 0700 "$W/ssh"
@@ -195,9 +200,10 @@ check "deny rule + active grant: alice's login is refused (rc=$rc, $dt ms)" refu
 check "deny rule + active grant: she is still in jit-ops (the grant stands)" is_member alice jit-ops
 nafter=$(grep -c "$denied_line" "$W/service.log")
 check "deny rule + active grant: denied with the rule's reason ($nbefore -> $nafter log lines)" [ "$nafter" -gt "$nbefore" ]
-set_policy "$W/jit.conf.nodeny"
+set_policy "$W/jit.conf.sudodeny"
 login alice
-check "without the rule again: alice's login succeeds (rc=$rc, out=$out)" [ "$rc/$out" = "0/alice" ]
+check "the rule scoped to sudo (\"services\"): alice's login succeeds (rc=$rc, out=$out)" [ "$rc/$out" = "0/alice" ]
+set_policy "$W/jit.conf.nodeny"
 
 # --- 5. Revoke ends it: the next login is refused ---------------------------
 as bob "$JITCTL" revoke "$grant" >/dev/null; rc=$?

@@ -115,6 +115,16 @@ out=$(as alice "$JITCTL" wait "$req2" --timeout 30s 2>&1); rc=$?
 wait $dpid
 check "jitctl wait: denied (exit $rc = 3) with bob's reason" bash -c '[ "$1" = 3 ] && grep -q "denied by bob: not during the freeze" <<<"$2"' _ $rc "$out"
 
+# 8a. Ctrl-C while waiting withdraws the request.
+as_user_tty alice "sudo /usr/bin/id -u" >"$W/alice2.out" 2>&1 &
+for _ in $(seq 1 100); do grep -q 'needs approval' "$W/alice2.out" 2>/dev/null && break; sleep 0.05; done
+req5=$(grep -o 'request r-[0-9a-z]*' "$W/alice2.out" | head -n1 | awk '{print $2}')
+pkill -INT -f '^sudo /usr/bin/id -u$'
+wait $! 2>/dev/null
+sleep 0.2
+st=$(as alice "$JITCTL" --json show "$req5" | field 'd["request"]["state"]')
+check "Ctrl-C in a waiting sudo cancels its request ($req5: $st)" [ "$st" = cancelled ]
+
 # 8b. The service holds up against a local user: half-sent requests and a
 #     flood of connections do not stall anyone else; unknown roles and
 #     roles one may not request leave nothing in the spool.

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +240,28 @@ static void t_service_silent_during_wait_denies(void **state)
         assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
         assert_string_equal(str_of(s.got_second, "op"), "wait");
         assert_non_null(strstr(said, "E: jit: lost contact"));
+        script_done(&s);
+}
+
+static void on_alarm(int sig)
+{
+        (void)sig;      /* like sudo: catch the signal, act on it later */
+}
+
+static void t_interrupt_during_wait_withdraws(void **state)
+{
+        struct script s = { .first = PENDING, .hold_second = true };
+        struct sigaction sa = { .sa_handler = on_alarm };
+        struct itimerval it = { .it_value = { .tv_usec = 300000 } };
+        time_t t0 = time(NULL);
+
+        (void)state;
+        sigaction(SIGALRM, &sa, NULL);
+        setitimer(ITIMER_REAL, &it, NULL);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: interrupted: request r-0123456789 withdrawn"));
+        assert_true(time(NULL) - t0 < 4);       /* not the 5 s wait */
+        signal(SIGALRM, SIG_DFL);
         script_done(&s);
 }
 
@@ -489,6 +512,7 @@ int main(void)
                 cmocka_unit_test_setup(t_wait_timeout_denies_with_request_id, reset_service_file),
                 cmocka_unit_test_setup(t_service_silent_during_wait_denies, reset_service_file),
                 cmocka_unit_test_setup(t_service_dies_during_wait_denies, reset_service_file),
+                cmocka_unit_test_setup(t_interrupt_during_wait_withdraws, reset_service_file),
                 cmocka_unit_test_setup(t_batch_does_not_wait, reset_service_file),
                 cmocka_unit_test_setup(t_service_not_running_denies, reset_service_file),
                 cmocka_unit_test_setup(t_service_never_answers_denies, reset_service_file),
