@@ -11,6 +11,14 @@
 #include <systemd/sd-journal.h>
 
 static bool to_stderr;
+static jit_journal_hook hook;
+static void *hook_data;
+
+void jit_journal_set_hook(jit_journal_hook fn, void *userdata)
+{
+        hook = fn;
+        hook_data = userdata;
+}
 
 static const struct {
         const char *name;
@@ -53,8 +61,8 @@ static void field(struct iovec *iov, char bufs[][600], size_t *n, const char *k,
         (*n)++;
 }
 
-void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_fields *f,
-                       const char *fmt, ...)
+int jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_fields *f,
+                      const char *fmt, ...)
 {
         static const struct jit_journal_fields none;
         char msg[1024], prio[4];
@@ -62,6 +70,7 @@ void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal
         struct iovec iov[MAX_FIELDS];
         size_t n = 0;
         va_list ap;
+        int r = 0;
 
         if ((unsigned)ev >= _JIT_EV_MAX)
                 ev = JIT_EV_ERROR;
@@ -87,6 +96,8 @@ void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal
         field(iov, bufs, &n, "JIT_SERVICE", f->service);
         field(iov, bufs, &n, "JIT_BY", f->by);
         field(iov, bufs, &n, "JIT_COMMAND", f->command);
+        if (hook)
+                r = hook(hook_data, ev, f, msg);
         (void)sd_journal_sendv(iov, (int)n);
         if (to_stderr) {
                 struct timespec ts;
@@ -99,4 +110,5 @@ void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal
                 fprintf(stderr, "%s.%03ld jitd[%s] %s\n", when, ts.tv_nsec / 1000000,
                         events[ev].name, msg);
         }
+        return r;
 }

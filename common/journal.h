@@ -35,8 +35,15 @@ struct jit_journal_fields {
 /* Also print one line per event to stderr (foreground service). */
 void jit_journal_set_stderr(bool on);
 
-void jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_fields *f,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Log one event. Returns 0, or the audit hook's error: the caller of an
+ * event that must be on record before it acts (a grant) checks it. */
+int jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_fields *f,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Every event is also handed to this hook (the service's audit log). */
+typedef int (*jit_journal_hook)(void *userdata, enum jit_event ev, const struct jit_journal_fields *f,
+                                const char *message);
+void jit_journal_set_hook(jit_journal_hook fn, void *userdata);
 
 const char *jit_journal_event_name(enum jit_event ev);
 

@@ -102,6 +102,8 @@ int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
         if ((flags & JIT_SAFEIO_TRUSTED) &&
             (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))))
                 return -EPERM;
+        if ((flags & JIT_SAFEIO_SECRET) && (st.st_mode & 077))
+                return -EPERM;
         if (st.st_size < 0 || (size_t)st.st_size > max)
                 return -EFBIG;
         buf = malloc((size_t)st.st_size + 1);

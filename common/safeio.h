@@ -19,6 +19,8 @@
                                  * directories such as /tmp excepted for
                                  * intermediate components) */
 
+#define JIT_SAFEIO_SECRET 0x2   /* read_at: not readable by group/others either */
+
 /* Open directory path (absolute) walking from "/". Returns fd or -errno;
  * -EPERM when JIT_SAFEIO_TRUSTED fails. */
 int jit_safeio_open_dir(const char *path, int flags);

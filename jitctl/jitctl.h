@@ -20,6 +20,7 @@ enum {
         JIT_EXIT_UNAVAILABLE = 7,   /* the jit service cannot be reached */
         JIT_EXIT_CONFLICT = 8,      /* already decided, not due yet */
         JIT_EXIT_CONFIG = 9,        /* the policy file is invalid */
+        JIT_EXIT_TAMPERED = 10,     /* jitctl audit verify: the log does not hold */
 };
 
 struct jit_globals {
@@ -61,5 +62,6 @@ int verb_cancel(int argc, char **argv);
 int verb_revoke(int argc, char **argv);
 int verb_expire(int argc, char **argv);
 int verb_policy(int argc, char **argv);
+int verb_audit(int argc, char **argv);
 
 #endif

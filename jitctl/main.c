@@ -25,6 +25,7 @@ static const struct verb {
         { "revoke",  1, 1, verb_revoke,  "revoke GRANT" },
         { "expire",  1, 1, verb_expire,  "expire GRANT            (root; run by the expiry timer)" },
         { "policy",  1, 2, verb_policy,  "policy check [FILE]" },
+        { "audit",   1, 1, verb_audit,   "audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION]" },
         { "serve",   0, 0, verb_serve,   "serve [--config FILE] [--state-dir DIR] [--socket PATH] [--foreground]" },
 };
 
@@ -62,7 +63,8 @@ static int take_globals(int *argc, char **argv)
 static int count_positional(int argc, char **argv)
 {
         static const char *const with_arg[] = { "--for", "--reason", "--comment", "--timeout",
-                                                "--config", "--state-dir", "--socket", NULL };
+                                                "--config", "--state-dir", "--socket", "--file", "--key",
+                                                "--user", "--grant", "--since", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

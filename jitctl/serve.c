@@ -31,6 +31,8 @@ struct serve_opts {
         bool foreground;
 };
 
+static bool socket_activated;
+
 static int listen_socket(const char *path)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -46,6 +48,7 @@ static int listen_socket(const char *path)
 
                 if (fl < 0 || fcntl(SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK) < 0)
                         return -errno;
+                socket_activated = true;
                 return SD_LISTEN_FDS_START;
         }
         if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
@@ -376,10 +379,16 @@ int verb_serve(int argc, char **argv)
         s.config_path = o.config;
         s.socket_path = o.socket;
         s.self_path = realpath("/proc/self/exe", NULL);
-        svc_config_refresh(&s, true);
         r = open_spool(&s, o.state_dir);
         if (r < 0)
                 return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the spool %s: %s", o.state_dir, strerror(-r));
+        /* Nothing is granted unless it can be put on record first. */
+        r = svc_audit_open(&s, o.state_dir);
+        if (r < 0)
+                return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the audit log in %s or the host key next to %s: %s",
+                                o.state_dir, o.config, r == -EBADMSG ? "its last line is damaged (jitctl audit verify)" :
+                                r == -EPERM ? "wrong owner or mode" : strerror(-r));
+        svc_config_refresh(&s, true);
         open_bus(&s);
         lfd = listen_socket(o.socket);
         if (lfd < 0 || sfd < 0 || !s.self_path)
@@ -390,6 +399,9 @@ int verb_serve(int argc, char **argv)
         (void)sd_notify(0, "READY=1");
         r = loop(&s, lfd, sfd);
         jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "jit service stopping");
+        svc_audit_close(&s);
+        if (!socket_activated)
+                (void)unlink(o.socket);        /* ours, not systemd's */
         (void)sd_notify(0, "STOPPING=1");
         return r < 0 ? JIT_EXIT_ERROR : JIT_EXIT_OK;
 }

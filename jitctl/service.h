@@ -57,6 +57,7 @@ struct svc {
         struct stat config_stamp;
         bool config_seen;
         struct jit_spool *spool;
+        struct jit_audit *audit;        /* the hash-chained audit log */
         struct jit_request **reqs;
         size_t n_reqs;
         struct jit_grant **grants;
@@ -100,6 +101,10 @@ void svc_reconcile(struct svc *s, bool at_start);
 bool svc_uses_timers(const struct svc *s);
 uint64_t svc_next_wakeup_us(struct svc *s);
 void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us);
+
+/* service_audit.c: the host key and the audit log behind every event */
+int svc_audit_open(struct svc *s, const char *state_dir);
+void svc_audit_close(struct svc *s);
 
 /* service_ops.c */
 /* Handle one request; returns the answer, or NULL when the client now

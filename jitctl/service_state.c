@@ -239,7 +239,19 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         s->grants[s->n_grants++] = g;
         memcpy(r->grant_id, g->id, sizeof(r->grant_id));
         (void)svc_save_request(s, r);
-        /* 2. the membership */
+        /* 2. on record in the audit log (and journald) before it takes effect */
+        svc_format_until(until, sizeof(until), g->expires_us, svc_now_us());
+        e = jit_journal_event(JIT_EV_GRANT, LOG_NOTICE,
+                              &(struct jit_journal_fields){ .grant_id = g->id, .request_id = r->id, .role = g->role,
+                                                            .user = g->user, .group = g->group,
+                                                            .approver = approved_by, .decision = "allow" },
+                              "grant %s: %s is in group %s (role %s) until %s, approved by %s",
+                              g->id, g->user, g->group, g->role, until, approved_by);
+        if (e < 0) {
+                err = strdup("the audit log cannot be written");
+                goto undo;
+        }
+        /* 3. the membership */
         e = jit_membership_add(g->user, g->group, &err);
         if (e < 0) {
                 jit_journal_event(JIT_EV_ERROR, LOG_ERR,
@@ -249,25 +261,20 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
                 /* gpasswd may have got half way: take it back. */
                 if (!membership_still_needed(s, g, svc_now_us()))
                         (void)jit_membership_remove(g->user, g->group, NULL);
-                (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
-                g->ended_us = svc_now_us();
-                g->ended_by = strdup("error");
-                (void)save_grant(s, g);
-                if (ret_err)
-                        *ret_err = TAKE_PTR(err);
-                return e;
+                goto undo;
         }
-        svc_format_until(until, sizeof(until), g->expires_us, svc_now_us());
-        jit_journal_event(JIT_EV_GRANT, LOG_NOTICE,
-                          &(struct jit_journal_fields){ .grant_id = g->id, .request_id = r->id, .role = g->role,
-                                                        .user = g->user, .group = g->group, .approver = approved_by,
-                                                        .decision = "allow" },
-                          "grant %s: %s is in group %s (role %s) until %s, approved by %s",
-                          g->id, g->user, g->group, g->role, until, approved_by);
-        /* 3. the timer */
+        /* 4. the timer */
         schedule_timer(s, g);
         *ret = g;
         return 0;
+undo:
+        (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
+        g->ended_us = svc_now_us();
+        g->ended_by = strdup("error");
+        (void)save_grant(s, g);
+        if (ret_err)
+                *ret_err = TAKE_PTR(err);
+        return e;
 }
 
 int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, const char *by)

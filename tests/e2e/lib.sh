@@ -67,10 +67,12 @@ sandbox_pam() {
 }
 
 sandbox_start_service() {
+        ready=$(grep -c 'jit service ready' "$W/service.log" 2>/dev/null)
         "$BUILD/jitctl" serve --state-dir "$W/state" --foreground ${1:+"$@"} 2>>"$W/service.log" &
         SERVICE_PID=$!
         for _ in $(seq 1 100); do
-                [ -S /run/jit/jit.sock ] && return 0
+                [ "$(grep -c 'jit service ready' "$W/service.log" 2>/dev/null)" -gt "${ready:-0}" ] && return 0
+                kill -0 "$SERVICE_PID" 2>/dev/null || break
                 sleep 0.05
         done
         echo "the jit service did not start:" >&2

@@ -209,6 +209,33 @@ check "the grant is recorded as expired by the timer path ($st)" [ "$st" = "expi
 # 10. The group files are consistent.
 check "grpck -r is clean" grpck -r
 
+# 10b. The audit log: every event on record, hash-chained, checkpoints signed.
+sandbox_stop_service    # a clean stop writes a signed checkpoint
+out=$("$JITCTL" audit verify --file "$W/state/audit.log" --key /etc/jit/host.pub); rc=$?
+check "jitctl audit verify: the log holds ($out)" bash -c '[ "$1" = 0 ] && grep -q "signed checkpoint" <<<"$2"' _ $rc "$out"
+check "the audit log has the grants, uses, revoke and expiry" bash -c \
+        'for e in request decision grant use revoke expire; do grep -q "\"event\":\"$e\"" "$1" || exit 1; done' _ "$W/state/audit.log"
+cp "$W/state/audit.log" "$W/tampered.log"
+sed -i '5s/"user":"[a-z]*"/"user":"mallory"/' "$W/tampered.log"
+out=$("$JITCTL" audit verify --file "$W/tampered.log" --key /etc/jit/host.pub 2>&1); rc=$?
+check "an edited audit line is found (exit $rc = 10): $out" bash -c '[ "$1" = 10 ] && grep -q "line 5" <<<"$2"' _ $rc "$out"
+# Nothing is granted that cannot be put on record: the audit log on a full
+# file system (the spool beside it still works).
+mkdir -p "$W/auditfs"
+mount -t tmpfs -o size=256k tmpfs "$W/auditfs"
+cp -p "$W/state/audit.log" "$W/auditfs/audit.log" 2>/dev/null || : > "$W/auditfs/audit.log"
+: > "$W/auditfs/audit.log"; chmod 0600 "$W/auditfs/audit.log"
+mv "$W/state/audit.log" "$W/audit.saved"; : > "$W/state/audit.log"; chmod 0600 "$W/state/audit.log"
+mount --bind "$W/auditfs/audit.log" "$W/state/audit.log"
+dd if=/dev/zero of="$W/auditfs/fill" bs=4k count=1000 2>/dev/null
+sandbox_start_service || exit 1
+out=$(as alice sudo -n /usr/bin/journalctl --version 2>&1); rc=$?
+check "audit log full: alice's template grant is refused (rc=$rc)" bash -c '[ "$1" = 1 ] && grep -q "audit log cannot be written" <<<"$2"' _ $rc "$out"
+check "audit log full: alice got no membership" not_member alice jit-ops
+sandbox_stop_service
+umount "$W/state/audit.log"; rm -f "$W/state/audit.log"; mv "$W/audit.saved" "$W/state/audit.log"
+sandbox_start_service || exit 1
+
 # 11. Fail closed: a broken policy denies everything; so does a stopped service.
 echo '{"version": 1, "roles": {"ops": {"group": "jit-ops", "bogus": true}}}' > /etc/jit/jit.conf
 kill -HUP "$SERVICE_PID"; sleep 0.2

@@ -334,6 +334,12 @@ if ! echo "$out" | grep -q '^ok - '; then
 fi
 
 # (f) the group files are consistent after all this
+out=$(ns_run /opt/jit/jitctl audit verify 2>&1); rc=$?
+if [ $rc = 0 ] && ns_run grep -q '"event":"grant"' /var/lib/jit/audit.log; then
+        ok "jitctl audit verify: the installed service's audit log holds and has the grant ($out)"
+else
+        notok "jitctl audit verify: the installed service's audit log holds and has the grant (exit $rc: $out)"
+fi
 out=$(ns_run grpck -r 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then
