@@ -340,6 +340,14 @@ if [ $rc = 0 ] && ns_run grep -q '"event":"grant"' /var/lib/jit/audit.log; then
 else
         notok "jitctl audit verify: the installed service's audit log holds and has the grant (exit $rc: $out)"
 fi
+# The journald catalog explains each event (journalctl -x).
+out=$(ns_run sh -c 'mkdir -p /usr/lib/systemd/catalog && cat > /usr/lib/systemd/catalog/jit.catalog && journalctl --update-catalog && journalctl -x --no-pager MESSAGE_ID=10db7ee89d0f4b5a823c861200621d55' < "$SRC/systemd/jit.catalog" 2>&1)
+if echo "$out" | grep -q "This event is written to the audit log"; then
+        ok "journalctl -x explains a grant event from jit.catalog"
+else
+        notok "journalctl -x explains a grant event from jit.catalog"
+        echo "$out" | tail -n 5 | diag
+fi
 out=$(ns_run grpck -r 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then
