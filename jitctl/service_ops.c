@@ -73,6 +73,20 @@ static bool is_name(const char *s)
         return true;
 }
 
+/* PAM service names: "sudo", "sshd", "sudo-i", "login", ... */
+static bool is_service_name(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+                        return false;
+        return true;
+}
+
 static int ttl_of(const cJSON *req, uint64_t *ret)
 {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "ttl");
@@ -417,7 +431,8 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
         struct ask q = { 0 };
         cJSON *a;
 
-        if (!user || !is_name(role) || strlen(user) > 64 || ttl_of(req, &q.ttl) < 0 || command_of(req, &cmd) < 0)
+        if (!user || !is_name(role) || strlen(user) > 64 || ttl_of(req, &q.ttl) < 0 || command_of(req, &cmd) < 0 ||
+            (str_of(req, "service") && !is_service_name(str_of(req, "service"))))
                 return svc_error(JIT_CODE_INVALID, "jit: malformed access request");
         if (who_from_name(user, &w) < 0)
                 return answer("deny", "jit: unknown user: access denied");
