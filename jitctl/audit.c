@@ -68,9 +68,9 @@ static int verify(const struct audit_opts *o)
                        (unsigned long long)rep.lines, (unsigned long long)rep.checkpoints,
                        (unsigned long long)rep.last_checkpoint_line);
         else if (rep.checkpoints)
-                printf("%s: OK: %llu lines, %llu signed checkpoints (the last at line %llu)\n", o->file,
+                printf("%s: OK: %llu lines, %llu signed checkpoint%s (the last at line %llu)\n", o->file,
                        (unsigned long long)rep.lines, (unsigned long long)rep.checkpoints,
-                       (unsigned long long)rep.last_checkpoint_line);
+                       rep.checkpoints == 1 ? "" : "s", (unsigned long long)rep.last_checkpoint_line);
         else
                 printf("%s: OK: %llu lines, no signed checkpoint yet\n", o->file, (unsigned long long)rep.lines);
         return JIT_EXIT_OK;

@@ -387,6 +387,7 @@ int verb_serve(int argc, char **argv)
         if (r < 0)
                 return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the audit log in %s or the host key next to %s: %s",
                                 o.state_dir, o.config, r == -EBADMSG ? "its last line is damaged (jitctl audit verify)" :
+                                r == -EKEYREJECTED ? "host.key is not a hex Ed25519 secret key" :
                                 r == -EPERM ? "wrong owner or mode" : strerror(-r));
         svc_config_refresh(&s, true);
         open_bus(&s);

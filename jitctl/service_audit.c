@@ -35,7 +35,7 @@ static int host_key(const char *dir, unsigned char sk[crypto_sign_SECRETKEYBYTES
         if (r == 0) {
                 r = sodium_hex2bin(sk, crypto_sign_SECRETKEYBYTES, text, len, "\n", &got, NULL);
                 sodium_memzero(text, len);
-                return r == 0 && got == crypto_sign_SECRETKEYBYTES ? 0 : -EBADMSG;
+                return r == 0 && got == crypto_sign_SECRETKEYBYTES ? 0 : -EKEYREJECTED;
         }
         if (r != -ENOENT)
                 return r;
