@@ -86,9 +86,12 @@ static int write_line(struct jit_audit *a, cJSON *o, bool sync)
                 return -errno;
         if ((size_t)n != ll)
                 return -EIO;                    /* a torn line: verify will name it */
+        /* The line is in the file: the chain moves on even if the sync
+         * below fails, or the next line would fork it. */
+        memcpy(a->head, hash, sizeof(a->head));
+        a->seq++;
         if (sync && fdatasync(a->fd) < 0)
                 return -errno;
-        memcpy(a->head, hash, sizeof(a->head));
         return 0;
 }
 
@@ -123,10 +126,8 @@ int jit_audit_checkpoint(struct jit_audit *a, uint64_t time_us)
         }
         r = write_line(a, o, true);
         cJSON_Delete(o);
-        if (r == 0) {
-                a->seq++;
+        if (r == 0)
                 a->since_checkpoint = 0;
-        }
         return r;
 }
 
@@ -157,7 +158,6 @@ int jit_audit_append(struct jit_audit *a, const char *event, uint64_t time_us, c
         cJSON_Delete(o);
         if (r < 0)
                 return r;
-        a->seq++;
         if (++a->since_checkpoint >= JIT_AUDIT_CHECKPOINT_EVERY)
                 (void)jit_audit_checkpoint(a, time_us);
         return 0;
@@ -192,9 +192,23 @@ static int find_tail(int fd, uint64_t *ret_seq, char ret_head[JIT_AUDIT_HASH_HEX
         buf[len] = '\0';
         end = len;
         if (buf[end - 1] != '\n') {
+                size_t b = end, bl2;
+                char h[JIT_AUDIT_HASH_HEX + 1], want[JIT_AUDIT_HASH_HEX + 1];
+
                 *ret_torn = true;               /* a crash mid-write */
-                while (end > 0 && buf[end - 1] != '\n')
-                        end--;
+                while (b > 0 && buf[b - 1] != '\n')
+                        b--;
+                /* Only the newline lost: the line itself is whole and is
+                 * the tail; else the chain goes on from the line before. */
+                if (jit_audit_split_line(buf + b, end - b, &bl2, want) == 0) {
+                        hash_hex(buf + b, bl2, h);
+                        if (sodium_memcmp(h, want, JIT_AUDIT_HASH_HEX) == 0) {
+                                buf[end] = '\n';
+                                end++;
+                        }
+                }
+                if (buf[end - 1] != '\n')
+                        end = b;
         }
         if (end == 0)
                 return -EBADMSG;
@@ -239,8 +253,11 @@ int jit_audit_open(int dirfd, const unsigned char sk[64], struct jit_audit **ret
                 r = -EPERM;
         if (r == 0) {
                 int rfd = openat(dirfd, JIT_AUDIT_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                struct stat rst;
 
-                r = rfd < 0 ? -errno : find_tail(rfd, &a->seq, a->head, &torn);
+                r = rfd < 0 ? -errno : fstat(rfd, &rst) < 0 ? -errno :
+                    (rst.st_dev != st.st_dev || rst.st_ino != st.st_ino) ? -EPERM :
+                    find_tail(rfd, &a->seq, a->head, &torn);
                 if (rfd >= 0)
                         close(rfd);
         }
