@@ -1,5 +1,6 @@
 #include "audit.h"
 #include "cleanup.h"
+#include "safeio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 
 struct jit_audit {
         int fd;
+        int dirfd;                              /* for audit.head */
         uint64_t seq;
         char head[JIT_AUDIT_HASH_HEX + 1];      /* hash of the last line */
         unsigned char sk[crypto_sign_SECRETKEYBYTES];
@@ -57,6 +59,16 @@ static void checkpoint_message(char *buf, size_t size, uint64_t seq, const char 
         snprintf(buf, size, "jit-audit-checkpoint 1 %" PRIu64 " %s", seq, prev);
 }
 
+/* audit.head: where the log ends ("seq hash"), replaced atomically after
+ * every durable line, so that lines cut off the end are noticed. */
+static int write_head(struct jit_audit *a)
+{
+        char buf[32 + JIT_AUDIT_HASH_HEX];
+        int n = snprintf(buf, sizeof(buf), "%" PRIu64 " %s\n", a->seq, a->head);
+
+        return jit_safeio_write_at(a->dirfd, JIT_AUDIT_HEAD_FILE, buf, (size_t)n, 0600);
+}
+
 /* Build the line for (seq, prev) and write it with one write(). */
 static int write_line(struct jit_audit *a, cJSON *o, bool sync)
 {
@@ -92,6 +104,8 @@ static int write_line(struct jit_audit *a, cJSON *o, bool sync)
         a->seq++;
         if (sync && fdatasync(a->fd) < 0)
                 return -errno;
+        if (sync)
+                return write_head(a);
         return 0;
 }
 
@@ -269,6 +283,13 @@ int jit_audit_open(int dirfd, const unsigned char sk[64], struct jit_audit **ret
                 return r;
         }
         memcpy(a->sk, sk, sizeof(a->sk));
+        a->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (a->dirfd < 0) {
+                r = -errno;
+                close(a->fd);
+                free(a);
+                return r;
+        }
         *ret = a;
         return 0;
 }
@@ -283,6 +304,8 @@ void jit_audit_free(struct jit_audit *a)
         if (!a)
                 return;
         close(a->fd);
+        if (a->dirfd >= 0)
+                close(a->dirfd);
         sodium_memzero(a->sk, sizeof(a->sk));
         free(a);
 }
@@ -307,6 +330,23 @@ static int verify_checkpoint(const cJSON *j, uint64_t seq, const char *prev, con
                 return -EBADMSG;
         checkpoint_message(msg, sizeof(msg), seq, prev);
         return crypto_sign_verify_detached(bin, (const unsigned char *)msg, strlen(msg), pk) == 0 ? 0 : -EBADMSG;
+}
+
+int jit_audit_check_head(const char *head, size_t head_len, const struct jit_audit_report *rep_ok,
+                         const char *last_hash, struct jit_audit_report *rep)
+{
+        char hash[JIT_AUDIT_HASH_HEX + 1];
+        unsigned long long seq;
+        char tail;
+
+        *rep = *rep_ok;
+        if (head_len > 200 || sscanf(head, "%llu %64s%c", &seq, hash, &tail) != 3 || tail != '\n')
+                return bad(rep, rep_ok->lines, "audit.head is not readable");
+        if (seq > rep_ok->lines)
+                return bad(rep, rep_ok->lines + 1, "missing: the log was cut short (audit.head says it has more lines)");
+        if (seq == rep_ok->lines && (!last_hash || strcmp(hash, last_hash) != 0))
+                return bad(rep, rep_ok->lines, "the last line is not the one audit.head names");
+        return 0;
 }
 
 int jit_audit_verify(const char *data, size_t len, const unsigned char pk[32], struct jit_audit_report *rep)
@@ -356,5 +396,6 @@ int jit_audit_verify(const char *data, size_t len, const unsigned char pk[32], s
                 memcpy(prev, want, sizeof(prev));
                 off += ll + 1;
         }
+        memcpy(rep->last_hash, prev, sizeof(rep->last_hash));
         return 0;
 }

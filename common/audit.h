@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #define JIT_AUDIT_FILE "audit.log"
+#define JIT_AUDIT_HEAD_FILE "audit.head"    /* "seq hash\n" of the last durable line */
 #define JIT_AUDIT_LINE_MAX (64 * 1024)
 #define JIT_AUDIT_HASH_HEX 64
 #define JIT_AUDIT_CHECKPOINT_EVERY 64   /* lines between signed checkpoints */
@@ -57,6 +58,7 @@ struct jit_audit_report {
         uint64_t last_checkpoint_line;  /* 0 if none */
         uint64_t bad_line;              /* first bad line (1-based), 0 if none */
         char why[160];
+        char last_hash[JIT_AUDIT_HASH_HEX + 1]; /* of the last line, when it verified */
 };
 
 /* Verify a whole log held in memory against the host public key (pk may
@@ -64,6 +66,12 @@ struct jit_audit_report {
  * Returns 0 when every line holds, -EBADMSG with report->bad_line set. */
 int jit_audit_verify(const char *data, size_t len, const unsigned char pk[32],
                      struct jit_audit_report *report);
+
+/* After jit_audit_verify succeeded (rep_ok): does the log reach the point
+ * audit.head (its text in head) records? Lines cut off the end are found
+ * here. A head older than the log is fine (uses are not synced). */
+int jit_audit_check_head(const char *head, size_t head_len, const struct jit_audit_report *rep_ok,
+                         const char *last_hash, struct jit_audit_report *rep);
 
 /* The body/hash split of one line (no trailing '\n'): 0 and the hex hash,
  * or -EBADMSG. Exposed for jitctl audit show and the tests. */

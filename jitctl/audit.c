@@ -56,6 +56,21 @@ static int verify(const struct audit_opts *o)
         if (!have_pk)
                 fprintf(stderr, "jitctl: no usable host public key at %s: checkpoints cannot be checked\n", o->key);
         r = jit_audit_verify(log, len, have_pk ? pk : NULL, &rep);
+        if (r == 0) {
+                /* Lines cut off the end: audit.head next to the log says
+                 * how far the log reached. */
+                _cleanup_free_ char *headpath = NULL, *head = NULL;
+                const char *slash = strrchr(o->file, '/');
+                struct jit_audit_report ok = rep;
+                size_t hlen = 0;
+
+                if (asprintf(&headpath, "%.*s/%s", (int)(slash - o->file), o->file, JIT_AUDIT_HEAD_FILE) > 0 &&
+                    read_file(headpath, 256, &head, &hlen) == 0)
+                        r = jit_audit_check_head(head, hlen, &ok, ok.last_hash, &rep);
+                else if (!jit_g.json)
+                        fprintf(stderr, "jitctl: no %s next to the log: lines cut off its end cannot be noticed\n",
+                                JIT_AUDIT_HEAD_FILE);
+        }
         if (r < 0) {
                 if (jit_g.json)
                         printf("{\"ok\":false,\"bad_line\":%llu,\"why\":\"%s\"}\n", (unsigned long long)rep.bad_line, rep.why);

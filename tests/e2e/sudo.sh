@@ -219,6 +219,11 @@ cp "$W/state/audit.log" "$W/tampered.log"
 sed -i '5s/"user":"[a-z]*"/"user":"mallory"/' "$W/tampered.log"
 out=$("$JITCTL" audit verify --file "$W/tampered.log" --key /etc/jit/host.pub 2>&1); rc=$?
 check "an edited audit line is found (exit $rc = 10): $out" bash -c '[ "$1" = 10 ] && grep -q "line 5" <<<"$2"' _ $rc "$out"
+cp "$W/state/audit.log" "$W/audit.full"
+head -n -2 "$W/audit.full" > "$W/state/audit.log"
+out=$("$JITCTL" audit verify --file "$W/state/audit.log" --key /etc/jit/host.pub 2>&1); rc=$?
+check "lines cut off the end of the audit log are found (exit $rc = 10): $out" bash -c '[ "$1" = 10 ] && grep -q "cut short" <<<"$2"' _ $rc "$out"
+cp "$W/audit.full" "$W/state/audit.log"
 # Nothing is granted that cannot be put on record: the audit log on a full
 # file system (the spool beside it still works).
 mkdir -p "$W/auditfs"

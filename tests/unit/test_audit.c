@@ -1100,7 +1100,8 @@ static void append_never_writes_a_line_verify_would_refuse(void **state)
 }
 
 /* audit.h: one write() per line, and fdatasync before a durable append
- * or a checkpoint returns; the fast path does not sync. */
+ * or a checkpoint returns; the fast path does not sync. After a durable
+ * line, audit.head is replaced (one more write(), to its temp file). */
 static void append_writes_once_and_syncs_only_when_durable(void **state)
 {
         struct env *e = *state;
@@ -1109,13 +1110,13 @@ static void append_writes_once_and_syncs_only_when_durable(void **state)
         assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), 0);
         io_trace(true);
         assert_int_equal(append_json(a, "grant", T0, "{\"user\":\"alice\"}", true), 0);
-        assert_string_equal(io.ops, "ws");
+        assert_string_equal(io.ops, "wsw");
         io_trace(true);
         assert_int_equal(append_json(a, "use", T0 + 1, "{\"user\":\"alice\"}", false), 0);
         assert_string_equal(io.ops, "w");
         io_trace(true);
         assert_int_equal(jit_audit_checkpoint(a, T0 + 2), 0);
-        assert_string_equal(io.ops, "ws");
+        assert_string_equal(io.ops, "wsw");
         io_trace(false);
         jit_audit_free(a);
 }
@@ -1163,6 +1164,42 @@ static void append_after_a_failed_sync_does_not_fork_the_chain(void **state)
 
 /* ---- checkpoints ------------------------------------------------------ */
 
+/* audit.head: whole lines cut off the end of the log are noticed; a head
+ * behind the log (unsynced uses after it) is fine; a bad head is bad. */
+static void head_notices_lines_cut_off_the_end(void **state)
+{
+        struct env *e = *state;
+        struct jit_audit *a = NULL;
+        struct jit_audit_report rep, ok;
+        char *s, *head;
+        size_t len, hlen, cut;
+
+        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), 0);
+        for (unsigned i = 1; i <= 5; i++)
+                assert_int_equal(append_json(a, "grant", T0 + i, "{\"user\":\"alice\"}", true), 0);
+        assert_int_equal(append_json(a, "use", T0 + 6, NULL, false), 0);       /* not in the head */
+        jit_audit_free(a);
+        s = read_log(e, &len);
+        head = read_at(e->dfd, JIT_AUDIT_HEAD_FILE, &hlen);
+        assert_int_equal(jit_audit_verify(s, len, e->pk, &ok), 0);
+        assert_int_equal(ok.lines, 6);
+        assert_int_equal(jit_audit_check_head(head, hlen, &ok, ok.last_hash, &rep), 0);
+        /* Cut the last two lines: the log still verifies on its own ... */
+        cut = len;
+        for (int n = 0; n < 2; n++)
+                for (cut--; cut > 0 && s[cut - 1] != '\n'; cut--)
+                        ;
+        assert_int_equal(jit_audit_verify(s, cut, e->pk, &ok), 0);
+        assert_int_equal(ok.lines, 4);
+        /* ... but not against the head, which names line 5. */
+        assert_int_equal(jit_audit_check_head(head, hlen, &ok, ok.last_hash, &rep), -EBADMSG);
+        assert_int_equal(rep.bad_line, 5);
+        assert_non_null(strstr(rep.why, "cut short"));
+        assert_int_equal(jit_audit_check_head("garbage", 7, &ok, ok.last_hash, &rep), -EBADMSG);
+        free(head);
+        free(s);
+}
+
 static void checkpoint_is_written_every_so_many_appends(void **state)
 {
         struct env *e = *state;
@@ -1178,7 +1215,7 @@ static void checkpoint_is_written_every_so_many_appends(void **state)
         assert_int_equal(jit_audit_seq(a), every - 1);
         io_trace(true);
         assert_int_equal(append_json(a, "use", T0 + every, NULL, false), 0);
-        assert_string_equal(io.ops, "wws");                     /* the line, then a synced checkpoint */
+        assert_string_equal(io.ops, "wwsw");                    /* the line, then a synced checkpoint and its head */
         io_trace(false);
         assert_int_equal(jit_audit_seq(a), every + 1);
         assert_int_equal(jit_audit_checkpoint(a, T0 + every + 1), 0);   /* by hand: starts the count again */
@@ -1283,6 +1320,7 @@ int main(void)
                 T(append_whose_sync_fails_reports_it),
                 T(append_after_a_failed_sync_does_not_fork_the_chain),
                 T(checkpoint_is_written_every_so_many_appends),
+                T(head_notices_lines_cut_off_the_end),
                 T(split_line_accepts_the_documented_suffix),
                 T(split_line_rejects_every_variant_and_leaves_outputs_alone),
         };
