@@ -258,6 +258,26 @@ static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, 
         return out;
 }
 
+/* A connection to the service, which must be served by root. */
+static int connect_to_service(pam_handle_t *pamh, const struct opts *o)
+{
+        uid_t peer = (uid_t)-1;
+        int fd = jit_proto_connect(o->socket);
+
+        if (fd < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot reach the jit service at %s: %s", o->socket, strerror(-fd));
+                say(pamh, o, true, "jit: the jit service is not running: access denied");
+                return -1;
+        }
+        if (jit_proto_peer(fd, NULL, &peer, NULL) < 0 || peer != 0) {
+                pam_syslog(pamh, LOG_ERR, "the socket %s is not served by root: denying", o->socket);
+                say(pamh, o, true, "jit: the jit service is not trustworthy: access denied");
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
 static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *user,
                         const struct jit_cmdline *cl, bool batch)
 {
@@ -267,21 +287,9 @@ static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *us
         uint64_t wait_s = batch ? o->batch_wait_s : o->wait_s;
         int r;
 
-        fd = jit_proto_connect(o->socket);
-        if (fd < 0) {
-                pam_syslog(pamh, LOG_ERR, "cannot reach the jit service at %s: %s", o->socket, strerror(-fd));
-                say(pamh, o, true, "jit: the jit service is not running: access denied");
+        fd = connect_to_service(pamh, o);
+        if (fd < 0)
                 return OUT_ERROR;
-        }
-        {
-                uid_t peer = (uid_t)-1;
-
-                if (jit_proto_peer(fd, NULL, &peer, NULL) < 0 || peer != 0) {
-                        pam_syslog(pamh, LOG_ERR, "the socket %s is not served by root: denying", o->socket);
-                        say(pamh, o, true, "jit: the jit service is not trustworthy: access denied");
-                        return OUT_ERROR;
-                }
-        }
         req = build_access(pamh, o, user, cl, wait_s);
         if (!req)
                 return OUT_ERROR;
