@@ -297,6 +297,62 @@ static void t_service_not_running_denies(void **state)
         assert_non_null(strstr(said, "E: jit: the jit service is not running"));
 }
 
+static void t_service_not_run_by_root_denies(void **state)
+{
+        /* Someone else's process on the socket path: the module must not
+         * even send it the request. */
+        char sub[160], path[200], args[256], b;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int ready[2];
+        pid_t pid;
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        snprintf(sub, sizeof(sub), "%s/other", dir);
+        mkdir(sub, 0777);
+        chmod(sub, 0777);
+        snprintf(path, sizeof(path), "%s/jit.sock", sub);
+        assert_int_equal(pipe(ready), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int l;
+
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(1);
+                l = socket(AF_UNIX, SOCK_STREAM, 0);
+                strcpy(sa.sun_path, path);
+                if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 4) < 0)
+                        _exit(1);
+                (void)!write(ready[1], "x", 1);
+                for (;;) {
+                        int c = accept(l, NULL, NULL);
+                        char buf[64];
+
+                        if (c < 0)
+                                _exit(0);
+                        if (read(c, buf, sizeof(buf)) > 0)
+                                _exit(3);       /* the module spoke to us */
+                        close(c);
+                }
+        }
+        close(ready[1]);
+        assert_int_equal(read(ready[0], &b, 1), 1);
+        close(ready[0]);
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=5s timeout=1s", path);
+        write_service("jit-test", args);
+        assert_int_equal(run_account("jit-test", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        assert_non_null(strstr(said, "E: jit: the jit service is not trustworthy"));
+        kill(pid, SIGKILL);
+        {
+                int st = 0;
+
+                waitpid(pid, &st, 0);
+                assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+        }
+}
+
 static void t_service_never_answers_denies(void **state)
 {
         struct script s = { .silent = true };
@@ -516,6 +572,7 @@ int main(void)
                 cmocka_unit_test_setup(t_batch_does_not_wait, reset_service_file),
                 cmocka_unit_test_setup(t_service_not_running_denies, reset_service_file),
                 cmocka_unit_test_setup(t_service_never_answers_denies, reset_service_file),
+                cmocka_unit_test_setup(t_service_not_run_by_root_denies, reset_service_file),
                 cmocka_unit_test_setup(t_malformed_answers_deny, reset_service_file),
                 cmocka_unit_test_setup(t_broken_frames_deny, reset_service_file),
                 cmocka_unit_test_setup(t_control_characters_are_not_shown, reset_service_file),
