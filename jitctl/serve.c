@@ -321,6 +321,26 @@ static int loop(struct svc *s, int lfd, int sfd)
         }
 }
 
+/* Everything the service holds, released on the way out (so that leak
+ * checkers see only real leaks). */
+static void svc_done(struct svc *s)
+{
+        for (size_t i = 0; i < s->n_reqs; i++)
+                jit_request_free(s->reqs[i]);
+        for (size_t i = 0; i < s->n_grants; i++)
+                jit_grant_free(s->grants[i]);
+        free(s->reqs);
+        free(s->grants);
+        for (struct client *c = s->clients; c; c = c->next)
+                c->dead = true;
+        sweep_clients(s);
+        jit_spool_free(s->spool);
+        jit_config_free(s->config);
+        sd_bus_flush_close_unref(s->bus);
+        free(s->self_path);
+        *s = (struct svc){ 0 };
+}
+
 static int parse_serve(int argc, char **argv, struct serve_opts *o)
 {
         static const struct option lo[] = {
@@ -403,6 +423,9 @@ int verb_serve(int argc, char **argv)
         svc_audit_close(&s);
         if (!socket_activated)
                 (void)unlink(o.socket);        /* ours, not systemd's */
+        close(lfd);
+        close(sfd);
+        svc_done(&s);
         (void)sd_notify(0, "STOPPING=1");
         return r < 0 ? JIT_EXIT_ERROR : JIT_EXIT_OK;
 }
