@@ -96,7 +96,7 @@ echo "# kernel $(uname -r), $(nproc) CPU(s), $(sudo -V | head -n1)"
 out=$(runuser -u alice -- "$JITCTL" --json request ops --for 30m); rc=$?
 req=$(field 'd["request_id"]' <<<"$out")
 [ "$rc" = 4 ] && [ -n "$req" ] || die "alice's request did not escalate (exit $rc): $out"
-out=$(runuser -u bob -- "$JITCTL" --json approve "$req"); rc=$?
+out=$(runuser -u bob -- "$JITCTL" --json approve --passphrase-file "$BOBPASS" "$req"); rc=$?
 grant=$(field 'd["grant"]["id"]' <<<"$out")
 [ "$rc" = 0 ] && [ -n "$grant" ] && is_member alice jit-ops || die "bob's approval failed (exit $rc): $out"
 
@@ -175,7 +175,7 @@ for i in $(seq 1 $((WARMUP + COUNT))); do
         sleep "$SETTLE"
         [ -e "$W/wait.t" ] && die "iteration $i: the waiter returned before the approval: $(cat "$W/wait.out")"
         t0=$(now_us)
-        out=$(runuser -u bob -- "$JITCTL" --json approve "$req"); rc=$?
+        out=$(runuser -u bob -- "$JITCTL" --json approve --passphrase-file "$BOBPASS" "$req"); rc=$?
         t_ap=$(now_us)
         wait "$WAITER"; WAITER=
         [ "$rc" = 0 ] || die "iteration $i: bob's approve failed (exit $rc): $out"

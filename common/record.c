@@ -225,6 +225,59 @@ static int get_state(const cJSON *o, int (*from)(const char *), int *ret)
         return 0;
 }
 
+/* ---- signed decisions -------------------------------------------------- */
+
+void jit_signed_done(struct jit_signed *s)
+{
+        free(s->canonical);
+        free(s->signature);
+        free(s->key);
+        *s = (struct jit_signed){ 0 };
+}
+
+int jit_signed_copy(struct jit_signed *dst, const struct jit_signed *src)
+{
+        jit_signed_done(dst);
+        if (!src->canonical)
+                return 0;
+        dst->canonical = strdup(src->canonical);
+        dst->signature = src->signature ? strdup(src->signature) : NULL;
+        dst->key = src->key ? strdup(src->key) : NULL;
+        if (!dst->canonical || !dst->signature || !dst->key) {
+                jit_signed_done(dst);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int add_signed(cJSON *o, const struct jit_signed *s)
+{
+        cJSON *d;
+
+        if (!s->canonical)
+                return 0;
+        d = cJSON_AddObjectToObject(o, "signed_decision");
+        if (!d || add_str(d, "canonical", s->canonical) || add_str(d, "signature", s->signature) ||
+            add_str(d, "key", s->key))
+                return -ENOMEM;
+        return 0;
+}
+
+static int get_signed(const cJSON *o, struct jit_signed *s)
+{
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "signed_decision");
+        int e = 0;
+
+        if (!d)
+                return 0;
+        if (!cJSON_IsObject(d))
+                return -EBADMSG;
+        e = e ? e : get_str(d, "canonical", true, 2048, &s->canonical);
+        e = e ? e : get_str(d, "signature", true, 128, &s->signature);
+        e = e ? e : get_str(d, "key", true, 64, &s->key);
+        return e;
+}
+
 /* ---- requests -------------------------------------------------------- */
 
 cJSON *jit_request_to_json(const struct jit_request *r)
@@ -257,6 +310,7 @@ cJSON *jit_request_to_json(const struct jit_request *r)
         e |= add_str(o, "comment", r->comment);
         if (r->grant_id[0])
                 e |= add_str(o, "grant_id", r->grant_id);
+        e |= add_signed(o, &r->signed_decision);
         if (e) {
                 cJSON_Delete(o);
                 return NULL;
@@ -297,6 +351,7 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_u64(j, "decided_at_us", false, &r->decided_at_us);
         e = e ? e : get_str(j, "comment", false, JIT_TEXT_MAX, &r->comment);
         e = e ? e : get_id(j, "grant_id", 'g', false, r->grant_id);
+        e = e ? e : get_signed(j, &r->signed_decision);
         if (e)
                 return e;
         if (uid > UINT32_MAX)
@@ -324,6 +379,7 @@ void jit_request_free(struct jit_request *r)
         jit_strv_free(r->policy_reasons);
         free(r->decided_by);
         free(r->comment);
+        jit_signed_done(&r->signed_decision);
         free(r);
 }
 
@@ -349,6 +405,7 @@ cJSON *jit_grant_to_json(const struct jit_grant *g)
         e |= add_u64(o, "ended_us", g->ended_us);
         e |= add_str(o, "ended_by", g->ended_by);
         e |= add_str(o, "timer", g->timer);
+        e |= add_signed(o, &g->signed_decision);
         if (e) {
                 cJSON_Delete(o);
                 return NULL;
@@ -380,6 +437,7 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
         e = e ? e : get_u64(j, "ended_us", false, &g->ended_us);
         e = e ? e : get_str(j, "ended_by", false, 80, &g->ended_by);
         e = e ? e : get_str(j, "timer", false, 128, &g->timer);
+        e = e ? e : get_signed(j, &g->signed_decision);
         if (e)
                 return e;
         if (uid > UINT32_MAX)
@@ -400,6 +458,7 @@ void jit_grant_free(struct jit_grant *g)
         free(g->approved_by);
         free(g->ended_by);
         free(g->timer);
+        jit_signed_done(&g->signed_decision);
         free(g);
 }
 

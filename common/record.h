@@ -40,6 +40,14 @@ enum jit_grant_state {
         _JIT_GRANT_STATE_MAX,
 };
 
+/* An approver's signed decision (see decision.h), kept verbatim so that
+ * anyone can check it offline. All NULL when no human decided. */
+struct jit_signed {
+        char *canonical;
+        char *signature;                /* hex Ed25519 */
+        char *key;                      /* hex public key of the approver */
+};
+
 struct jit_request {
         char id[JIT_ID_LEN + 1];
         enum jit_request_state state;
@@ -60,6 +68,7 @@ struct jit_request {
         uint64_t decided_at_us;
         char *comment;
         char grant_id[JIT_ID_LEN + 1];  /* "" until granted */
+        struct jit_signed signed_decision; /* an approver's, when one decided */
 };
 
 struct jit_grant {
@@ -74,7 +83,11 @@ struct jit_grant {
         uint64_t created_us, expires_us, ended_us;
         char *ended_by;                 /* "timer", "reconcile", user name */
         char *timer;                    /* transient unit name, or NULL */
+        struct jit_signed signed_decision; /* the approval this grant rests on */
 };
+
+void jit_signed_done(struct jit_signed *s);
+int jit_signed_copy(struct jit_signed *dst, const struct jit_signed *src);
 
 const char *jit_request_state_to_string(enum jit_request_state s);
 int jit_request_state_from_string(const char *s);

@@ -37,7 +37,7 @@ int jit_safeio_open_dir(const char *path, int flags)
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         comp = strtok_r(copy, "/", &save);
@@ -53,7 +53,9 @@ int jit_safeio_open_dir(const char *path, int flags)
                         if (check_trusted_dir(&st, false) < 0)
                                 return -EPERM;
                 }
-                nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* Directories on the way need only search permission;
+                 * the last one is opened for reading (and fsync). */
+                nfd = openat(fd, comp, (next ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (nfd < 0)
                         return -errno;
                 close(fd);

@@ -65,8 +65,8 @@ run_as bob "$BUILD/jitctl" show "$req"
 step "alice may not approve her own request"
 run_as alice "$BUILD/jitctl" approve "$req" || true
 
-step "bob approves it for $TTL"
-run_as bob "$BUILD/jitctl" approve "$req" --for "$TTL" --comment "demo"
+step "bob approves it for $TTL, signing with his own key (jitctl keygen; root registered it)"
+run_as bob "$BUILD/jitctl" approve "$req" --for "$TTL" --comment "demo" --passphrase-file "$BOBPASS"
 wait $alice || true
 
 step "alice is now a member of jit-ops, until expiry"

@@ -51,7 +51,16 @@ int jit_simple_call(const char *op, const char *id, cJSON *extra);
 /* Ask the service to hold until request id is decided, or timeout_s. */
 int jit_wait_for(const char *id, uint64_t timeout_s, cJSON **ret);
 
+/* signing.c */
+int jit_key_dir(char *buf, size_t size);
+int jit_read_passphrase(const char *file, const char *prompt, char buf[1024]);
+int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl,
+                  const char *keyfile, const char *passfile);
+
 int verb_serve(int argc, char **argv);
+int verb_keygen(int argc, char **argv);
+int verb_approver(int argc, char **argv);
+int verb_verify(int argc, char **argv);
 int verb_request(int argc, char **argv);
 int verb_wait(int argc, char **argv);
 int verb_list(int argc, char **argv);

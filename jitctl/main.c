@@ -19,13 +19,16 @@ static const struct verb {
         { "wait",    1, 1, verb_wait,    "wait REQUEST [--timeout DURATION]" },
         { "list",    0, 0, verb_list,    "list [--active] [--all]" },
         { "show",    1, 1, verb_show,    "show REQUEST|GRANT" },
-        { "approve", 1, 1, verb_approve, "approve REQUEST [--for DURATION] [--comment TEXT]" },
-        { "deny",    1, 1, verb_deny,    "deny REQUEST --reason TEXT" },
+        { "approve", 1, 1, verb_approve, "approve REQUEST [--for DURATION] [--comment TEXT] [--passphrase-file FILE]" },
+        { "deny",    1, 1, verb_deny,    "deny REQUEST --reason TEXT [--passphrase-file FILE]" },
         { "cancel",  1, 1, verb_cancel,  "cancel REQUEST" },
         { "revoke",  1, 1, verb_revoke,  "revoke GRANT" },
         { "expire",  1, 1, verb_expire,  "expire GRANT            (root; run by the expiry timer)" },
         { "policy",  1, 2, verb_policy,  "policy check [FILE]" },
         { "audit",   1, 1, verb_audit,   "audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION]" },
+        { "keygen",  0, 0, verb_keygen,  "keygen [--passphrase-file FILE] [--force]   (an approver's signing key)" },
+        { "approver",1, 3, verb_approver,"approver add USER PUBFILE | remove USER | list   (root)" },
+        { "verify",  1, 1, verb_verify,  "verify GRANT|REQUEST   (check its signed decision)" },
         { "serve",   0, 0, verb_serve,   "serve [--config FILE] [--state-dir DIR] [--socket PATH] [--foreground]" },
 };
 
@@ -64,7 +67,7 @@ static int count_positional(int argc, char **argv)
 {
         static const char *const with_arg[] = { "--for", "--reason", "--comment", "--timeout",
                                                 "--config", "--state-dir", "--socket", "--file", "--key",
-                                                "--user", "--grant", "--since", NULL };
+                                                "--user", "--grant", "--since", "--passphrase-file", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

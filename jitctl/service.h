@@ -106,6 +106,10 @@ void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
 int svc_audit_open(struct svc *s, const char *state_dir);
 void svc_audit_close(struct svc *s);
 
+/* service_who.c: the host's name, and an approver's registered key */
+const char *svc_hostname(void);
+int svc_approver_key(struct svc *s, const char *approver, unsigned char pk[32]);
+
 /* service_ops.c */
 /* Handle one request; returns the answer, or NULL when the client now
  * waits (the answer comes from svc_notify_decided / svc_expire_waiters). */

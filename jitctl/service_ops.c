@@ -1,12 +1,14 @@
 /* The operations the service answers, and who may ask each one. */
 #include "service.h"
 #include "cleanup.h"
+#include "decision.h"
 #include "duration.h"
 #include "journal.h"
 #include "policy.h"
 #include "strv.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,12 +592,60 @@ static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct j
         return r->group ? NULL : svc_error(JIT_CODE_INTERNAL, "out of memory");
 }
 
+/* An approval or denial counts only when it comes signed by the caller's
+ * registered key over exactly what will be done: this request, requester,
+ * host, role, group and TTL, this decision, this approver, a time near
+ * now. A signature is good for one decision only: the request it names
+ * can be decided once. */
+static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_request *r,
+                              const char *approver, const char *decision, uint64_t ttl,
+                              struct jit_signed *ret)
+{
+        struct jit_decision_fields f = {
+                .request = r->id, .requester = r->user, .host = svc_hostname(), .role = r->role,
+                .group = r->group, .decision = decision, .approver = approver, .ttl = ttl,
+        };
+        const char *sig = str_of(req, "signature"), *nonce = str_of(req, "nonce");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "time_us");
+        char canonical[JIT_DECISION_MAX], keyhex[65];
+        unsigned char pk[32];
+        uint64_t now = svc_now_us();
+        int e;
+
+        if (!sig || !nonce || strlen(nonce) != 32 || !cJSON_IsNumber(t) || t->valuedouble < 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "decisions must be signed: run jitctl keygen, have root "
+                                 "register the key (jitctl approver add), then decide again with jitctl");
+        f.time_us = (uint64_t)t->valuedouble;
+        if (f.time_us + JIT_DECISION_SKEW_US < now || f.time_us > now + JIT_DECISION_SKEW_US)
+                return svc_error(JIT_CODE_FORBIDDEN, "the decision was signed at a time too far from now");
+        memcpy(f.nonce, nonce, 33);
+        e = svc_approver_key(s, approver, pk);
+        if (e < 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered key for approver %s (%s)", approver,
+                                 e == -ENOENT ? "none registered: jitctl approver add" : "wrong owner or mode");
+        if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0 ||
+            jit_decision_verify(sig, canonical, pk) < 0) {
+                jit_journal_event(JIT_EV_ERROR, LOG_WARNING,
+                                  &(struct jit_journal_fields){ .request_id = r->id, .approver = approver,
+                                                                .decision = decision },
+                                  "refused a %s of %s by %s: the signature does not verify", decision, r->id, approver);
+                return svc_error(JIT_CODE_FORBIDDEN, "the signature does not verify (another key, or signed "
+                                 "for another request, host, TTL or decision)");
+        }
+        sodium_bin2hex(keyhex, sizeof(keyhex), pk, sizeof(pk));
+        ret->canonical = strdup(canonical);
+        ret->signature = strdup(sig);
+        ret->key = strdup(keyhex);
+        return ret->canonical && ret->signature && ret->key ? NULL : svc_error(JIT_CODE_INTERNAL, "out of memory");
+}
+
 static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
         const struct jit_role *role;
         struct jit_grant *g = NULL;
         _cleanup_free_ char *err = NULL;
+        struct jit_signed sd = { 0 };
         struct who w = { 0 };
         uint64_t ttl;
         cJSON *a;
@@ -614,10 +664,15 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                                  (unsigned long long)role->max_ttl);
         }
         a = still_allowed(s, r, role);
+        if (!a)
+                a = check_signature(s, req, r, w.name, "approve", ttl ? ttl : r->ttl, &sd);
         if (a) {
+                jit_signed_done(&sd);
                 who_done(&w);
                 return a;
         }
+        jit_signed_done(&r->signed_decision);
+        r->signed_decision = sd;
         (void)jit_request_transition(r, JIT_REQ_APPROVED);
         r->decided_by = strdup(w.name);
         r->decided_at_us = svc_now_us();
@@ -639,14 +694,20 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
 static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
+        struct jit_signed sd = { 0 };
         struct who w = { 0 };
         cJSON *a;
 
         a = check_decider(s, c, r, &w);
+        if (!a)
+                a = check_signature(s, req, r, w.name, "deny", r->ttl, &sd);
         if (a) {
+                jit_signed_done(&sd);
                 who_done(&w);
                 return a;
         }
+        jit_signed_done(&r->signed_decision);
+        r->signed_decision = sd;
         (void)jit_request_transition(r, JIT_REQ_DENIED);
         r->decided_by = strdup(w.name);
         r->decided_at_us = svc_now_us();
@@ -803,6 +864,11 @@ static cJSON *op_show(struct svc *s, struct client *c, const cJSON *req)
                 cJSON_AddBoolToObject(a, "you_may_approve",
                                       w.name && strcmp(w.name, user) != 0 && jit_policy_may_approve(rl, w.name, w.groups));
                 cJSON_AddNumberToObject(a, "now_us", (double)svc_now_us());
+                cJSON_AddStringToObject(a, "host", svc_hostname());
+                if (w.name)
+                        cJSON_AddStringToObject(a, "you", w.name);
+                else if (c->uid == 0)
+                        cJSON_AddStringToObject(a, "you", "root");
         }
         who_done(&w);
         return a;

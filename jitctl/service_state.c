@@ -167,7 +167,8 @@ static struct jit_grant *grant_new(const struct jit_request *r, const char *appr
         g->created_us = now;
         /* Whole seconds, so the OnCalendar= timer can say exactly when. */
         g->expires_us = (now + ttl * 1000000ULL + 999999) / 1000000 * 1000000;
-        if (!g->user || !g->role || !g->group || !g->approved_by)
+        if (!g->user || !g->role || !g->group || !g->approved_by ||
+            jit_signed_copy(&g->signed_decision, &r->signed_decision) < 0)
                 goto fail;
         return g;
 fail:

@@ -4,8 +4,14 @@
 #include "service.h"
 #include "cleanup.h"
 #include "strv.h"
+#include "decision.h"
+#include "safeio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -110,4 +116,48 @@ char **role_approvers(const struct jit_role *role)
                 (void)jit_strv_push(&out, g);
         }
         return out;
+}
+
+const char *svc_hostname(void)
+{
+        static char name[256];
+
+        if (!name[0] && gethostname(name, sizeof(name) - 1) < 0)
+                snprintf(name, sizeof(name), "localhost");
+        return name;
+}
+
+/* dir-of-the-policy/approvers/<approver>.pub, root's and not writable by
+ * others, as everything that authorizes. */
+int svc_approver_key(struct svc *s, const char *approver, unsigned char pk[32])
+{
+        _cleanup_free_ char *dir = strdup(s->config_path), *text = NULL;
+        _cleanup_close_ int etc = -1, reg = -1;
+        char name[80], *slash;
+        size_t len = 0;
+        int r;
+
+        if (!dir || !approver || strchr(approver, '/') || approver[0] == '.' || strlen(approver) > 64)
+                return -EINVAL;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        etc = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
+        if (etc < 0)
+                return etc;
+        reg = openat(etc, JIT_APPROVERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (reg < 0)
+                return -errno;
+        {
+                struct stat st;
+
+                if (fstat(reg, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+                        return -EPERM;
+        }
+        snprintf(name, sizeof(name), "%s.pub", approver);
+        r = jit_safeio_read_at(reg, name, 128, JIT_SAFEIO_TRUSTED, &text, &len);
+        if (r < 0)
+                return r;
+        return jit_decision_parse_pub(text, len, pk);
 }

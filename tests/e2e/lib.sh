@@ -58,6 +58,13 @@ sandbox_setup() {
 }
 CONF
         chmod 0644 /etc/jit/jit.conf
+        chmod 0711 "$W"
+        # bob signs his decisions: a key sealed by a passphrase, registered by root.
+        BOBPASS=$W/home/bob/.jit-passphrase
+        echo "correct horse battery staple" > "$BOBPASS"
+        chown bob: "$BOBPASS"; chmod 0600 "$BOBPASS"
+        runuser -u bob -- "$BUILD/jitctl" keygen --passphrase-file "$BOBPASS" >/dev/null
+        "$BUILD/jitctl" approver add bob "$W/home/bob/.config/jit/approver.pub" >/dev/null
 }
 
 # pam_jit options for the sudo stack; the line goes first in the account phase.

@@ -172,7 +172,7 @@ if grep -q "$req" "$err"; then pam_msgs="reach the client"; else pam_msgs="do no
 echo "# pam_jit's messages during sshd's account phase $pam_msgs (ssh stderr: $(tr '\n' ' ' <"$err" | cut -c1-300))"
 
 # --- 2. bob approves; alice's next login works and she is in jit-ops -------
-as bob "$JITCTL" approve "$req" >/dev/null; rc=$?
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req" >/dev/null; rc=$?
 check "bob approves $req (exit $rc)" [ $rc = 0 ]
 grant=$(as bob "$JITCTL" --json show "$req" | field 'd["request"]["grant_id"]')
 check "the approved request names its grant ($grant)" [ -n "$grant" ]
@@ -215,7 +215,7 @@ req2=$(as bob "$JITCTL" --json list | field '" ".join(r["id"] for r in d["reques
 check "after revoke: a new pending request ($req2), not the old one" bash -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$req2" "$req"
 
 # --- 6. Fail closed: the service stopped, even a granted user is refused ---
-as bob "$JITCTL" approve "$req2" >/dev/null; arc=$?
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req2" >/dev/null; arc=$?
 login alice
 check "a fresh grant: alice logs in again (approve exit $arc, login rc=$rc, out=$out)" [ "$arc/$rc/$out" = "0/0/alice" ]
 sandbox_stop_service

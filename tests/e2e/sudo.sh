@@ -68,7 +68,7 @@ spid=$!
 for _ in $(seq 1 100); do grep -q 'needs approval' "$W/alice.out" 2>/dev/null && break; sleep 0.05; done
 check "interactive sudo: alice is told the request is pending" grep -q "request $req (already pending)" "$W/alice.out"
 t0=$(ms)
-as bob "$JITCTL" approve "$req" --comment "ticket 42" >/dev/null; rc=$?
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req" --comment "ticket 42" >/dev/null; rc=$?
 wait $spid; src=$?
 t1=$(ms)
 check "bob approves (exit $rc)" [ $rc = 0 ]
@@ -109,7 +109,7 @@ check "revoke is idempotent (exit $rc)" [ $rc = 0 ]
 out=$(as alice "$JITCTL" --json request ops --for 10m --reason "deploy"); rc=$?
 req2=$(field 'd["request_id"]' <<<"$out")
 check "jitctl request: pending (exit $rc = 4) with an id" bash -c '[ "$1" = 4 ] && [ -n "$2" ]' _ $rc "$req2"
-(sleep 0.3; as bob "$JITCTL" deny "$req2" --reason "not during the freeze" >/dev/null) &
+(sleep 0.3; as bob "$JITCTL" deny --passphrase-file "$BOBPASS" "$req2" --reason "not during the freeze" >/dev/null) &
 dpid=$!
 out=$(as alice "$JITCTL" wait "$req2" --timeout 30s 2>&1); rc=$?
 wait $dpid
@@ -124,6 +124,63 @@ wait $! 2>/dev/null
 sleep 0.2
 st=$(as alice "$JITCTL" --json show "$req5" | field 'd["request"]["state"]')
 check "Ctrl-C in a waiting sudo cancels its request ($req5: $st)" [ "$st" = cancelled ]
+
+# 8c0. Decisions are signed: the grant carries bob's signed decision, which
+#     anyone can check offline; a wrong key, a replay on another request,
+#     or bob's signature sent by another approver are refused.
+out=$(as alice "$JITCTL" verify "$grant" 2>&1); rc=$?
+check "jitctl verify: the grant's signed decision holds, by bob's registered key" \
+        bash -c '[ "$1" = 0 ] && grep -q "holds: approver bob" <<<"$2" && grep -q "is the one registered" <<<"$2"' _ $rc "$out"
+sig_of() { "$JITCTL" --json show "$1" | field "d['request']['signed_decision']['$2']"; }
+# A raw approve, as user $1, for request $2, with the signature fields of $3.
+raw_approve() {
+        runuser -u "$1" -- python3 - "$2" "$(sig_of "$3" signature)" "$(sig_of "$3" canonical)" <<'PY'
+import json, socket, struct, sys
+rid, sig, canon = sys.argv[1], sys.argv[2], sys.argv[3]
+f = dict(l.split("=", 1) for l in canon.splitlines()[1:])
+msg = {"op": "approve", "id": rid, "signature": sig, "nonce": f["nonce"],
+       "time_us": int(f["time"]), "ttl": int(f["ttl"])}
+s = socket.socket(socket.AF_UNIX); s.connect("/run/jit/jit.sock")
+b = json.dumps(msg).encode(); s.sendall(struct.pack(">I", len(b)) + b)
+n = struct.unpack(">I", s.recv(4))[0]; d = b""
+while len(d) < n: d += s.recv(n - len(d))
+a = json.loads(d); print(a.get("error", "")); sys.exit(0 if a.get("ok") else 5)
+PY
+}
+useradd -m -d "$W/home/dave" -s /bin/bash dave; usermod -a -G sre dave
+echo "dave's own passphrase" > "$W/home/dave/.pass"; chown dave: "$W/home/dave/.pass"; chmod 0600 "$W/home/dave/.pass"
+as dave "$JITCTL" keygen --passphrase-file "$W/home/dave/.pass" >/dev/null
+out=$(as alice "$JITCTL" --json request ops --for 5m --reason "sig tests"); reqS=$(field 'd["request_id"]' <<<"$out")
+out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqS" 2>&1); rc=$?
+check "an approver whose key is not registered is refused (exit $rc = 5)" \
+        bash -c '[ "$1" = 5 ] && grep -q "no usable registered key" <<<"$2"' _ $rc "$out"
+"$JITCTL" approver add dave "$W/home/dave/.config/jit/approver.pub" >/dev/null
+out=$(raw_approve bob "$reqS" "$req"); rc=$?
+check "bob's signature from another request, replayed on $reqS, is refused (exit $rc = 5)" \
+        bash -c '[ "$1" = 5 ] && grep -q "does not verify" <<<"$2"' _ $rc "$out"
+out=$(raw_approve dave "$reqS" "$req"); rc=$?
+check "bob's signature sent by dave (another approver) is refused (exit $rc = 5)" \
+        bash -c '[ "$1" = 5 ] && grep -q "does not verify" <<<"$2"' _ $rc "$out"
+out=$(raw_approve bob "$req" "$req"); rc=$?
+check "bob's own signed decision replayed on the same request is refused (exit $rc)" [ $rc = 5 ]
+as dave "$JITCTL" keygen --force --passphrase-file "$W/home/dave/.pass" >/dev/null   # a key root never registered
+out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqS" 2>&1); rc=$?
+check "a decision signed with a key other than the registered one is refused (exit $rc = 5)" \
+        bash -c '[ "$1" = 5 ] && grep -q "does not verify" <<<"$2"' _ $rc "$out"
+echo "wrong passphrase" > "$W/home/dave/.wrong"; chown dave: "$W/home/dave/.wrong"
+as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.wrong" "$reqS" >/dev/null 2>&1; rc=$?
+check "a wrong passphrase does not unlock the key (exit $rc = 5)" [ $rc = 5 ]
+"$JITCTL" approver add dave "$W/home/dave/.config/jit/approver.pub" >/dev/null
+out=$(as dave "$JITCTL" deny --passphrase-file "$W/home/dave/.pass" "$reqS" --reason "signed no" 2>&1); rc=$?
+st=$("$JITCTL" --json show "$reqS" | field 'd["request"]["state"]')
+check "with the key registered again, dave's signed denial counts (exit $rc, $st)" bash -c '[ "$1" = 0 ] && [ "$2" = denied ]' _ $rc "$st"
+chmod 0666 "/etc/jit/approvers/dave.pub"
+out=$(as alice "$JITCTL" --json request ops --for 5m --reason "sig tests 2"); reqT=$(field 'd["request_id"]' <<<"$out")
+out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqT" 2>&1); rc=$?
+check "a registered key writable by others is not trusted (exit $rc = 5)" \
+        bash -c '[ "$1" = 5 ] && grep -q "wrong owner or mode" <<<"$2"' _ $rc "$out"
+chmod 0644 "/etc/jit/approvers/dave.pub"
+as alice "$JITCTL" cancel "$reqT" >/dev/null
 
 # 8b. The service holds up against a local user: half-sent requests and a
 #     flood of connections do not stall anyone else; unknown roles and
@@ -170,7 +227,7 @@ check "an unknown role and a role bob may not request are denied (exit $rc1, $rc
 out=$(as alice "$JITCTL" --json request ops --for 5m --reason "later"); req4=$(field 'd["request_id"]' <<<"$out")
 sed -i 's/"groups": \["eng"\] }/"users": ["carol"] }/' /etc/jit/jit.conf
 kill -HUP "$SERVICE_PID"; sleep 0.2
-out=$(as bob "$JITCTL" approve "$req4" 2>&1); rc=$?
+out=$(as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req4" 2>&1); rc=$?
 check "approving a request the policy no longer allows is refused (exit $rc = 8)" \
         bash -c '[ "$1" = 8 ] && grep -q "no longer allows" <<<"$2"' _ $rc "$out"
 check "... and alice got no membership" not_member alice jit-ops
@@ -189,7 +246,7 @@ json.dump(c, open(p, "w"), indent=2)
 PY
 sandbox_start_service || exit 1
 out=$(as alice "$JITCTL" --json request ops --for 2s); req3=$(field 'd["request_id"]' <<<"$out")
-out=$(as bob "$JITCTL" --json approve "$req3"); rc=$?
+out=$(as bob "$JITCTL" --json approve --passphrase-file "$BOBPASS" "$req3"); rc=$?
 g3=$(field 'd["grant"]["id"]' <<<"$out")
 check "a 2 s grant ($g3) is approved" bash -c '[ "$1" = 0 ] && [ -n "$2" ]' _ $rc "$g3"
 "$JITCTL" expire "$g3" >/dev/null 2>&1; rc=$?

@@ -1,0 +1,127 @@
+/* jitctl approver add USER PUBFILE | remove USER | list — the registry of
+ * approvers' public keys, /etc/jit/approvers/USER.pub (root). */
+#include "jitctl.h"
+#include "cleanup.h"
+#include "config.h"
+#include "decision.h"
+#include "safeio.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ETC_JIT "/etc/jit"
+
+static bool is_user_name(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 32 || s[0] == '-' || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
+                        return false;
+        return true;
+}
+
+static int open_registry(bool create)
+{
+        _cleanup_close_ int etc = jit_safeio_open_dir(ETC_JIT, JIT_SAFEIO_TRUSTED);
+        int fd;
+
+        if (etc < 0)
+                return etc;
+        if (create) {
+                mode_t old = umask(022);
+
+                fd = jit_safeio_ensure_dir_at(etc, JIT_APPROVERS_DIR, 0755);
+                umask(old);
+                return fd;
+        }
+        fd = openat(etc, JIT_APPROVERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+static int add(const char *user, const char *pubfile)
+{
+        _cleanup_close_ int reg = -1, fd = -1;
+        char text[80], name[64];
+        unsigned char pk[32];
+        ssize_t n;
+
+        fd = open(pubfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return jit_fail(JIT_EXIT_NOTFOUND, "cannot open %s: %s", pubfile, strerror(errno));
+        n = read(fd, text, sizeof(text));
+        if (n < 0 || jit_decision_parse_pub(text, (size_t)n, pk) < 0)
+                return jit_fail(JIT_EXIT_USAGE, "%s is not a jit public key (64 hex characters)", pubfile);
+        reg = open_registry(true);
+        if (reg < 0)
+                return jit_fail(JIT_EXIT_FORBIDDEN, "cannot open %s/%s: %s", ETC_JIT, JIT_APPROVERS_DIR, strerror(-reg));
+        snprintf(name, sizeof(name), "%s.pub", user);
+        if (jit_safeio_write_at(reg, name, text, 64, 0644) < 0)
+                return jit_fail(JIT_EXIT_ERROR, "cannot write the key of %s", user);
+        printf("%s: key %.16s... registered\n", user, text);
+        return JIT_EXIT_OK;
+}
+
+static int list(void)
+{
+        _cleanup_close_ int reg = open_registry(false);
+        DIR *d;
+        struct dirent *de;
+
+        if (reg == -ENOENT) {
+                printf("No approver keys registered.\n");
+                return JIT_EXIT_OK;
+        }
+        if (reg < 0)
+                return jit_fail(JIT_EXIT_ERROR, "cannot open the registry: %s", strerror(-reg));
+        d = fdopendir(TAKE_FD(reg));
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0, l = strlen(de->d_name);
+
+                if (l < 5 || strcmp(de->d_name + l - 4, ".pub") != 0)
+                        continue;
+                if (jit_safeio_read_at(dirfd(d), de->d_name, 128, JIT_SAFEIO_TRUSTED, &text, &len) < 0)
+                        printf("%-20.*s (unreadable or wrong owner/mode)\n", (int)(l - 4), de->d_name);
+                else
+                        printf("%-20.*s %.64s\n", (int)(l - 4), de->d_name, text);
+        }
+        if (d)
+                closedir(d);
+        return JIT_EXIT_OK;
+}
+
+int verb_approver(int argc, char **argv)
+{
+        if (argc >= 2 && strcmp(argv[1], "list") == 0 && argc == 2)
+                return list();
+        if (geteuid() != 0)
+                return jit_fail(JIT_EXIT_FORBIDDEN, "approver add/remove: only root keeps the registry");
+        if (argc == 4 && strcmp(argv[1], "add") == 0) {
+                if (!is_user_name(argv[2]))
+                        return jit_usage_error("bad user name \"%s\"", argv[2]);
+                return add(argv[2], argv[3]);
+        }
+        if (argc == 3 && strcmp(argv[1], "remove") == 0) {
+                _cleanup_close_ int reg = open_registry(false);
+                char name[64];
+
+                if (!is_user_name(argv[2]))
+                        return jit_usage_error("bad user name \"%s\"", argv[2]);
+                snprintf(name, sizeof(name), "%s.pub", argv[2]);
+                if (reg < 0 || unlinkat(reg, name, 0) < 0)
+                        return jit_fail(JIT_EXIT_NOTFOUND, "no key registered for %s", argv[2]);
+                printf("%s: key removed\n", argv[2]);
+                return JIT_EXIT_OK;
+        }
+        return jit_usage_error("usage: jitctl approver add USER PUBFILE | remove USER | list");
+}

@@ -1,0 +1,181 @@
+/* What approve, deny and keygen share: the approver's key file, the
+ * passphrase, and signing a decision over exactly what the service will
+ * do (see decision.h). */
+#include "jitctl.h"
+#include "cleanup.h"
+#include "decision.h"
+#include "proto.h"
+#include "safeio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PASS_MAX 1024
+
+/* ~/.config/jit of the real user (from the password database, not $HOME). */
+int jit_key_dir(char *buf, size_t size)
+{
+        struct passwd *pw = getpwuid(getuid());
+
+        if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/')
+                return -ENOENT;
+        return snprintf(buf, size, "%s/.config/jit", pw->pw_dir) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+static int read_line_fd(int fd, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        while (n + 1 < size) {
+                char c;
+                ssize_t r = read(fd, &c, 1);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0 || c == '\n')
+                        break;
+                buf[n++] = c;
+        }
+        buf[n] = '\0';
+        return (int)n;
+}
+
+/* The passphrase: the first line of file, or asked on the terminal. */
+int jit_read_passphrase(const char *file, const char *prompt, char buf[PASS_MAX])
+{
+        struct termios old, quiet;
+        int fd, n;
+
+        if (file) {
+                fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        return -errno;
+                n = read_line_fd(fd, buf, PASS_MAX);
+                close(fd);
+                return n > 0 ? 0 : -ENODATA;
+        }
+        fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -ENOTTY;
+        if (tcgetattr(fd, &old) < 0) {
+                close(fd);
+                return -ENOTTY;
+        }
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        (void)!write(fd, prompt, strlen(prompt));
+        (void)tcsetattr(fd, TCSAFLUSH, &quiet);
+        n = read_line_fd(fd, buf, PASS_MAX);
+        (void)tcsetattr(fd, TCSAFLUSH, &old);
+        (void)!write(fd, "\n", 1);
+        close(fd);
+        return n > 0 ? 0 : -ENODATA;
+}
+
+/* Unlock the approver's key: the approver's fresh authentication. */
+static int load_key(const char *keyfile, const char *passfile, unsigned char sk[64])
+{
+        char dir[512], pass[PASS_MAX];
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int dfd = -1;
+        const char *name = "approver.key";
+        size_t len = 0;
+        int r;
+
+        if (keyfile) {
+                const char *slash = strrchr(keyfile, '/');
+
+                if (!slash)
+                        return -EINVAL;
+                snprintf(dir, sizeof(dir), "%.*s", (int)(slash - keyfile), keyfile);
+                name = slash + 1;
+        } else if ((r = jit_key_dir(dir, sizeof(dir))) < 0) {
+                return r;
+        }
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", 0);
+        if (dfd < 0)
+                return dfd;
+        r = jit_safeio_read_at(dfd, name, 4096, JIT_SAFEIO_SECRET, &text, &len);
+        if (r < 0)
+                return r;
+        r = jit_read_passphrase(passfile, "Passphrase for your jit approver key: ", pass);
+        if (r == 0)
+                r = jit_decision_open_key(sk, text, len, pass);
+        sodium_memzero(pass, sizeof(pass));
+        return r;
+}
+
+static const char *why(int r)
+{
+        switch (r) {
+        case -ENOENT: return "no approver key (run: jitctl keygen)";
+        case -EPERM: return "the key file must be yours alone (mode 0600)";
+        case -EKEYREJECTED: return "wrong passphrase";
+        case -ENOTTY: return "no terminal to ask the passphrase on (use --passphrase-file)";
+        default: return strerror(-r);
+        }
+}
+
+/* Ask the service what it holds for request id, sign the decision over
+ * it, and add signature, nonce and time to req. ttl 0: the request's. */
+int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl,
+                  const char *keyfile, const char *passfile)
+{
+        struct jit_decision_fields f = { .decision = decision };
+        unsigned char sk[64];
+        char canonical[JIT_DECISION_MAX], sig[129];
+        cJSON *q = cJSON_CreateObject(), *ans = NULL;
+        const cJSON *r;
+        struct timespec ts;
+        int rc;
+
+        cJSON_AddStringToObject(q, "op", JIT_OP_SHOW);
+        cJSON_AddStringToObject(q, "id", id);
+        rc = jit_call(q, 10000, &ans);
+        if (rc)
+                return rc;
+        r = cJSON_GetObjectItemCaseSensitive(ans, "request");
+        if (jit_exit_for(ans) != JIT_EXIT_OK || !r) {
+                rc = jit_print_outcome(ans);
+                cJSON_Delete(ans);
+                return rc ? rc : JIT_EXIT_NOTFOUND;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        f.request = jit_json_str(r, "id");
+        f.requester = jit_json_str(r, "user");
+        f.role = jit_json_str(r, "role");
+        f.group = jit_json_str(r, "group");
+        f.host = jit_json_str(ans, "host");
+        f.approver = jit_json_str(ans, "you");
+        f.ttl = ttl ? ttl : jit_json_u64(r, "ttl");
+        f.time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+        jit_decision_nonce(f.nonce);
+        if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0) {
+                cJSON_Delete(ans);
+                return jit_fail(JIT_EXIT_ERROR, "the service's record of %s cannot be signed", id);
+        }
+        cJSON_Delete(ans);
+        rc = load_key(keyfile, passfile, sk);
+        if (rc == -ENOENT && !keyfile)
+                return 0;       /* no key: unsigned; the service says why it refuses */
+        if (rc < 0)
+                return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR,
+                                "cannot unlock your approver key: %s", why(rc));
+        (void)jit_decision_sign(sig, canonical, sk);
+        sodium_memzero(sk, sizeof(sk));
+        cJSON_AddStringToObject(req, "signature", sig);
+        cJSON_AddStringToObject(req, "nonce", f.nonce);
+        cJSON_AddNumberToObject(req, "time_us", (double)f.time_us);
+        if (!cJSON_GetObjectItemCaseSensitive(req, "ttl"))
+                cJSON_AddNumberToObject(req, "ttl", (double)f.ttl);
+        return 0;
+}

@@ -1,0 +1,104 @@
+/* jitctl verify GRANT|REQUEST — check the signed decision a grant (or a
+ * decided request) rests on: the signature over the stored canonical text,
+ * that the text names this very record, and that the key is the one the
+ * registry holds for that approver (when the registry can be read). */
+#include "jitctl.h"
+#include "cleanup.h"
+#include "decision.h"
+#include "proto.h"
+#include "safeio.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The value of "key=" in the canonical text, into buf. */
+static bool field(const char *canonical, const char *key, char *buf, size_t size)
+{
+        char pat[32];
+        const char *p, *e;
+
+        snprintf(pat, sizeof(pat), "\n%s=", key);
+        p = strstr(canonical, pat);
+        if (!p)
+                return false;
+        p += strlen(pat);
+        e = strchr(p, '\n');
+        if (!e || (size_t)(e - p) >= size)
+                return false;
+        snprintf(buf, size, "%.*s", (int)(e - p), p);
+        return true;
+}
+
+static bool same(const char *canonical, const char *key, const char *want)
+{
+        char v[256];
+
+        return want && field(canonical, key, v, sizeof(v)) && strcmp(v, want) == 0;
+}
+
+int verb_verify(int argc, char **argv)
+{
+        cJSON *req, *ans = NULL;
+        const cJSON *rec, *sd;
+        const char *canonical, *sig, *key, *requester_key;
+        unsigned char pk[32];
+        char approver[64], name[80];
+        bool is_grant;
+        int rc;
+
+        if (argc != 2 || argv[1][0] == '-')
+                return jit_usage_error("usage: jitctl verify GRANT|REQUEST");
+        req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "op", JIT_OP_SHOW);
+        cJSON_AddStringToObject(req, "id", argv[1]);
+        rc = jit_call(req, 10000, &ans);
+        if (rc)
+                return rc;
+        if (jit_exit_for(ans) != JIT_EXIT_OK) {
+                rc = jit_print_outcome(ans);
+                cJSON_Delete(ans);
+                return rc;
+        }
+        is_grant = argv[1][0] == 'g';
+        rec = cJSON_GetObjectItemCaseSensitive(ans, is_grant ? "grant" : "request");
+        sd = cJSON_GetObjectItemCaseSensitive(rec, "signed_decision");
+        canonical = jit_json_str(sd, "canonical");
+        sig = jit_json_str(sd, "signature");
+        key = jit_json_str(sd, "key");
+        if (!canonical || !sig || !key || jit_decision_parse_pub(key, strlen(key), pk) < 0) {
+                const char *by = jit_json_str(rec, is_grant ? "approved_by" : "decided_by");
+
+                printf("%s: no signed decision (decided by %s)\n", argv[1], by ? by : "nobody yet");
+                cJSON_Delete(ans);
+                return JIT_EXIT_NOTFOUND;
+        }
+        requester_key = is_grant ? jit_json_str(rec, "request_id") : jit_json_str(rec, "id");
+        if (jit_decision_verify(sig, canonical, pk) < 0 || !same(canonical, "request", requester_key) ||
+            !same(canonical, "requester", jit_json_str(rec, "user")) ||
+            !same(canonical, "role", jit_json_str(rec, "role")) ||
+            !same(canonical, "group", jit_json_str(rec, "group")) ||
+            !field(canonical, "approver", approver, sizeof(approver))) {
+                fprintf(stderr, "%s: the signed decision does NOT hold (bad signature, or it names another record)\n", argv[1]);
+                cJSON_Delete(ans);
+                return JIT_EXIT_TAMPERED;
+        }
+        printf("%s: signed decision holds: approver %s, key %.16s...\n", argv[1], approver, key);
+        snprintf(name, sizeof(name), "%s.pub", approver);
+        {
+                _cleanup_close_ int etc = jit_safeio_open_dir("/etc/jit", JIT_SAFEIO_TRUSTED);
+                _cleanup_close_ int reg = etc < 0 ? -1 : openat(etc, JIT_APPROVERS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+
+                if (reg >= 0 && jit_safeio_read_at(reg, name, 128, JIT_SAFEIO_TRUSTED, &text, &len) == 0)
+                        printf("%s: the key %s the one registered for %s now\n", argv[1],
+                               len >= 64 && strncmp(text, key, 64) == 0 ? "is" : "is NOT", approver);
+        }
+        if (jit_g.json)
+                printf("%s", canonical);
+        cJSON_Delete(ans);
+        return JIT_EXIT_OK;
+}
