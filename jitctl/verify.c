@@ -6,8 +6,10 @@
 #include "cleanup.h"
 #include "decision.h"
 #include "proto.h"
+#include "record.h"
 #include "safeio.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,35 @@ static bool same(const char *canonical, const char *key, const char *want)
         return want && field(canonical, key, v, sizeof(v)) && strcmp(v, want) == 0;
 }
 
+/* Offline: a record file as the service keeps it (jit-record envelope). */
+static int load_record_file(const char *path, cJSON **ret_ans, bool *ret_grant)
+{
+        _cleanup_free_ char *dir = strdup(path), *data = NULL;
+        _cleanup_close_ int dfd = -1;
+        cJSON *body = NULL, *ans;
+        size_t len = 0;
+        char *slash;
+        int r;
+
+        if (!dir || path[0] != '/' || !(slash = strrchr(dir, '/')))
+                return -EINVAL;
+        *slash = '\0';
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", 0);
+        if (dfd < 0)
+                return dfd;
+        r = jit_safeio_read_at(dfd, slash + 1, JIT_RECORD_MAX_SIZE, 0, &data, &len);
+        if (r == 0)
+                r = jit_record_open(data, len, &body);
+        if (r < 0)
+                return r;
+        *ret_grant = jit_json_str(body, "request_id") != NULL;
+        ans = cJSON_CreateObject();
+        cJSON_AddTrueToObject(ans, "ok");
+        cJSON_AddItemToObject(ans, *ret_grant ? "grant" : "request", body);
+        *ret_ans = ans;
+        return 0;
+}
+
 int verb_verify(int argc, char **argv)
 {
         cJSON *req, *ans = NULL;
@@ -50,19 +81,27 @@ int verb_verify(int argc, char **argv)
         int rc;
 
         if (argc != 2 || argv[1][0] == '-')
-                return jit_usage_error("usage: jitctl verify GRANT|REQUEST");
-        req = cJSON_CreateObject();
-        cJSON_AddStringToObject(req, "op", JIT_OP_SHOW);
-        cJSON_AddStringToObject(req, "id", argv[1]);
-        rc = jit_call(req, 10000, &ans);
-        if (rc)
-                return rc;
-        if (jit_exit_for(ans) != JIT_EXIT_OK) {
-                rc = jit_print_outcome(ans);
-                cJSON_Delete(ans);
-                return rc;
+                return jit_usage_error("usage: jitctl verify GRANT|REQUEST|/path/to/record");
+        if (argv[1][0] == '/') {
+                /* Offline: no service needed, only the record. */
+                rc = load_record_file(argv[1], &ans, &is_grant);
+                if (rc < 0)
+                        return jit_fail(rc == -EBADMSG ? JIT_EXIT_TAMPERED : JIT_EXIT_ERROR, "%s: %s", argv[1],
+                                        rc == -EBADMSG ? "not an intact jit record" : strerror(-rc));
+        } else {
+                req = cJSON_CreateObject();
+                cJSON_AddStringToObject(req, "op", JIT_OP_SHOW);
+                cJSON_AddStringToObject(req, "id", argv[1]);
+                rc = jit_call(req, 10000, &ans);
+                if (rc)
+                        return rc;
+                if (jit_exit_for(ans) != JIT_EXIT_OK) {
+                        rc = jit_print_outcome(ans);
+                        cJSON_Delete(ans);
+                        return rc;
+                }
+                is_grant = argv[1][0] == 'g';
         }
-        is_grant = argv[1][0] == 'g';
         rec = cJSON_GetObjectItemCaseSensitive(ans, is_grant ? "grant" : "request");
         sd = cJSON_GetObjectItemCaseSensitive(rec, "signed_decision");
         canonical = jit_json_str(sd, "canonical");

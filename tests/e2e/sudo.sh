@@ -131,6 +131,12 @@ check "Ctrl-C in a waiting sudo cancels its request ($req5: $st)" [ "$st" = canc
 out=$(as alice "$JITCTL" verify "$grant" 2>&1); rc=$?
 check "jitctl verify: the grant's signed decision holds, by bob's registered key" \
         bash -c '[ "$1" = 0 ] && grep -q "holds: approver bob" <<<"$2" && grep -q "is the one registered" <<<"$2"' _ $rc "$out"
+out=$("$JITCTL" --socket /nonexistent verify "$W/state/grants/$grant" 2>&1); rc=$?
+check "jitctl verify offline, from the grant's record file alone" bash -c '[ "$1" = 0 ] && grep -q "holds: approver bob" <<<"$2"' _ $rc "$out"
+cp "$W/state/grants/$grant" "$W/forged-grant"
+sed -i 's/"role":"ops"/"role":"db0"/' "$W/forged-grant"
+out=$("$JITCTL" verify "$W/forged-grant" 2>&1); rc=$?
+check "an edited grant record does not verify (exit $rc = 10)" [ $rc = 10 ]
 sig_of() { "$JITCTL" --json show "$1" | field "d['request']['signed_decision']['$2']"; }
 # A raw approve, as user $1, for request $2, with the signature fields of $3.
 raw_approve() {
@@ -174,6 +180,13 @@ check "a wrong passphrase does not unlock the key (exit $rc = 5)" [ $rc = 5 ]
 out=$(as dave "$JITCTL" deny --passphrase-file "$W/home/dave/.pass" "$reqS" --reason "signed no" 2>&1); rc=$?
 st=$("$JITCTL" --json show "$reqS" | field 'd["request"]["state"]')
 check "with the key registered again, dave's signed denial counts (exit $rc, $st)" bash -c '[ "$1" = 0 ] && [ "$2" = denied ]' _ $rc "$st"
+chmod 0644 "$W/home/dave/.config/jit/approver.key"
+out=$(as alice "$JITCTL" --json request ops --for 5m --reason "sig tests 3"); reqU=$(field 'd["request_id"]' <<<"$out")
+out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqU" 2>&1); rc=$?
+check "an approver key file readable by others is refused (exit $rc = 1)" \
+        bash -c '[ "$1" = 1 ] && grep -q "yours alone" <<<"$2"' _ $rc "$out"
+chmod 0600 "$W/home/dave/.config/jit/approver.key"
+as alice "$JITCTL" cancel "$reqU" >/dev/null
 chmod 0666 "/etc/jit/approvers/dave.pub"
 out=$(as alice "$JITCTL" --json request ops --for 5m --reason "sig tests 2"); reqT=$(field 'd["request_id"]' <<<"$out")
 out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqT" 2>&1); rc=$?

@@ -340,6 +340,18 @@ if [ $rc = 0 ] && ns_run grep -q '"event":"grant"' /var/lib/jit/audit.log; then
 else
         notok "jitctl audit verify: the installed service's audit log holds and has the grant (exit $rc: $out)"
 fi
+# A stable MESSAGE_ID per event type finds each one in the journal.
+for pair in request:c8d3ed48ea094630ba212ab9eb703830 decision:06991377aa8c496fa7fb113e5e1e8b30 \
+            grant:10db7ee89d0f4b5a823c861200621d55 use:bfe9cd0bf4ee42a1be4199a3d20a6c8e \
+            expire:2faf2ec3d74e4f8f9b528843cc1d499d service:b8e20ea66d65482fa245439866919a27; do
+        ev=${pair%%:*} id=${pair#*:}
+        out=$(ns_run journalctl --no-pager -o export "MESSAGE_ID=$id" 2>&1)
+        if echo "$out" | grep -q "^JIT_EVENT=$ev\$"; then
+                ok "journalctl MESSAGE_ID=$id finds the $ev events"
+        else
+                notok "journalctl MESSAGE_ID=$id finds the $ev events"
+        fi
+done
 # The journald catalog explains each event (journalctl -x).
 out=$(ns_run sh -c 'mkdir -p /usr/lib/systemd/catalog && cat > /usr/lib/systemd/catalog/jit.catalog && journalctl --update-catalog && journalctl -x --no-pager MESSAGE_ID=10db7ee89d0f4b5a823c861200621d55' < "$SRC/systemd/jit.catalog" 2>&1)
 if echo "$out" | grep -q "This event is written to the audit log"; then
