@@ -340,8 +340,19 @@ if [ $rc = 0 ] && ns_run grep -q '"event":"grant"' /var/lib/jit/audit.log; then
 else
         notok "jitctl audit verify: the installed service's audit log holds and has the grant (exit $rc: $out)"
 fi
+# A grant revoked early: its timer goes, and the revoke is on record.
+ans=$(ns_run runuser -u alice -- /opt/jit/jitctl --json request ops --for 30s 2>&1)
+G2=$(echo "$ans" | jget grant.id)
+ns_run /opt/jit/jitctl revoke "$G2" >/dev/null 2>&1; rc=$?
+timers=$(ns_run systemctl list-timers --all --no-pager 2>&1)
+if [ -n "$G2" ] && [ $rc = 0 ] && ! echo "$timers" | grep -q "jit-expire-$G2" && \
+   ! ns_run grep -q '^jit-ops:.*alice' /etc/group; then
+        ok "revoke $G2: membership gone and its timer stopped"
+else
+        notok "revoke ${G2:-?}: membership gone and its timer stopped (exit $rc)"
+fi
 # A stable MESSAGE_ID per event type finds each one in the journal.
-for pair in request:c8d3ed48ea094630ba212ab9eb703830 decision:06991377aa8c496fa7fb113e5e1e8b30 \
+for pair in revoke:536aa1d95da34aa1bd617354f96ddbe4 request:c8d3ed48ea094630ba212ab9eb703830 decision:06991377aa8c496fa7fb113e5e1e8b30 \
             grant:10db7ee89d0f4b5a823c861200621d55 use:bfe9cd0bf4ee42a1be4199a3d20a6c8e \
             expire:2faf2ec3d74e4f8f9b528843cc1d499d service:b8e20ea66d65482fa245439866919a27; do
         ev=${pair%%:*} id=${pair#*:}
