@@ -7,6 +7,7 @@
 #include "safeio.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sodium.h>
@@ -92,6 +93,6 @@ int verb_keygen(int argc, char **argv)
         printf("%s/approver.key written (sealed by your passphrase).\n"
                "Public key: %s"
                "Ask root to register it: jitctl approver add %s %s/approver.pub\n",
-               dir, pkhex, getlogin() ? getlogin() : "YOURNAME", dir);
+               dir, pkhex, getpwuid(getuid()) ? getpwuid(getuid())->pw_name : "YOURNAME", dir);
         return JIT_EXIT_OK;
 }

@@ -564,8 +564,9 @@ static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request 
 }
 
 /* The policy may have changed since the request was made: the requester
- * must still be eligible and no deny rule may match now. The grant takes
- * the role's current group and TTL cap. */
+ * must still be eligible and no deny rule may match now. (The grant takes
+ * the role's current group and TTL cap; the caller applies them once the
+ * signed decision holds.) */
 static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct jit_role *role)
 {
         struct who req = { 0 };
@@ -581,15 +582,10 @@ static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct j
         ctx.groups = req.groups;
         jit_policy_decide(s->config, &ctx, &d);
         who_done(&req);
+        (void)role;
         if (d.action == JIT_ACTION_DENY)
                 return svc_error(JIT_CODE_CONFLICT, "the policy no longer allows request %s: %s", r->id, d.reasons[0]);
-        if (!r->group || strcmp(r->group, role->group) != 0) {
-                free(r->group);
-                r->group = strdup(role->group);
-        }
-        if (r->ttl > role->max_ttl)
-                r->ttl = role->max_ttl;
-        return r->group ? NULL : svc_error(JIT_CODE_INTERNAL, "out of memory");
+        return NULL;
 }
 
 /* An approval or denial counts only when it comes signed by the caller's
@@ -598,12 +594,12 @@ static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct j
  * now. A signature is good for one decision only: the request it names
  * can be decided once. */
 static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_request *r,
-                              const char *approver, const char *decision, uint64_t ttl,
-                              struct jit_signed *ret)
+                              const char *approver, const char *decision, const char *group,
+                              uint64_t ttl, struct jit_signed *ret)
 {
         struct jit_decision_fields f = {
                 .request = r->id, .requester = r->user, .host = svc_hostname(), .role = r->role,
-                .group = r->group, .decision = decision, .approver = approver, .ttl = ttl,
+                .group = group, .decision = decision, .approver = approver, .ttl = ttl,
         };
         const char *sig = str_of(req, "signature"), *nonce = str_of(req, "nonce");
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "time_us");
@@ -645,6 +641,7 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
         const struct jit_role *role;
         struct jit_grant *g = NULL;
         _cleanup_free_ char *err = NULL;
+        uint64_t final_ttl;
         struct jit_signed sd = { 0 };
         struct who w = { 0 };
         uint64_t ttl;
@@ -663,22 +660,27 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name,
                                  (unsigned long long)role->max_ttl);
         }
+        final_ttl = ttl ? ttl : r->ttl > role->max_ttl ? role->max_ttl : r->ttl;
         a = still_allowed(s, r, role);
         if (!a)
-                a = check_signature(s, req, r, w.name, "approve", ttl ? ttl : r->ttl, &sd);
+                a = check_signature(s, req, r, w.name, "approve", role->group, final_ttl, &sd);
         if (a) {
                 jit_signed_done(&sd);
                 who_done(&w);
                 return a;
         }
+        /* The signed decision holds: apply exactly what it says. */
         jit_signed_done(&r->signed_decision);
         r->signed_decision = sd;
+        if (!r->group || strcmp(r->group, role->group) != 0) {
+                free(r->group);
+                r->group = strdup(role->group);
+        }
+        r->ttl = final_ttl;
         (void)jit_request_transition(r, JIT_REQ_APPROVED);
         r->decided_by = strdup(w.name);
         r->decided_at_us = svc_now_us();
         r->comment = clean_text(str_of(req, "comment"), JIT_TEXT_MAX);
-        if (ttl)
-                r->ttl = ttl;
         (void)svc_save_request(s, r);
         log_decision(r, "allow", w.name, r->comment ? r->comment : "approved");
         if (svc_grant_create(s, r, w.name, r->ttl, &g, &err) < 0)
@@ -700,7 +702,7 @@ static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
 
         a = check_decider(s, c, r, &w);
         if (!a)
-                a = check_signature(s, req, r, w.name, "deny", r->ttl, &sd);
+                a = check_signature(s, req, r, w.name, "deny", r->group, r->ttl, &sd);
         if (a) {
                 jit_signed_done(&sd);
                 who_done(&w);
@@ -865,6 +867,13 @@ static cJSON *op_show(struct svc *s, struct client *c, const cJSON *req)
                                       w.name && strcmp(w.name, user) != 0 && jit_policy_may_approve(rl, w.name, w.groups));
                 cJSON_AddNumberToObject(a, "now_us", (double)svc_now_us());
                 cJSON_AddStringToObject(a, "host", svc_hostname());
+                if (r && rl && rl->group) {
+                        /* What an approval would grant now: what an approver signs. */
+                        cJSON *wg = cJSON_AddObjectToObject(a, "would_grant");
+
+                        cJSON_AddStringToObject(wg, "group", rl->group);
+                        cJSON_AddNumberToObject(wg, "ttl", (double)(r->ttl > rl->max_ttl ? rl->max_ttl : r->ttl));
+                }
                 if (w.name)
                         cJSON_AddStringToObject(a, "you", w.name);
                 else if (c->uid == 0)

@@ -157,6 +157,15 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
         f.host = jit_json_str(ans, "host");
         f.approver = jit_json_str(ans, "you");
         f.ttl = ttl ? ttl : jit_json_u64(r, "ttl");
+        if (strcmp(decision, "approve") == 0) {
+                /* Sign what the service will grant under today's policy. */
+                const cJSON *wg = cJSON_GetObjectItemCaseSensitive(ans, "would_grant");
+
+                if (jit_json_str(wg, "group"))
+                        f.group = jit_json_str(wg, "group");
+                if (!ttl && jit_json_u64(wg, "ttl"))
+                        f.ttl = jit_json_u64(wg, "ttl");
+        }
         f.time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
         jit_decision_nonce(f.nonce);
         if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0) {
