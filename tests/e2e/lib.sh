@@ -74,7 +74,7 @@ sandbox_pam() {
 }
 
 sandbox_start_service() {
-        ready=$(grep -c 'jit service ready' "$W/service.log" 2>/dev/null)
+        ready=$(grep -c 'jit service ready' "$W/service.log" 2>/dev/null || :)
         "$BUILD/jitctl" serve --state-dir "$W/state" --foreground ${1:+"$@"} 2>>"$W/service.log" &
         SERVICE_PID=$!
         for _ in $(seq 1 100); do
