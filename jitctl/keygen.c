@@ -84,7 +84,8 @@ int verb_keygen(int argc, char **argv)
         if (r < 0)
                 return jit_fail(JIT_EXIT_ERROR, "cannot seal the key: %s", strerror(-r));
         sodium_bin2hex(pkhex, sizeof(pkhex) - 1, pk, sizeof(pk));
-        strcat(pkhex, "\n");
+        pkhex[64] = '\n';
+        pkhex[65] = '\0';
         r = jit_safeio_write_at(dfd, "approver.key", sealed, strlen(sealed), 0600);
         if (r == 0)
                 r = jit_safeio_write_at(dfd, "approver.pub", pkhex, strlen(pkhex), 0644);

@@ -42,8 +42,10 @@ static int host_key(const char *dir, unsigned char sk[crypto_sign_SECRETKEYBYTES
         crypto_sign_keypair(pk, sk);
         sodium_bin2hex(skhex, sizeof(skhex) - 1, sk, crypto_sign_SECRETKEYBYTES);
         sodium_bin2hex(pkhex, sizeof(pkhex) - 1, pk, sizeof(pk));
-        strcat(skhex, "\n");
-        strcat(pkhex, "\n");
+        skhex[crypto_sign_SECRETKEYBYTES * 2] = '\n';
+        skhex[crypto_sign_SECRETKEYBYTES * 2 + 1] = '\0';
+        pkhex[crypto_sign_PUBLICKEYBYTES * 2] = '\n';
+        pkhex[crypto_sign_PUBLICKEYBYTES * 2 + 1] = '\0';
         r = jit_safeio_write_at(dfd, HOST_KEY, skhex, strlen(skhex), 0600);
         sodium_memzero(skhex, sizeof(skhex));
         if (r == 0)
