@@ -567,7 +567,7 @@ static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request 
  * must still be eligible and no deny rule may match now. (The grant takes
  * the role's current group and TTL cap; the caller applies them once the
  * signed decision holds.) */
-static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct jit_role *role)
+static cJSON *still_allowed(struct svc *s, struct jit_request *r)
 {
         struct who req = { 0 };
         struct jit_context ctx = {
@@ -582,7 +582,6 @@ static cJSON *still_allowed(struct svc *s, struct jit_request *r, const struct j
         ctx.groups = req.groups;
         jit_policy_decide(s->config, &ctx, &d);
         who_done(&req);
-        (void)role;
         if (d.action == JIT_ACTION_DENY)
                 return svc_error(JIT_CODE_CONFLICT, "the policy no longer allows request %s: %s", r->id, d.reasons[0]);
         return NULL;
@@ -635,6 +634,23 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
         return ret->canonical && ret->signature && ret->key ? NULL : svc_error(JIT_CODE_INTERNAL, "out of memory");
 }
 
+/* An approver's decision, signed and checked: on the request, on disk,
+ * in the logs. Takes over sd. */
+static void record_decision(struct svc *s, struct jit_request *r, enum jit_request_state to,
+                            struct jit_signed *sd, const char *approver, const char *words)
+{
+        jit_signed_done(&r->signed_decision);
+        r->signed_decision = *sd;
+        *sd = (struct jit_signed){ 0 };
+        (void)jit_request_transition(r, to);
+        r->decided_by = strdup(approver);
+        r->decided_at_us = svc_now_us();
+        r->comment = clean_text(words, JIT_TEXT_MAX);
+        (void)svc_save_request(s, r);
+        log_decision(r, to == JIT_REQ_APPROVED ? "allow" : "deny", approver,
+                     r->comment ? r->comment : to == JIT_REQ_APPROVED ? "approved" : NULL);
+}
+
 static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
@@ -661,7 +677,7 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                                  (unsigned long long)role->max_ttl);
         }
         final_ttl = ttl ? ttl : r->ttl > role->max_ttl ? role->max_ttl : r->ttl;
-        a = still_allowed(s, r, role);
+        a = still_allowed(s, r);
         if (!a)
                 a = check_signature(s, req, r, w.name, "approve", role->group, final_ttl, &sd);
         if (a) {
@@ -670,19 +686,12 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 return a;
         }
         /* The signed decision holds: apply exactly what it says. */
-        jit_signed_done(&r->signed_decision);
-        r->signed_decision = sd;
         if (!r->group || strcmp(r->group, role->group) != 0) {
                 free(r->group);
                 r->group = strdup(role->group);
         }
         r->ttl = final_ttl;
-        (void)jit_request_transition(r, JIT_REQ_APPROVED);
-        r->decided_by = strdup(w.name);
-        r->decided_at_us = svc_now_us();
-        r->comment = clean_text(str_of(req, "comment"), JIT_TEXT_MAX);
-        (void)svc_save_request(s, r);
-        log_decision(r, "allow", w.name, r->comment ? r->comment : "approved");
+        record_decision(s, r, JIT_REQ_APPROVED, &sd, w.name, str_of(req, "comment"));
         if (svc_grant_create(s, r, w.name, r->ttl, &g, &err) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "approved, but the grant could not be applied: %s",
                               err ? err : "see the service log");
@@ -708,14 +717,7 @@ static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
                 who_done(&w);
                 return a;
         }
-        jit_signed_done(&r->signed_decision);
-        r->signed_decision = sd;
-        (void)jit_request_transition(r, JIT_REQ_DENIED);
-        r->decided_by = strdup(w.name);
-        r->decided_at_us = svc_now_us();
-        r->comment = clean_text(str_of(req, "reason"), JIT_TEXT_MAX);
-        (void)svc_save_request(s, r);
-        log_decision(r, "deny", w.name, r->comment);
+        record_decision(s, r, JIT_REQ_DENIED, &sd, w.name, str_of(req, "reason"));
         svc_notify_decided(s, r);
         who_done(&w);
         return svc_outcome(s, r);
