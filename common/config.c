@@ -5,12 +5,16 @@
 #include "strv.h"
 
 #include <cJSON.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 /* Validation context: the error list and the JSON path of the node being
  * looked at. Paths are short (bounded by JIT_NAME_MAX per component). */
@@ -132,7 +136,24 @@ static int get_duration(struct vctx *v, const cJSON *obj, const char *path, cons
         return 0;
 }
 
-enum list_kind { LIST_USER, LIST_GROUP, LIST_NAME, LIST_COMMAND };
+enum list_kind { LIST_USER, LIST_GROUP, LIST_NAME, LIST_COMMAND, LIST_UNIT };
+
+/* systemd unit names and fnmatch patterns over them: no '/', no spaces. */
+static bool is_unit_pattern(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 256)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      strchr(":_.@-\\*?[]!", c)))
+                        return false;
+        }
+        return true;
+}
 
 /* An optional array of strings; present-but-empty is an error, since
  * "nobody" and "anybody" must never be confused. */
@@ -175,6 +196,11 @@ static char **get_list(struct vctx *v, const cJSON *obj, const char *path, const
                         if (!ok)
                                 verr(v, ep, "command pattern must be an absolute path (at most 1024 characters): \"%.64s\"", s);
                         break;
+                case LIST_UNIT:
+                        ok = is_unit_pattern(s);
+                        if (!ok)
+                                verr(v, ep, "bad unit name or pattern \"%.64s\"", s);
+                        break;
                 case LIST_NAME:
                         ok = is_valid_name(s, false);
                         if (!ok)
@@ -194,12 +220,163 @@ static char **get_list(struct vctx *v, const cJSON *obj, const char *path, const
         return out;
 }
 
+/* "sources": ["10.0.0.0/8", "::1/128", "local"] */
+static void parse_sources(struct vctx *v, const cJSON *obj, const char *path, const char *key,
+                          struct jit_sources *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key), *e;
+        char p[PATH_MAX_LEN];
+        int n, i = 0;
+
+        if (!it)
+                return;
+        subpath(p, path, key);
+        n = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : -1;
+        if (n <= 0 || n > 1024) {
+                verr(v, p, "must be a non-empty array of CIDRs or \"local\" (at most 1024)");
+                return;
+        }
+        ret->cidrs = calloc((size_t)n, sizeof(*ret->cidrs));
+        if (!ret->cidrs) {
+                v->oom = 1;
+                return;
+        }
+        ret->set = true;
+        cJSON_ArrayForEach(e, it) {
+                char ep[PATH_MAX_LEN];
+
+                snprintf(ep, sizeof(ep), "%s[%d]", p, i++);
+                if (!cJSON_IsString(e))
+                        verr(v, ep, "must be a string");
+                else if (strcmp(e->valuestring, "local") == 0)
+                        ret->local = true;
+                else if (jit_cidr_parse(e->valuestring, &ret->cidrs[ret->n]) < 0)
+                        verr(v, ep, "bad address or CIDR \"%.64s\" (e.g. 10.0.0.0/8, 2001:db8::/32, or \"local\"; no host bits past the prefix)",
+                             e->valuestring);
+                else
+                        ret->n++;
+        }
+}
+
+/* "hours": [{"days": "mon-fri", "from": "08:00", "to": "18:00"}, ...] */
+static void parse_hours(struct vctx *v, const cJSON *obj, const char *path, const char *key,
+                        struct jit_hours *ret)
+{
+        static const char *const keys[] = { "days", "from", "to", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key), *e;
+        char p[PATH_MAX_LEN];
+        int n, i = 0;
+
+        if (!it)
+                return;
+        subpath(p, path, key);
+        n = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : -1;
+        if (n <= 0 || n > 64) {
+                verr(v, p, "must be a non-empty array of {\"days\", \"from\", \"to\"} windows (at most 64)");
+                return;
+        }
+        ret->windows = calloc((size_t)n, sizeof(*ret->windows));
+        if (!ret->windows) {
+                v->oom = 1;
+                return;
+        }
+        cJSON_ArrayForEach(e, it) {
+                struct jit_window *w = &ret->windows[ret->n];
+                _cleanup_free_ char *days = NULL, *from = NULL, *to = NULL;
+                char ep[PATH_MAX_LEN];
+                bool ok = true;
+
+                snprintf(ep, sizeof(ep), "%s[%d]", p, i++);
+                if (!cJSON_IsObject(e)) {
+                        verr(v, ep, "must be an object");
+                        continue;
+                }
+                check_keys(v, e, ep, keys);
+                days = get_string(v, e, ep, "days", true, 64);
+                from = get_string(v, e, ep, "from", true, 8);
+                to = get_string(v, e, ep, "to", true, 8);
+                if (!days || !from || !to)
+                        continue;
+                if (jit_window_parse_days(days, &w->days) < 0) {
+                        verr(v, ep, "bad days \"%s\" (e.g. \"mon-fri\", \"sat,sun\", \"*\")", days);
+                        ok = false;
+                }
+                if (jit_window_parse_hhmm(from, &w->from) < 0 || w->from >= 1440) {
+                        verr(v, ep, "bad \"from\" time \"%s\" (HH:MM, 00:00 to 23:59)", from);
+                        ok = false;
+                }
+                if (jit_window_parse_hhmm(to, &w->to) < 0) {
+                        verr(v, ep, "bad \"to\" time \"%s\" (HH:MM, 00:00 to 24:00)", to);
+                        ok = false;
+                }
+                if (ok && w->from == w->to) {
+                        verr(v, ep, "\"from\" and \"to\" are the same time: use 00:00 to 24:00 for a whole day");
+                        ok = false;
+                }
+                if (ok)
+                        ret->n++;
+        }
+}
+
+/* "rate": {"requests": 5, "per": "1h"} */
+static void parse_rate(struct vctx *v, const cJSON *obj, const char *path, const char *key,
+                       struct jit_rate *ret)
+{
+        static const char *const keys[] = { "requests", "per", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key), *n;
+        char p[PATH_MAX_LEN];
+
+        if (!it)
+                return;
+        subpath(p, path, key);
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object {\"requests\": N, \"per\": \"1h\"}");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        n = cJSON_GetObjectItemCaseSensitive(it, "requests");
+        if (!cJSON_IsNumber(n) || n->valuedouble < 1 || n->valuedouble > 100000 ||
+            n->valuedouble != (double)(int)n->valuedouble)
+                verr(v, p, "\"requests\" must be an integer from 1 to 100000");
+        else
+                ret->count = (uint32_t)n->valueint;
+        if (get_duration(v, it, p, "per", true, &ret->per) < 0)
+                ret->count = 0;
+}
+
+/* "tty": true (only from a terminal) or false (only without one) */
+static enum jit_tty_need parse_tty(struct vctx *v, const cJSON *obj, const char *path)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "tty");
+        char p[PATH_MAX_LEN];
+
+        if (!it)
+                return JIT_TTY_ANY;
+        if (!cJSON_IsBool(it)) {
+                subpath(p, path, "tty");
+                verr(v, p, "must be true (only from a terminal) or false (only without one)");
+                return JIT_TTY_ANY;
+        }
+        return cJSON_IsTrue(it) ? JIT_TTY_REQUIRED : JIT_TTY_NONE;
+}
+
 static void parse_match(struct vctx *v, const cJSON *obj, const char *path, struct jit_match *m)
 {
         m->users = get_list(v, obj, path, "users", LIST_USER);
         m->groups = get_list(v, obj, path, "groups", LIST_GROUP);
         m->services = get_list(v, obj, path, "services", LIST_NAME);
         m->commands = get_list(v, obj, path, "commands", LIST_COMMAND);
+        m->target_users = get_list(v, obj, path, "target_users", LIST_USER);
+        m->units = get_list(v, obj, path, "units", LIST_UNIT);
+        parse_sources(v, obj, path, "sources", &m->sources);
+        parse_hours(v, obj, path, "hours", &m->hours);
+        m->tty = parse_tty(v, obj, path);
+}
+
+static bool match_is_empty(const struct jit_match *m)
+{
+        return !m->users && !m->groups && !m->services && !m->commands && !m->target_users &&
+               !m->units && !m->sources.set && !m->hours.n && m->tty == JIT_TTY_ANY;
 }
 
 static void match_free(struct jit_match *m)
@@ -208,6 +385,10 @@ static void match_free(struct jit_match *m)
         jit_strv_free(m->groups);
         jit_strv_free(m->services);
         jit_strv_free(m->commands);
+        jit_strv_free(m->target_users);
+        jit_strv_free(m->units);
+        free(m->sources.cidrs);
+        free(m->hours.windows);
 }
 
 static void parse_who(struct vctx *v, const cJSON *role, const char *path, const char *key,
@@ -236,7 +417,7 @@ static void parse_who(struct vctx *v, const cJSON *role, const char *path, const
 
 static void parse_deny_rules(struct vctx *v, const cJSON *role, const char *path, struct jit_role *r)
 {
-        static const char *const keys[] = { "id", "reason", "users", "groups", "services", "commands", NULL };
+        static const char *const keys[] = { "id", "reason", "users", "groups", "services", "commands", "target_users", "units", "sources", "hours", "tty", NULL };
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(role, "deny"), *e;
         char p[PATH_MAX_LEN];
         int n, i = 0;
@@ -277,27 +458,97 @@ static void parse_deny_rules(struct vctx *v, const cJSON *role, const char *path
         }
 }
 
-static enum jit_action parse_default_action(struct vctx *v, const cJSON *role, const char *path)
+static enum jit_tier parse_tier(struct vctx *v, const cJSON *role, const char *path)
 {
-        _cleanup_free_ char *s = get_string(v, role, path, "default_action", false, 16);
+        _cleanup_free_ char *s = get_string(v, role, path, "tier", false, 16);
         char p[PATH_MAX_LEN];
 
-        if (!s)
-                return JIT_ACTION_ESCALATE;
-        if (strcmp(s, "escalate") == 0)
-                return JIT_ACTION_ESCALATE;
-        if (strcmp(s, "deny") != 0) {
-                subpath(p, path, "default_action");
-                verr(v, p, "must be \"escalate\" or \"deny\", not \"%s\"", s);
+        if (!s || strcmp(s, "owner") == 0)
+                return JIT_TIER_OWNER;
+        if (strcmp(s, "auto") == 0)
+                return JIT_TIER_AUTO;
+        if (strcmp(s, "security") == 0)
+                return JIT_TIER_SECURITY;
+        subpath(p, path, "tier");
+        verr(v, p, "must be \"auto\", \"owner\" or \"security\", not \"%s\"", s);
+        return JIT_TIER_AUTO;
+}
+
+static int get_uint(struct vctx *v, const cJSON *obj, const char *path, const char *key,
+                    uint32_t lo, uint32_t hi, uint32_t *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+        char p[PATH_MAX_LEN];
+
+        if (!it)
+                return -ENOENT;
+        if (!cJSON_IsNumber(it) || it->valuedouble < lo || it->valuedouble > hi ||
+            it->valuedouble != (double)(int64_t)it->valuedouble) {
+                subpath(p, path, key);
+                verr(v, p, "must be an integer from %u to %u", lo, hi);
+                return -EINVAL;
         }
-        return JIT_ACTION_DENY;
+        *ret = (uint32_t)it->valuedouble;
+        return 0;
+}
+
+/* "risk": {"security": 50, "deny": 90} */
+static void parse_role_risk(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
+{
+        static const char *const keys[] = { "security", "deny", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "risk");
+        char p[PATH_MAX_LEN];
+
+        r->risk_security = 0;   /* filled in once we know whether a security tier exists */
+        r->risk_deny = 0;
+        if (!it)
+                return;
+        subpath(p, path, "risk");
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object {\"security\": N, \"deny\": N}");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        (void)get_uint(v, it, p, "security", 1, 1000, &r->risk_security);
+        (void)get_uint(v, it, p, "deny", 1, 1000, &r->risk_deny);
+}
+
+/* "break_glass": {"users"/"groups": on-call, "max_ttl": "30m", "rate": {...}} */
+static void parse_break_glass(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
+{
+        static const char *const keys[] = { "users", "groups", "max_ttl", "rate", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "break_glass");
+        char p[PATH_MAX_LEN];
+
+        if (!it)
+                return;
+        subpath(p, path, "break_glass");
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object with the on-call \"users\"/\"groups\" and \"max_ttl\"");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        r->oncall_users = get_list(v, it, p, "users", LIST_USER);
+        r->oncall_groups = get_list(v, it, p, "groups", LIST_GROUP);
+        if (!r->oncall_users && !r->oncall_groups)
+                verr(v, p, "names nobody: give the on-call \"users\" or \"groups\"");
+        if (get_duration(v, it, p, "max_ttl", true, &r->break_glass_ttl) < 0)
+                r->break_glass_ttl = 0;
+        else if (r->max_ttl && r->break_glass_ttl > r->max_ttl) {
+                char q[PATH_MAX_LEN];
+
+                subpath(q, p, "max_ttl");
+                verr(v, q, "is longer than the role's max_ttl");
+        }
+        r->break_glass_rate = (struct jit_rate){ .count = 3, .per = 24 * 3600 };
+        parse_rate(v, it, p, "rate", &r->break_glass_rate);
 }
 
 static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
 {
         static const char *const keys[] = {
-                "description", "group", "default_ttl", "max_ttl", "requesters",
-                "approvers", "default_action", "deny", NULL,
+                "description", "group", "default_ttl", "max_ttl", "requesters", "approvers", "tier",
+                "commands", "hours", "sources", "rate", "risk", "request_ttl", "break_glass", "deny", NULL,
         };
         char p[PATH_MAX_LEN];
 
@@ -320,11 +571,18 @@ static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struc
                 subpath(p, path, "default_ttl");
                 verr(v, p, "is longer than max_ttl");
         }
+        (void)get_duration(v, obj, path, "request_ttl", false, &r->request_ttl);
         parse_who(v, obj, path, "requesters", &r->requester_users, &r->requester_groups, true);
         parse_who(v, obj, path, "approvers", &r->approver_users, &r->approver_groups, false);
-        r->default_action = parse_default_action(v, obj, path);
-        if (r->default_action == JIT_ACTION_ESCALATE && !r->approver_users && !r->approver_groups)
-                verr(v, path, "default_action is \"escalate\" but the role has no approvers");
+        r->tier = parse_tier(v, obj, path);
+        if (r->tier == JIT_TIER_OWNER && !r->approver_users && !r->approver_groups)
+                verr(v, path, "tier is \"owner\" (the default) but the role has no approvers: add \"approvers\" or use tier \"auto\"");
+        r->commands = get_list(v, obj, path, "commands", LIST_COMMAND);
+        parse_hours(v, obj, path, "hours", &r->hours);
+        parse_sources(v, obj, path, "sources", &r->sources);
+        parse_rate(v, obj, path, "rate", &r->rate);
+        parse_role_risk(v, obj, path, r);
+        parse_break_glass(v, obj, path, r);
         parse_deny_rules(v, obj, path, r);
 }
 
@@ -332,7 +590,7 @@ static void parse_template(struct vctx *v, const cJSON *obj, const char *path,
                            struct jit_template *t, const struct jit_config *c)
 {
         static const char *const keys[] = {
-                "description", "role", "max_ttl", "users", "groups", "services", "commands", NULL,
+                "description", "role", "max_ttl", "users", "groups", "services", "commands", "target_users", "units", "sources", "hours", "tty", NULL,
         };
         const struct jit_role *role;
         char p[PATH_MAX_LEN];
@@ -355,24 +613,55 @@ static void parse_template(struct vctx *v, const cJSON *obj, const char *path,
                 verr(v, p, "is longer than the role's max_ttl");
         }
         parse_match(v, obj, path, &t->match);
-        if (!t->match.users && !t->match.groups && !t->match.commands)
-                verr(v, path, "matches every request of the role: give at least one of \"users\", \"groups\", \"commands\"");
+        if (!t->match.users && !t->match.groups && !t->match.commands && !t->match.units)
+                verr(v, path, "matches every request of the role: give at least one of \"users\", \"groups\", \"commands\", \"units\"");
+}
+
+static void parse_risk_weights(struct vctx *v, const cJSON *obj, struct jit_risk_weights *w)
+{
+        static const char *const keys[] = {
+                "off_hours", "unknown_source", "no_tty", "first_use", "rate", "recent_denials",
+                "service_account_tty", NULL,
+        };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "risk_weights");
+        const char *p = "$.settings.risk_weights";
+
+        if (!it)
+                return;
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object of signal: points");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        (void)get_uint(v, it, p, "off_hours", 0, 1000, &w->off_hours);
+        (void)get_uint(v, it, p, "unknown_source", 0, 1000, &w->unknown_source);
+        (void)get_uint(v, it, p, "no_tty", 0, 1000, &w->no_tty);
+        (void)get_uint(v, it, p, "first_use", 0, 1000, &w->first_use);
+        (void)get_uint(v, it, p, "rate", 0, 1000, &w->rate);
+        (void)get_uint(v, it, p, "recent_denials", 0, 1000, &w->recent_denials);
+        (void)get_uint(v, it, p, "service_account_tty", 0, 1000, &w->service_account_tty);
 }
 
 static void parse_settings(struct vctx *v, const cJSON *root, struct jit_settings *s)
 {
         static const char *const keys[] = {
-                "expiry", "reconcile_interval", "request_ttl", "timer_accuracy_ms", NULL,
+                "expiry", "reconcile_interval", "request_ttl", "timer_accuracy_ms", "timezone",
+                "history_window", "risk_weights", NULL,
         };
         const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "settings"), *it;
         _cleanup_free_ char *mode = NULL;
 
         s->expiry = JIT_EXPIRY_AUTO;
         s->reconcile_interval = 60;
-        s->request_ttl = 3600;
+        s->request_ttl = 900;
         s->timer_accuracy_ms = 100;
+        s->history_window = 7 * 24 * 3600;
+        s->risk = (struct jit_risk_weights){
+                .off_hours = 30, .unknown_source = 30, .no_tty = 10, .first_use = 20,
+                .rate = 50, .recent_denials = 20, .service_account_tty = 30,
+        };
         if (!obj)
-                return;
+                goto zone;
         if (!cJSON_IsObject(obj)) {
                 verr(v, "$.settings", "must be an object");
                 return;
@@ -399,6 +688,15 @@ static void parse_settings(struct vctx *v, const cJSON *root, struct jit_setting
                 else
                         s->timer_accuracy_ms = (uint64_t)it->valueint;
         }
+        (void)get_duration(v, obj, "$.settings", "history_window", false, &s->history_window);
+        parse_risk_weights(v, obj, &s->risk);
+        s->timezone = get_string(v, obj, "$.settings", "timezone", false, 64);
+        if (s->timezone && !jit_tz_is_valid(s->timezone))
+                verr(v, "$.settings.timezone", "unknown timezone \"%s\" (an IANA name such as \"UTC\" or \"Europe/Berlin\", from /usr/share/zoneinfo)",
+                     s->timezone);
+zone:
+        if (!s->timezone && !(s->timezone = strdup("UTC")))
+                v->oom = 1;
 }
 
 static void parse_roles(struct vctx *v, const cJSON *root, struct jit_config *c)
@@ -487,6 +785,122 @@ static void parse_templates(struct vctx *v, const cJSON *root, struct jit_config
         }
 }
 
+static void parse_accounts(struct vctx *v, const cJSON *root, struct jit_config *c)
+{
+        static const char *const keys[] = { "kind", "description", "units", NULL };
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "accounts"), *it;
+        int n;
+
+        if (!obj)
+                return;
+        n = cJSON_IsObject(obj) ? cJSON_GetArraySize(obj) : -1;
+        if (n < 0 || n > 4096) {
+                verr(v, "$.accounts", "must be an object keyed by user name (at most 4096)");
+                return;
+        }
+        check_keys(v, obj, "$.accounts", NULL);
+        c->accounts = calloc((size_t)n + 1, sizeof(*c->accounts));
+        if (!c->accounts) {
+                v->oom = 1;
+                return;
+        }
+        cJSON_ArrayForEach(it, obj) {
+                _cleanup_free_ char *kind = NULL;
+                struct jit_account *a;
+                char p[PATH_MAX_LEN];
+
+                if (!is_valid_name(it->string, true)) {
+                        verr(v, "$.accounts", "bad user name \"%.64s\"", it->string);
+                        continue;
+                }
+                subpath(p, "$.accounts", it->string);
+                if (!cJSON_IsObject(it)) {
+                        verr(v, p, "must be an object");
+                        continue;
+                }
+                check_keys(v, it, p, keys);
+                a = &c->accounts[c->n_accounts++];
+                if (!(a->name = strdup(it->string)))
+                        v->oom = 1;
+                a->description = get_string(v, it, p, "description", false, 200);
+                kind = get_string(v, it, p, "kind", true, 16);
+                a->service = kind && strcmp(kind, "service") == 0;
+                if (kind && !a->service && strcmp(kind, "human") != 0) {
+                        char q[PATH_MAX_LEN];
+
+                        subpath(q, p, "kind");
+                        verr(v, q, "must be \"human\" or \"service\", not \"%s\"", kind);
+                }
+                a->units = get_list(v, it, p, "units", LIST_UNIT);
+                if (a->service && !a->units)
+                        verr(v, p, "a service account must name the systemd \"units\" it may ask from");
+                if (!a->service && a->units)
+                        verr(v, p, "\"units\" binds service accounts only (kind \"service\")");
+        }
+}
+
+static void parse_security(struct vctx *v, const cJSON *root, struct jit_config *c)
+{
+        static const char *const keys[] = { "users", "groups", "approvals", NULL };
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "security");
+
+        c->security.approvals = 2;
+        if (!obj)
+                return;
+        if (!cJSON_IsObject(obj)) {
+                verr(v, "$.security", "must be an object with \"users\"/\"groups\" and \"approvals\"");
+                return;
+        }
+        check_keys(v, obj, "$.security", keys);
+        c->security.users = get_list(v, obj, "$.security", "users", LIST_USER);
+        c->security.groups = get_list(v, obj, "$.security", "groups", LIST_GROUP);
+        if (!c->security.users && !c->security.groups)
+                verr(v, "$.security", "names nobody: give \"users\" or \"groups\"");
+        (void)get_uint(v, obj, "$.security", "approvals", 2, 16, &c->security.approvals);
+}
+
+static void parse_change_windows(struct vctx *v, const cJSON *root, struct jit_config *c)
+{
+        static const char *const keys[] = { "id", "from", "to", NULL };
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "change_windows"), *e;
+        int n, i = 0;
+
+        if (!arr)
+                return;
+        n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+        if (n < 0 || n > 1024) {
+                verr(v, "$.change_windows", "must be an array of {\"id\", \"from\", \"to\"} (at most 1024)");
+                return;
+        }
+        c->change_windows = calloc((size_t)n + 1, sizeof(*c->change_windows));
+        if (!c->change_windows) {
+                v->oom = 1;
+                return;
+        }
+        cJSON_ArrayForEach(e, arr) {
+                struct jit_change_window *w = &c->change_windows[c->n_change_windows];
+                _cleanup_free_ char *from = NULL, *to = NULL;
+                char ep[PATH_MAX_LEN];
+
+                snprintf(ep, sizeof(ep), "$.change_windows[%d]", i++);
+                if (!cJSON_IsObject(e)) {
+                        verr(v, ep, "must be an object");
+                        continue;
+                }
+                check_keys(v, e, ep, keys);
+                c->n_change_windows++;
+                w->id = get_string(v, e, ep, "id", true, 64);
+                from = get_string(v, e, ep, "from", true, 40);
+                to = get_string(v, e, ep, "to", true, 40);
+                if (from && jit_time_parse_instant(from, &w->from) < 0)
+                        verr(v, ep, "bad \"from\" \"%s\" (e.g. \"2026-11-22T20:00:00Z\" or with an offset \"+01:00\")", from);
+                else if (to && jit_time_parse_instant(to, &w->to) < 0)
+                        verr(v, ep, "bad \"to\" \"%s\" (e.g. \"2026-11-22T23:00:00Z\")", to);
+                else if (from && to && w->to <= w->from)
+                        verr(v, ep, "ends before it starts");
+        }
+}
+
 /* A group jit grants must not itself confer the right to request,
  * approve or be pre-approved: holding one grant would then lead to more. */
 static void check_granted_groups(struct vctx *v, const struct jit_config *c)
@@ -502,6 +916,8 @@ static void check_granted_groups(struct vctx *v, const struct jit_config *c)
                                 verr(v, p, "requesters name group \"%s\", which role %s grants", g, c->roles[i].name);
                         if (jit_strv_contains(c->roles[j].approver_groups, g))
                                 verr(v, p, "approvers name group \"%s\", which role %s grants", g, c->roles[i].name);
+                        if (jit_strv_contains(c->roles[j].oncall_groups, g))
+                                verr(v, p, "break_glass names group \"%s\", which role %s grants", g, c->roles[i].name);
                 }
                 for (size_t j = 0; g && j < c->n_templates; j++) {
                         char p[PATH_MAX_LEN];
@@ -510,21 +926,107 @@ static void check_granted_groups(struct vctx *v, const struct jit_config *c)
                         if (jit_strv_contains(c->templates[j].match.groups, g))
                                 verr(v, p, "groups name group \"%s\", which role %s grants", g, c->roles[i].name);
                 }
+                if (g && jit_strv_contains(c->security.groups, g))
+                        verr(v, "$.security.groups", "names group \"%s\", which role %s grants", g, c->roles[i].name);
         }
 }
 
-int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char ***ret_errors)
+/* The security tier exists only with a top-level "security" block. With
+ * one, risk 50 raises a role to it unless the role says otherwise;
+ * without one, naming the tier or a threshold for it is an error. */
+static void check_tiers(struct vctx *v, struct jit_config *c)
 {
-        static const char *const keys[] = { "version", "settings", "roles", "templates", NULL };
-        struct vctx v = { 0 };
-        struct jit_config *c = NULL;
-        cJSON *root = NULL;
-        const cJSON *ver;
-        const char *end = NULL;
+        bool have = c->security.users || c->security.groups;
 
-        root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+        for (size_t i = 0; i < c->n_roles; i++) {
+                struct jit_role *r = &c->roles[i];
+                char p[PATH_MAX_LEN];
+
+                subpath(p, "$.roles", r->name ? r->name : "?");
+                if (!have && (r->tier == JIT_TIER_SECURITY || r->risk_security))
+                        verr(v, p, "uses the security tier (tier \"security\" or risk.security), but there is no top-level \"security\" block naming its approvers");
+                if (have && !r->risk_security)
+                        r->risk_security = 50;
+                if (r->risk_deny && r->risk_security && r->risk_deny <= r->risk_security) {
+                        char q[PATH_MAX_LEN];
+
+                        subpath(q, p, "risk");
+                        verr(v, q, "\"deny\" (%u) must be above \"security\" (%u)", r->risk_deny, r->risk_security);
+                }
+        }
+}
+
+static void warn(struct vctx *v, char ***out, const char *path, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void warn(struct vctx *v, char ***out, const char *path, const char *fmt, ...)
+{
+        char msg[512];
+        int n;
+        va_list ap;
+
+        n = snprintf(msg, sizeof(msg), "%s: conflict: ", path);
+        va_start(ap, fmt);
+        vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+        va_end(ap);
+        if (jit_strv_push(out, msg) < 0)
+                v->oom = 1;
+}
+
+/* Deny wins, so these are safe, but the author meant something else:
+ * report them (jitctl policy check), never resolve them silently. */
+static void find_conflicts(struct vctx *v, struct jit_config *c)
+{
+        for (size_t i = 0; i < c->n_templates; i++) {
+                const struct jit_template *t = &c->templates[i];
+                const struct jit_role *r = jit_config_find_role(c, t->role);
+                char p[PATH_MAX_LEN];
+
+                if (!r)
+                        continue;
+                subpath(p, "$.templates", t->name);
+                for (size_t j = 0; j < r->n_deny; j++) {
+                        const struct jit_match *d = &r->deny[j].match;
+
+                        if (match_is_empty(d))
+                                warn(v, &c->warnings, p, "deny rule %s of role %s matches every request, so this template never grants",
+                                     r->deny[j].id, r->name);
+                        for (size_t k = 0; d->commands && t->match.commands && t->match.commands[k]; k++)
+                                for (size_t l = 0; d->commands[l]; l++)
+                                        if (fnmatch(d->commands[l], t->match.commands[k], 0) == 0)
+                                                warn(v, &c->warnings, p, "command \"%.64s\" is also matched by deny rule %s of role %s (deny wins)",
+                                                     t->match.commands[k], r->deny[j].id, r->name);
+                }
+                for (size_t k = 0; r->commands && t->match.commands && t->match.commands[k]; k++) {
+                        bool inside = false;
+
+                        for (size_t l = 0; r->commands[l]; l++)
+                                inside |= fnmatch(r->commands[l], t->match.commands[k], 0) == 0;
+                        if (!inside)
+                                warn(v, &c->warnings, p, "command \"%.64s\" is not among role %s's allowed commands (it is denied)",
+                                     t->match.commands[k], r->name);
+                }
+                for (size_t j = 0; j < i; j++) {
+                        const struct jit_template *u = &c->templates[j];
+
+                        if (u->role && strcmp(u->role, t->role) == 0 && !u->match.commands && !u->match.units &&
+                            !u->match.services && !u->match.sources.set && !u->match.hours.n &&
+                            !u->match.target_users && u->match.tty == JIT_TTY_ANY &&
+                            (t->match.users || t->match.groups) &&
+                            jit_strv_is_subset(t->match.users, u->match.users) &&
+                            jit_strv_is_subset(t->match.groups, u->match.groups))
+                                warn(v, &c->warnings, p, "template %s, earlier in the file, already grants everyone this one names (the first match wins)",
+                                     u->name);
+                }
+        }
+}
+
+/* Text → JSON root; only whitespace may follow the one JSON value. */
+static cJSON *parse_json(const char *text, size_t len, struct vctx *v, const char *where)
+{
+        const char *end = NULL;
+        cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+
         if (root && end) {
-                /* Only whitespace may follow the one JSON value. */
                 for (const char *p = end; p < text + len; p++)
                         if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') {
                                 cJSON_Delete(root);
@@ -534,62 +1036,162 @@ int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char
                         }
         }
         if (!root) {
-                char msg[128];
+                char msg[160];
                 size_t off = end && end >= text ? (size_t)(end - text) : 0;
                 size_t line = 1;
 
                 for (size_t i = 0; i < off && i < len; i++)
                         line += text[i] == '\n';
-                snprintf(msg, sizeof(msg), "$: not valid JSON (near byte %zu, line %zu)", off, line);
-                (void)jit_strv_push(&v.errors, msg);
-                goto fail;
+                snprintf(msg, sizeof(msg), "%s: not valid JSON (near byte %zu, line %zu)", where, off, line);
+                if (jit_strv_push(&v->errors, msg) < 0)
+                        v->oom = 1;
         }
+        return root;
+}
+
+static int parse_root(cJSON *root, struct vctx *v, struct jit_config **ret, char ***ret_errors)
+{
+        static const char *const keys[] = {
+                "version", "settings", "roles", "templates", "accounts", "security", "change_windows", NULL,
+        };
+        struct jit_config *c = NULL;
+        const cJSON *ver;
+
+        if (!root)
+                goto fail;
         if (!cJSON_IsObject(root)) {
-                verr(&v, "$", "must be a JSON object");
+                verr(v, "$", "must be a JSON object");
                 goto fail;
         }
         c = calloc(1, sizeof(*c));
         if (!c) {
-                v.oom = 1;
+                v->oom = 1;
                 goto fail;
         }
-        check_keys(&v, root, "$", keys);
+        check_keys(v, root, "$", keys);
         ver = cJSON_GetObjectItemCaseSensitive(root, "version");
         if (!ver)
-                verr(&v, "$", "missing required key \"version\" (use 1)");
+                verr(v, "$", "missing required key \"version\" (use 1)");
         else if (!cJSON_IsNumber(ver) || ver->valuedouble != 1)
-                verr(&v, "$.version", "unsupported version (this jit reads version 1)");
-        parse_settings(&v, root, &c->settings);
-        parse_roles(&v, root, c);
-        parse_templates(&v, root, c);
-        check_granted_groups(&v, c);
-        if (v.oom) {
-                jit_strv_free(v.errors);
-                v.errors = NULL;
-                (void)jit_strv_push(&v.errors, "$: out of memory");
+                verr(v, "$.version", "unsupported version (this jit reads version 1)");
+        parse_settings(v, root, &c->settings);
+        parse_roles(v, root, c);
+        parse_templates(v, root, c);
+        parse_accounts(v, root, c);
+        parse_security(v, root, c);
+        parse_change_windows(v, root, c);
+        check_granted_groups(v, c);
+        check_tiers(v, c);
+        if (!v->errors)
+                find_conflicts(v, c);
+        if (v->oom) {
+                jit_strv_free(v->errors);
+                v->errors = NULL;
+                (void)jit_strv_push(&v->errors, "$: out of memory");
         }
-        if (v.errors)
+        if (v->errors)
                 goto fail;
-        cJSON_Delete(root);
         *ret = c;
         if (ret_errors)
                 *ret_errors = NULL;
         return 0;
 fail:
-        cJSON_Delete(root);
         jit_config_free(c);
         if (ret_errors)
-                *ret_errors = v.errors;
+                *ret_errors = v->errors;
         else
-                jit_strv_free(v.errors);
-        return v.oom ? -ENOMEM : -EINVAL;
+                jit_strv_free(v->errors);
+        return v->oom ? -ENOMEM : -EINVAL;
 }
 
-int jit_config_load(const char *path, struct jit_config **ret, char ***ret_errors)
+int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char ***ret_errors)
+{
+        struct vctx v = { 0 };
+        cJSON *root = parse_json(text, len, &v, "$");
+        int r;
+
+        if (ret_errors)
+                *ret_errors = NULL;
+        r = parse_root(root, &v, ret, ret_errors);
+        cJSON_Delete(root);
+        return r;
+}
+
+/* Merge one templates.d file (NAME.json holding one template object) into
+ * root.templates; a name already in jit.conf is an error, not an override. */
+static void merge_template(cJSON *root, struct vctx *v, const char *name, const char *text, size_t len)
+{
+        char where[PATH_MAX_LEN];
+        cJSON *t, *all;
+
+        snprintf(where, sizeof(where), "templates.d/%s.json", name);
+        if (!is_valid_name(name, false)) {
+                verr(v, where, "bad template name (file names are NAME.json, NAME of a-z, 0-9, _ and -)");
+                return;
+        }
+        t = parse_json(text, len, v, where);
+        if (!t)
+                return;
+        all = cJSON_GetObjectItemCaseSensitive(root, "templates");
+        if (!all)
+                all = cJSON_AddObjectToObject(root, "templates");
+        if (!cJSON_IsObject(all) || cJSON_GetObjectItemCaseSensitive(all, name)) {
+                verr(v, where, "template \"%s\" already exists (in jit.conf or templates.d)", name);
+                cJSON_Delete(t);
+                return;
+        }
+        cJSON_AddItemToObject(all, name, t);
+}
+
+/* Every NAME.json in dirfd/templates.d, in name order (for stable
+ * "first match wins"). A missing directory is fine. */
+static int merge_templates_dir(cJSON *root, struct vctx *v, int dirfd, int flags)
+{
+        _cleanup_close_ int tfd = openat(dirfd, JIT_TEMPLATES_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct dirent **names = NULL;
+        struct stat st;
+        int n, r = 0;
+
+        if (tfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(tfd, &st) < 0)
+                return -errno;
+        if ((flags & JIT_SAFEIO_TRUSTED) && (st.st_uid != 0 || (st.st_mode & 022)))
+                return -EPERM;
+        n = scandirat(tfd, ".", &names, NULL, alphasort);
+        if (n < 0)
+                return -errno;
+        for (int i = 0; i < n; i++) {
+                const char *f = names[i]->d_name;
+                size_t l = strlen(f);
+                _cleanup_free_ char *text = NULL, *name = NULL;
+                size_t len;
+
+                if (r == 0 && f[0] != '.' && l > 5 && strcmp(f + l - 5, ".json") == 0) {
+                        r = jit_safeio_read_at(tfd, f, JIT_CONFIG_MAX_SIZE, flags, &text, &len);
+                        name = strndup(f, l - 5);
+                        if (r == 0 && name)
+                                merge_template(root, v, name, text, len);
+                }
+                free(names[i]);
+        }
+        free(names);
+        return r;
+}
+
+int jit_config_load_flags(const char *path, int flags, struct jit_config **ret, char ***ret_errors)
+{
+        return jit_config_load_extra(path, flags, NULL, NULL, 0, ret, ret_errors);
+}
+
+int jit_config_load_extra(const char *path, int flags, const char *extra_name, const char *extra_text,
+                          size_t extra_len, struct jit_config **ret, char ***ret_errors)
 {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         _cleanup_close_ int dfd = -1;
+        struct vctx v = { 0 };
         const char *base;
+        cJSON *root;
         char *slash;
         size_t len;
         int r;
@@ -604,13 +1206,31 @@ int jit_config_load(const char *path, struct jit_config **ret, char ***ret_error
         slash = strrchr(dir, '/');
         *slash = '\0';
         base = path + (slash - dir) + 1;
-        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", flags & JIT_SAFEIO_TRUSTED);
         if (dfd < 0)
                 return dfd;
-        r = jit_safeio_read_at(dfd, base, JIT_CONFIG_MAX_SIZE, JIT_SAFEIO_TRUSTED, &text, &len);
+        r = jit_safeio_read_at(dfd, base, JIT_CONFIG_MAX_SIZE, flags & JIT_SAFEIO_TRUSTED, &text, &len);
         if (r < 0)
                 return r;
-        return jit_config_parse(text, len, ret, ret_errors);
+        root = parse_json(text, len, &v, "$");
+        if (root && cJSON_IsObject(root)) {
+                r = merge_templates_dir(root, &v, dfd, flags & JIT_SAFEIO_TRUSTED);
+                if (r == 0 && extra_name)
+                        merge_template(root, &v, extra_name, extra_text, extra_len);
+                if (r < 0) {
+                        cJSON_Delete(root);
+                        jit_strv_free(v.errors);
+                        return r;
+                }
+        }
+        r = parse_root(root, &v, ret, ret_errors);
+        cJSON_Delete(root);
+        return r;
+}
+
+int jit_config_load(const char *path, struct jit_config **ret, char ***ret_errors)
+{
+        return jit_config_load_flags(path, JIT_SAFEIO_TRUSTED, ret, ret_errors);
 }
 
 void jit_config_free(struct jit_config *c)
@@ -627,6 +1247,11 @@ void jit_config_free(struct jit_config *c)
                 jit_strv_free(r->requester_groups);
                 jit_strv_free(r->approver_users);
                 jit_strv_free(r->approver_groups);
+                jit_strv_free(r->commands);
+                free(r->hours.windows);
+                free(r->sources.cidrs);
+                jit_strv_free(r->oncall_users);
+                jit_strv_free(r->oncall_groups);
                 for (size_t j = 0; j < r->n_deny; j++) {
                         free(r->deny[j].id);
                         free(r->deny[j].reason);
@@ -642,7 +1267,38 @@ void jit_config_free(struct jit_config *c)
                 match_free(&c->templates[i].match);
         }
         free(c->templates);
+        for (size_t i = 0; i < c->n_accounts; i++) {
+                free(c->accounts[i].name);
+                free(c->accounts[i].description);
+                jit_strv_free(c->accounts[i].units);
+        }
+        free(c->accounts);
+        jit_strv_free(c->security.users);
+        jit_strv_free(c->security.groups);
+        for (size_t i = 0; i < c->n_change_windows; i++)
+                free(c->change_windows[i].id);
+        free(c->change_windows);
+        free(c->settings.timezone);
+        jit_strv_free(c->warnings);
         free(c);
+}
+
+const struct jit_account *jit_config_find_account(const struct jit_config *c, const char *name)
+{
+        for (size_t i = 0; c && name && i < c->n_accounts; i++)
+                if (c->accounts[i].name && strcmp(c->accounts[i].name, name) == 0)
+                        return &c->accounts[i];
+        return NULL;
+}
+
+const char *jit_tier_to_string(enum jit_tier t)
+{
+        switch (t) {
+        case JIT_TIER_OWNER: return "owner";
+        case JIT_TIER_SECURITY: return "security";
+        case JIT_TIER_BREAK_GLASS: return "break-glass";
+        default: return "auto";
+        }
 }
 
 const struct jit_role *jit_config_find_role(const struct jit_config *c, const char *name)

@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "netmatch.h"
+#include "timewin.h"
+
 #define JIT_CONFIG_PATH "/etc/jit/jit.conf"
 #define JIT_CONFIG_MAX_SIZE (1024 * 1024)
 #define JIT_NAME_MAX 32
@@ -22,6 +25,40 @@ enum jit_action {
         JIT_ACTION_DENY = 0,    /* the zero value denies */
         JIT_ACTION_ALLOW,
         JIT_ACTION_ESCALATE,
+};
+
+/* How a role is approved when no template grants at once. */
+enum jit_tier {
+        JIT_TIER_AUTO = 0,      /* templates only: anything else is denied */
+        JIT_TIER_OWNER,         /* one of the role's approvers */
+        JIT_TIER_SECURITY,      /* M distinct approvers, one at least from "security" */
+        JIT_TIER_BREAK_GLASS,   /* on-call, self-signed, reviewed afterwards */
+};
+
+enum jit_tty_need {
+        JIT_TTY_ANY = 0,
+        JIT_TTY_REQUIRED,       /* only from a terminal */
+        JIT_TTY_NONE,           /* only without one (batch, agents) */
+};
+
+/* A weekly window in the policy's timezone (see timewin.h). */
+struct jit_hours {
+        struct jit_window *windows;
+        size_t n;
+};
+
+/* Source addresses: CIDRs, and "local" for a request with no remote host. */
+struct jit_sources {
+        struct jit_cidr *cidrs;
+        size_t n;
+        bool local;
+        bool set;               /* the key was given */
+};
+
+/* At most `count` events per `per` seconds (0/0: no limit). */
+struct jit_rate {
+        uint32_t count;
+        uint64_t per;
 };
 
 enum jit_expiry_mode {
@@ -36,6 +73,11 @@ struct jit_match {
         char **groups;
         char **services;
         char **commands;        /* fnmatch patterns over "/abs/path arg arg" */
+        char **target_users;    /* sudo -u USER (absent: root) */
+        char **units;           /* the requester's systemd unit (fnmatch) */
+        struct jit_sources sources;
+        struct jit_hours hours;
+        enum jit_tty_need tty;
 };
 
 struct jit_deny_rule {
@@ -52,9 +94,45 @@ struct jit_role {
         uint64_t max_ttl;
         char **requester_users, **requester_groups;
         char **approver_users, **approver_groups;
-        enum jit_action default_action; /* ESCALATE or DENY */
+        enum jit_tier tier;             /* AUTO, OWNER or SECURITY */
+        char **commands;                /* allowed commands (absent: any) */
+        struct jit_hours hours;         /* working hours (absent: always) */
+        struct jit_sources sources;     /* known sources (absent: any) */
+        struct jit_rate rate;           /* requests before it is an anomaly */
+        uint32_t risk_security;         /* risk at which the tier rises to security */
+        uint32_t risk_deny;             /* risk at which it is denied (0: never) */
+        uint64_t request_ttl;           /* 0: settings.request_ttl */
         struct jit_deny_rule *deny;
         size_t n_deny;
+        /* break-glass: who may, for how long, how often */
+        char **oncall_users, **oncall_groups;
+        uint64_t break_glass_ttl;       /* 0: break-glass not allowed */
+        struct jit_rate break_glass_rate;
+};
+
+/* A declared account: a human (the default for anyone undeclared) or a
+ * service account bound to the systemd units it may ask from. */
+struct jit_account {
+        char *name;
+        char *description;
+        bool service;
+        char **units;                   /* fnmatch patterns, required for service */
+};
+
+/* The security tier's approvers, and how many approvals it needs. */
+struct jit_security {
+        char **users, **groups;
+        uint32_t approvals;             /* M: distinct approvers (>= 2) */
+};
+
+struct jit_change_window {
+        char *id;
+        int64_t from, to;               /* seconds since the epoch */
+};
+
+/* Points each risk signal adds (see policy.h). */
+struct jit_risk_weights {
+        uint32_t off_hours, unknown_source, no_tty, first_use, rate, recent_denials, service_account_tty;
 };
 
 struct jit_template {
@@ -67,6 +145,9 @@ struct jit_template {
 
 struct jit_settings {
         enum jit_expiry_mode expiry;
+        char *timezone;                 /* IANA name the hours are in; "UTC" by default */
+        uint64_t history_window;        /* seconds of history the risk signals look at */
+        struct jit_risk_weights risk;
         uint64_t reconcile_interval;    /* seconds */
         uint64_t request_ttl;           /* seconds a request stays approvable */
         uint64_t timer_accuracy_ms;
@@ -78,6 +159,12 @@ struct jit_config {
         size_t n_roles;
         struct jit_template *templates;
         size_t n_templates;
+        struct jit_account *accounts;
+        size_t n_accounts;
+        struct jit_security security;
+        struct jit_change_window *change_windows;
+        size_t n_change_windows;
+        char **warnings;                /* conflicts found (jitctl policy check); not fatal */
 };
 
 /* Parse and validate JSON text. On failure returns -EINVAL and, if
@@ -89,11 +176,28 @@ int jit_config_parse(const char *text, size_t len, struct jit_config **ret, char
  * errors are reported the same way as jit_config_parse. */
 int jit_config_load(const char *path, struct jit_config **ret, char ***ret_errors);
 
+/* jit_config_load with flags: JIT_SAFEIO_TRUSTED (what the service uses)
+ * checks owner and mode of the file, its directories and templates.d; 0
+ * reads a draft anywhere (jitctl policy check/test/replay FILE).
+ * Templates in <dir of path>/templates.d/NAME.json are merged in name
+ * order after those of the file; a name in both is an error. */
+int jit_config_load_flags(const char *path, int flags, struct jit_config **ret, char ***ret_errors);
+
+/* The same, with one more template (name, JSON text) as if it were
+ * templates.d/NAME.json: what "jitctl template validate|add" checks. */
+int jit_config_load_extra(const char *path, int flags, const char *extra_name, const char *extra_text,
+                          size_t extra_len, struct jit_config **ret, char ***ret_errors);
+
+#define JIT_TEMPLATES_DIR "templates.d"
+
 void jit_config_free(struct jit_config *c);
 
 const struct jit_role *jit_config_find_role(const struct jit_config *c, const char *name);
 
+const struct jit_account *jit_config_find_account(const struct jit_config *c, const char *name);
+
 const char *jit_action_to_string(enum jit_action a);
+const char *jit_tier_to_string(enum jit_tier t);
 
 static inline void jit_config_freep(struct jit_config **c) { jit_config_free(*c); }
 #define _cleanup_config_free_ __attribute__((cleanup(jit_config_freep)))

@@ -22,7 +22,8 @@ int jit_decision_encode(char *buf, size_t size, const struct jit_decision_fields
 
         if (!clean(f->request) || !clean(f->requester) || !clean(f->host) || !clean(f->role) ||
             !clean(f->group) || !clean(f->approver) || strlen(f->nonce) != 32 ||
-            !f->decision || (strcmp(f->decision, "approve") != 0 && strcmp(f->decision, "deny") != 0))
+            !f->decision || (strcmp(f->decision, "approve") != 0 && strcmp(f->decision, "deny") != 0 &&
+                             strcmp(f->decision, "break-glass") != 0))
                 return -EINVAL;
         n = snprintf(buf, size,
                      "jit-decision 1\nrequest=%s\nrequester=%s\nhost=%s\nrole=%s\ngroup=%s\nttl=%" PRIu64

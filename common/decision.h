@@ -11,7 +11,7 @@
  *   role=<role>
  *   group=<group>
  *   ttl=<seconds>
- *   decision=<approve|deny>
+ *   decision=<approve|deny|break-glass>  (break-glass: signed by the requester)
  *   approver=<user>
  *   time=<microseconds since the epoch>
  *   nonce=<32 hex>

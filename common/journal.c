@@ -33,6 +33,9 @@ static const struct {
         [JIT_EV_REVOKE]    = { "revoke",    "536aa1d95da34aa1bd617354f96ddbe4" },
         [JIT_EV_RECONCILE] = { "reconcile", "7ced4302b63f42c5b9079e4f4c6c5b32" },
         [JIT_EV_ERROR]     = { "error",     "6dd09bd77a9441b485ed76eb0ac692eb" },
+        [JIT_EV_BREAK_GLASS] = { "break-glass", "4abc9bf2ee524de79b9ed6c7cb76dc5e" },
+        [JIT_EV_REVIEW]    = { "review",    "489722e993274eb893464e694b19b7d1" },
+        [JIT_EV_POLICY]    = { "policy",    "c118a4eed6f349adb1b56045ee999236" },
 };
 
 void jit_journal_set_stderr(bool on)

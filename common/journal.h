@@ -24,6 +24,9 @@ enum jit_event {
         JIT_EV_REVOKE,
         JIT_EV_RECONCILE,
         JIT_EV_ERROR,
+        JIT_EV_BREAK_GLASS,     /* logged at LOG_ALERT */
+        JIT_EV_REVIEW,
+        JIT_EV_POLICY,          /* templates added or removed */
         _JIT_EV_MAX,
 };
 

@@ -30,6 +30,11 @@
 #define JIT_OP_DENY    "deny"
 #define JIT_OP_REVOKE  "revoke"
 #define JIT_OP_EXPIRE  "expire"   /* root only: the expiry timer's call */
+#define JIT_OP_BREAK_GLASS "break-glass" /* on call: granted once self-signed */
+#define JIT_OP_REVIEW  "review"   /* close a break-glass review */
+#define JIT_OP_RELOAD  "reload"   /* root only: read the policy again now */
+#define JIT_OP_TEMPLATE_ADD "template-add"       /* root only (dry_run: anyone) */
+#define JIT_OP_TEMPLATE_REMOVE "template-remove" /* root only */
 
 /* Answer codes. */
 #define JIT_CODE_DENIED    "denied"

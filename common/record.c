@@ -278,6 +278,106 @@ static int get_signed(const cJSON *o, struct jit_signed *s)
         return e;
 }
 
+static int add_bool(cJSON *o, const char *k, bool v)
+{
+        return cJSON_AddBoolToObject(o, k, v) ? 0 : -ENOMEM;
+}
+
+static int get_bool(const cJSON *o, const char *k, bool *ret)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+
+        *ret = false;
+        if (!it)
+                return 0;
+        if (!cJSON_IsBool(it))
+                return -EBADMSG;
+        *ret = cJSON_IsTrue(it);
+        return 0;
+}
+
+static int get_u32(const cJSON *o, const char *k, uint32_t *ret)
+{
+        uint64_t v;
+        int e = get_u64(o, k, false, &v);
+
+        if (e < 0 || v > UINT32_MAX)
+                return -EBADMSG;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+int jit_request_add_approval(struct jit_request *r, const char *by, uint64_t at_us, bool security,
+                             const struct jit_signed *sig)
+{
+        struct jit_approval *n, *a;
+
+        if (r->n_approvals >= JIT_MAX_APPROVALS)
+                return -E2BIG;
+        n = realloc(r->approvals, (r->n_approvals + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        r->approvals = n;
+        a = &n[r->n_approvals];
+        *a = (struct jit_approval){ .by = strdup(by), .at_us = at_us, .security = security };
+        if (!a->by || (sig && jit_signed_copy(&a->sig, sig) < 0)) {
+                free(a->by);
+                jit_signed_done(&a->sig);
+                return -ENOMEM;
+        }
+        r->n_approvals++;
+        return 0;
+}
+
+static int add_approvals(cJSON *o, const struct jit_request *r)
+{
+        cJSON *arr;
+
+        if (!r->n_approvals)
+                return 0;
+        arr = cJSON_AddArrayToObject(o, "approvals");
+        if (!arr)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_approvals; i++) {
+                cJSON *a = cJSON_CreateObject();
+
+                if (!a || !cJSON_AddItemToArray(arr, a) || add_str(a, "by", r->approvals[i].by) ||
+                    add_u64(a, "at_us", r->approvals[i].at_us) || add_bool(a, "security", r->approvals[i].security) ||
+                    add_signed(a, &r->approvals[i].sig))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int get_approvals(const cJSON *o, struct jit_request *r)
+{
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "approvals"), *e;
+
+        if (!arr)
+                return 0;
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > JIT_MAX_APPROVALS)
+                return -EBADMSG;
+        cJSON_ArrayForEach(e, arr) {
+                _cleanup_free_ char *by = NULL;
+                struct jit_signed sig = { 0 };
+                uint64_t at;
+                bool sec;
+                int k = 0;
+
+                if (!cJSON_IsObject(e))
+                        return -EBADMSG;
+                k = k ? k : get_str(e, "by", true, 64, &by);
+                k = k ? k : get_u64(e, "at_us", true, &at);
+                k = k ? k : get_bool(e, "security", &sec);
+                k = k ? k : get_signed(e, &sig);
+                k = k ? k : jit_request_add_approval(r, by, at, sec, sig.canonical ? &sig : NULL);
+                jit_signed_done(&sig);
+                if (k)
+                        return k;
+        }
+        return 0;
+}
+
 /* ---- requests -------------------------------------------------------- */
 
 cJSON *jit_request_to_json(const struct jit_request *r)
@@ -289,6 +389,9 @@ cJSON *jit_request_to_json(const struct jit_request *r)
                 return NULL;
         e |= add_str(o, "id", r->id);
         e |= add_str(o, "state", jit_request_state_to_string(r->state));
+        e |= add_str(o, "kind", r->kind);
+        if (r->extends[0])
+                e |= add_str(o, "extends", r->extends);
         e |= add_str(o, "user", r->user);
         e |= add_u64(o, "uid", r->uid);
         e |= add_str(o, "role", r->role);
@@ -301,10 +404,30 @@ cJSON *jit_request_to_json(const struct jit_request *r)
         e |= add_str(o, "target_user", r->target_user);
         e |= add_strv(o, "command", r->command);
         e |= add_str(o, "command_mode", jit_command_mode_to_string(r->command_mode));
+        e |= add_str(o, "unit", r->unit);
+        e |= add_str(o, "session", r->session);
+        e |= add_str(o, "session_class", r->session_class);
+        e |= add_str(o, "session_type", r->session_type);
+        e |= add_bool(o, "has_tty", r->has_tty);
+        e |= add_u64(o, "hist_requests", r->hist_requests);
+        e |= add_u64(o, "hist_denials", r->hist_denials);
+        e |= add_u64(o, "hist_grants", r->hist_grants);
+        e |= add_u64(o, "hist_break_glass", r->hist_break_glass);
         e |= add_u64(o, "created_us", r->created_us);
         e |= add_u64(o, "deadline_us", r->deadline_us);
+        e |= add_str(o, "policy_action", r->policy_action);
+        e |= add_str(o, "tier", r->tier);
+        e |= add_u64(o, "approvals_needed", r->approvals_needed);
+        e |= add_u64(o, "risk", r->risk);
         e |= add_str(o, "policy_rule", r->policy_rule);
         e |= add_strv(o, "policy_reasons", r->policy_reasons);
+        e |= add_strv(o, "policy_reason_ids", r->policy_reason_ids);
+        e |= add_approvals(o, r);
+        e |= add_str(o, "review_state", r->review_state);
+        e |= add_str(o, "review_by", r->review_by);
+        e |= add_str(o, "review_comment", r->review_comment);
+        if (r->review_at_us)
+                e |= add_u64(o, "review_at_us", r->review_at_us);
         e |= add_str(o, "decided_by", r->decided_by);
         e |= add_u64(o, "decided_at_us", r->decided_at_us);
         e |= add_str(o, "comment", r->comment);
@@ -331,6 +454,8 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
                 return -ENOMEM;
         e = e ? e : get_id(j, "id", 'r', true, r->id);
         e = e ? e : get_state(j, jit_request_state_from_string, &st);
+        e = e ? e : get_str(j, "kind", false, 16, &r->kind);
+        e = e ? e : get_id(j, "extends", 'g', false, r->extends);
         e = e ? e : get_str(j, "user", true, 64, &r->user);
         e = e ? e : get_u64(j, "uid", true, &uid);
         e = e ? e : get_str(j, "role", true, 64, &r->role);
@@ -343,10 +468,29 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_str(j, "target_user", false, 64, &r->target_user);
         e = e ? e : get_strv(j, "command", JIT_COMMAND_MAX_ARGS, &r->command);
         e = e ? e : get_command_mode(j, &r->command_mode);
+        e = e ? e : get_str(j, "unit", false, 256, &r->unit);
+        e = e ? e : get_str(j, "session", false, 64, &r->session);
+        e = e ? e : get_str(j, "session_class", false, 32, &r->session_class);
+        e = e ? e : get_str(j, "session_type", false, 32, &r->session_type);
+        e = e ? e : get_bool(j, "has_tty", &r->has_tty);
+        e = e ? e : get_u32(j, "hist_requests", &r->hist_requests);
+        e = e ? e : get_u32(j, "hist_denials", &r->hist_denials);
+        e = e ? e : get_u32(j, "hist_grants", &r->hist_grants);
+        e = e ? e : get_u32(j, "hist_break_glass", &r->hist_break_glass);
         e = e ? e : get_u64(j, "created_us", true, &r->created_us);
         e = e ? e : get_u64(j, "deadline_us", false, &r->deadline_us);
+        e = e ? e : get_str(j, "policy_action", false, 16, &r->policy_action);
+        e = e ? e : get_str(j, "tier", false, 16, &r->tier);
+        e = e ? e : get_u32(j, "approvals_needed", &r->approvals_needed);
+        e = e ? e : get_u32(j, "risk", &r->risk);
         e = e ? e : get_str(j, "policy_rule", false, 64, &r->policy_rule);
         e = e ? e : get_strv(j, "policy_reasons", 16, &r->policy_reasons);
+        e = e ? e : get_strv(j, "policy_reason_ids", 16, &r->policy_reason_ids);
+        e = e ? e : get_approvals(j, r);
+        e = e ? e : get_str(j, "review_state", false, 16, &r->review_state);
+        e = e ? e : get_str(j, "review_by", false, 64, &r->review_by);
+        e = e ? e : get_str(j, "review_comment", false, JIT_TEXT_MAX, &r->review_comment);
+        e = e ? e : get_u64(j, "review_at_us", false, &r->review_at_us);
         e = e ? e : get_str(j, "decided_by", false, 80, &r->decided_by);
         e = e ? e : get_u64(j, "decided_at_us", false, &r->decided_at_us);
         e = e ? e : get_str(j, "comment", false, JIT_TEXT_MAX, &r->comment);
@@ -366,10 +510,26 @@ void jit_request_free(struct jit_request *r)
 {
         if (!r)
                 return;
+        free(r->kind);
         free(r->user);
         free(r->role);
         free(r->group);
         free(r->reason);
+        free(r->unit);
+        free(r->session);
+        free(r->session_class);
+        free(r->session_type);
+        free(r->policy_action);
+        free(r->tier);
+        jit_strv_free(r->policy_reason_ids);
+        for (size_t i = 0; i < r->n_approvals; i++) {
+                free(r->approvals[i].by);
+                jit_signed_done(&r->approvals[i].sig);
+        }
+        free(r->approvals);
+        free(r->review_state);
+        free(r->review_by);
+        free(r->review_comment);
         free(r->service);
         free(r->rhost);
         free(r->tty);
@@ -404,6 +564,7 @@ cJSON *jit_grant_to_json(const struct jit_grant *g)
         e |= add_u64(o, "expires_us", g->expires_us);
         e |= add_u64(o, "ended_us", g->ended_us);
         e |= add_str(o, "ended_by", g->ended_by);
+        e |= add_str(o, "tier", g->tier);
         e |= add_str(o, "timer", g->timer);
         e |= add_signed(o, &g->signed_decision);
         if (e) {
@@ -436,6 +597,7 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
         e = e ? e : get_u64(j, "expires_us", true, &g->expires_us);
         e = e ? e : get_u64(j, "ended_us", false, &g->ended_us);
         e = e ? e : get_str(j, "ended_by", false, 80, &g->ended_by);
+        e = e ? e : get_str(j, "tier", false, 16, &g->tier);
         e = e ? e : get_str(j, "timer", false, 128, &g->timer);
         e = e ? e : get_signed(j, &g->signed_decision);
         if (e)
@@ -457,6 +619,7 @@ void jit_grant_free(struct jit_grant *g)
         free(g->group);
         free(g->approved_by);
         free(g->ended_by);
+        free(g->tier);
         free(g->timer);
         jit_signed_done(&g->signed_decision);
         free(g);

@@ -48,9 +48,21 @@ struct jit_signed {
         char *key;                      /* hex public key of the approver */
 };
 
+/* One approval of a request that needs several (M-of-N). */
+struct jit_approval {
+        char *by;
+        uint64_t at_us;
+        bool security;                  /* the approver was a security approver */
+        struct jit_signed sig;
+};
+
+#define JIT_MAX_APPROVALS 16
+
 struct jit_request {
         char id[JIT_ID_LEN + 1];
         enum jit_request_state state;
+        char *kind;                     /* "request", "break-glass" or "extend" */
+        char extends[JIT_ID_LEN + 1];   /* kind extend: the grant it would follow */
         char *user;
         uint32_t uid;
         char *role;
@@ -61,9 +73,22 @@ struct jit_request {
         char *rhost, *tty, *target_user;
         char **command;                 /* argv as stated, may be NULL */
         enum jit_command_mode command_mode;
+        char *unit, *session, *session_class, *session_type; /* where it came from */
+        bool has_tty;
+        uint32_t hist_requests, hist_denials, hist_grants, hist_break_glass; /* what the policy saw */
         uint64_t created_us, deadline_us;
+        char *policy_action;            /* the policy's answer: allow, escalate, deny */
+        char *tier;                     /* auto, owner, security, break-glass */
+        uint32_t approvals_needed;
+        uint32_t risk;
         char *policy_rule;              /* what decided or escalated */
         char **policy_reasons;
+        char **policy_reason_ids;       /* parallel to policy_reasons */
+        struct jit_approval *approvals;
+        size_t n_approvals;
+        char *review_state;             /* break-glass: "open" until reviewed, then "closed" */
+        char *review_by, *review_comment;
+        uint64_t review_at_us;
         char *decided_by;               /* user name, "policy" or "template:NAME" */
         uint64_t decided_at_us;
         char *comment;
@@ -82,12 +107,16 @@ struct jit_grant {
         char *approved_by;
         uint64_t created_us, expires_us, ended_us;
         char *ended_by;                 /* "timer", "reconcile", user name */
+        char *tier;                     /* auto, owner, security, break-glass */
         char *timer;                    /* transient unit name, or NULL */
         struct jit_signed signed_decision; /* the approval this grant rests on */
 };
 
 void jit_signed_done(struct jit_signed *s);
 int jit_signed_copy(struct jit_signed *dst, const struct jit_signed *src);
+/* Append an approval (taking copies). -E2BIG past JIT_MAX_APPROVALS. */
+int jit_request_add_approval(struct jit_request *r, const char *by, uint64_t at_us, bool security,
+                             const struct jit_signed *sig);
 
 const char *jit_request_state_to_string(enum jit_request_state s);
 int jit_request_state_from_string(const char *s);

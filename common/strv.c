@@ -72,3 +72,11 @@ char *jit_strv_join(char *const *v, const char *sep)
         out[off] = '\0';
         return out;
 }
+
+bool jit_strv_is_subset(char *const *a, char *const *b)
+{
+        for (size_t i = 0; a && a[i]; i++)
+                if (!jit_strv_contains(b, a[i]))
+                        return false;
+        return true;
+}

@@ -12,6 +12,8 @@
 void jit_strv_free(char **v);
 size_t jit_strv_length(char *const *v);
 bool jit_strv_contains(char *const *v, const char *s);
+/* Is every string of a (NULL: none) also in b? */
+bool jit_strv_is_subset(char *const *a, char *const *b);
 /* Append a copy of s. Returns 0 or -ENOMEM (v unchanged on failure). */
 int jit_strv_push(char ***v, const char *s);
 /* Join with sep into a new string; NULL on -ENOMEM. "" for an empty vector. */

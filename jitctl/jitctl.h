@@ -72,5 +72,9 @@ int verb_revoke(int argc, char **argv);
 int verb_expire(int argc, char **argv);
 int verb_policy(int argc, char **argv);
 int verb_audit(int argc, char **argv);
+int verb_break_glass(int argc, char **argv);
+int verb_review(int argc, char **argv);
+int verb_extend(int argc, char **argv);
+int verb_template(int argc, char **argv);
 
 #endif

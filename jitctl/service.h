@@ -15,6 +15,7 @@
 #define JIT_SERVICE_H
 
 #include "config.h"
+#include "policy.h"
 #include "proto.h"
 #include "record.h"
 #include "spool.h"
@@ -55,6 +56,7 @@ struct svc {
         const char *config_path;
         struct jit_config *config;      /* NULL: policy invalid, deny all */
         struct stat config_stamp;
+        struct stat templates_stamp;
         bool config_seen;
         struct jit_spool *spool;
         struct jit_audit *audit;        /* the hash-chained audit log */
@@ -86,6 +88,25 @@ int who_from_name(const char *name, struct who *ret);
 void who_done(struct who *w);
 /* Approvers of a role as "user" and "%group" strings. */
 char **role_approvers(const struct jit_role *role);
+
+/* service_context.c: the snapshot a decision is taken on */
+struct svc_pam_items {
+        const char *rhost, *tty;        /* as sudo/sshd set them */
+};
+
+struct svc_context {
+        struct jit_context ctx;         /* points into the fields below and the who */
+        uid_t uid;
+        char *rhost, *unit, *session, *session_class, *session_type;
+};
+
+/* pid: the asking process (peer); pam: NULL unless pam_jit asks. */
+int svc_context_build(struct svc *s, struct svc_context *x, const struct who *w, const char *role, pid_t pid,
+                      const struct svc_pam_items *pam);
+void svc_context_done(struct svc_context *x);
+/* The context a recorded request was decided in (w: the requester's groups now). */
+int svc_context_from_request(const struct jit_config *c, const struct jit_request *r, const struct who *w,
+                             struct jit_context *ret);
 
 /* service_state.c: policy, records, grants */
 void svc_config_refresh(struct svc *s, bool force);

@@ -5,9 +5,12 @@
 #include "duration.h"
 #include "journal.h"
 #include "policy.h"
+#include "safeio.h"
 #include "strv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,7 +168,8 @@ cJSON *svc_outcome(struct svc *s, const struct jit_request *r)
                 snprintf(msg, sizeof(msg), "jit: denied%s%s: %s", r->decided_by && strcmp(r->decided_by, "policy") ? " by " : "",
                          r->decided_by && strcmp(r->decided_by, "policy") ? r->decided_by : "",
                          r->comment ? r->comment :
-                         r->policy_reasons && r->policy_reasons[0] ? r->policy_reasons[0] : "no reason given");
+                         r->policy_reasons && r->policy_reasons[0]
+                         ? r->policy_reasons[jit_strv_length(r->policy_reasons) - 1] : "no reason given");
                 a = answer("deny", msg);
                 break;
         case JIT_REQ_LAPSED:
@@ -238,13 +242,21 @@ static cJSON *pending_answer(struct svc *s, const struct jit_request *r, uint64_
         char msg[768], ttl[32] = "?", wait[32] = "";
         cJSON *a;
 
+        bool security = r->tier && strcmp(r->tier, "security") == 0;
+        char need[160];
+
         (void)jit_duration_format(ttl, sizeof(ttl), r->ttl);
         if (wait_s)
                 (void)jit_duration_format(wait, sizeof(wait), wait_s);
+        if (security)
+                snprintf(need, sizeof(need), "%u distinct approvals (%zu so far), one at least from security, among",
+                         r->approvals_needed, r->n_approvals);
+        else
+                snprintf(need, sizeof(need), "approval by");
         snprintf(msg, sizeof(msg),
-                 "jit: request %s%s for role %s (%s) needs approval by: %s.%s%s%s Approvers run: jitctl approve %s",
-                 r->id, reused ? " (already pending)" : "", r->role, ttl, who ? who : "?",
-                 wait_s ? " Waiting up to " : "", wait, wait_s ? "." : "", r->id);
+                 "jit: request %s%s for role %s (%s) needs %s: %s%s.%s%s%s Approvers run: jitctl approve %s",
+                 r->id, reused ? " (already pending)" : "", r->role, ttl, need, who ? who : "?",
+                 security ? ", security" : "", wait_s ? " Waiting up to " : "", wait, wait_s ? "." : "", r->id);
         a = answer("pending", msg);
         if (a) {
                 cJSON_AddStringToObject(a, "request_id", r->id);
@@ -263,7 +275,8 @@ static void log_decision(const struct jit_request *r, const char *decision, cons
                                                         .decision = decision, .approver = by, .rule = r->policy_rule,
                                                         .service = r->service, .command = cmd },
                           "request %s by %s for role %s: %s by %s (%s)", r->id, r->user, r->role, decision, by,
-                          why ? why : r->policy_reasons && r->policy_reasons[0] ? r->policy_reasons[0] : "-");
+                          why ? why : r->policy_reasons && r->policy_reasons[0]
+                          ? r->policy_reasons[jit_strv_length(r->policy_reasons) - 1] : "-");
 }
 
 struct ask {
@@ -275,17 +288,55 @@ struct ask {
         char **command;
         enum jit_command_mode command_mode;
         uint64_t wait_s;
+        pid_t pid;                      /* the asking process */
+        bool from_pam;
+        bool break_glass;
+        const struct jit_grant *extends; /* jitctl extend: a fresh decision to follow this grant */
 };
 
-static struct jit_request *request_new(struct svc *s, const struct ask *q, const struct jit_decision *d)
+static char *dup_or_null(const char *v)
 {
+        return v ? strdup(v) : NULL;
+}
+
+/* What the policy saw and said, kept with the request: shown to
+ * approvers, replayed by jitctl policy replay. */
+static void request_note_decision(struct jit_request *r, const struct jit_context *ctx, const struct jit_decision *d)
+{
+        r->unit = dup_or_null(ctx->unit);
+        r->session = dup_or_null(ctx->session);
+        r->session_class = dup_or_null(ctx->session_class);
+        r->session_type = dup_or_null(ctx->session_type);
+        r->has_tty = ctx->tty;
+        r->hist_requests = ctx->history.requests;
+        r->hist_denials = ctx->history.denials;
+        r->hist_grants = ctx->history.grants;
+        r->hist_break_glass = ctx->history.break_glass;
+        r->policy_action = strdup(jit_action_to_string(d->action));
+        r->tier = strdup(jit_tier_to_string(d->tier));
+        r->approvals_needed = d->action == JIT_ACTION_ESCALATE ? d->approvals : 0;
+        r->risk = d->risk;
+        for (size_t i = 0; i < d->n_reasons; i++) {
+                (void)jit_strv_push(&r->policy_reasons, d->reasons[i].text);
+                (void)jit_strv_push(&r->policy_reason_ids, d->reasons[i].id);
+        }
+}
+
+static struct jit_request *request_new(struct svc *s, const struct ask *q, const struct jit_context *ctx,
+                                       const struct jit_decision *d)
+{
+        const struct jit_role *role = jit_config_find_role(s->config, q->role);
         struct jit_request *r = calloc(1, sizeof(*r));
         uint64_t now = svc_now_us();
+        uint64_t request_ttl = role && role->request_ttl ? role->request_ttl : s->config->settings.request_ttl;
 
         if (!r || jit_id_new('r', r->id) < 0) {
                 free(r);
                 return NULL;
         }
+        r->kind = strdup(q->break_glass ? "break-glass" : q->extends ? "extend" : "request");
+        if (q->extends)
+                memcpy(r->extends, q->extends->id, sizeof(r->extends));
         r->user = strdup(q->who->name);
         r->uid = (uint32_t)q->who->uid;
         r->role = strdup(q->role);
@@ -293,107 +344,156 @@ static struct jit_request *request_new(struct svc *s, const struct ask *q, const
         r->ttl = d->ttl;
         r->reason = q->reason ? strdup(q->reason) : NULL;
         r->service = q->service ? strdup(q->service) : NULL;
-        r->rhost = q->rhost ? clean_text(q->rhost, 255) : NULL;
+        r->rhost = ctx->rhost ? clean_text(ctx->rhost, 255) : NULL;
         r->tty = q->tty ? clean_text(q->tty, 255) : NULL;
         r->target_user = q->target_user ? clean_text(q->target_user, 64) : NULL;
         for (size_t i = 0; q->command && q->command[i]; i++)
                 (void)jit_strv_push(&r->command, q->command[i]);
         r->command_mode = q->command_mode;
         r->created_us = now;
-        r->deadline_us = now + (s->config ? s->config->settings.request_ttl : 3600) * 1000000ULL;
+        /* break-glass: the caller signs at once, or it lapses */
+        r->deadline_us = now + (q->break_glass ? 120 : request_ttl) * 1000000ULL;
         r->policy_rule = d->rule ? strdup(d->rule) : NULL;
-        for (size_t i = 0; i < d->n_reasons; i++)
-                (void)jit_strv_push(&r->policy_reasons, d->reasons[i]);
-        if (!r->user || !r->role) {
+        request_note_decision(r, ctx, d);
+        if (!r->user || !r->role || !r->kind || !r->policy_action || !r->tier) {
                 jit_request_free(r);
                 return NULL;
         }
         return r;
 }
 
-/* access and request share this: decide, record, act, answer. */
+/* Not eligible (no such role, not a requester, not on call): logged,
+ * not recorded, so nobody outside a role can fill the spool. */
+static cJSON *refuse_unrecorded(const struct ask *q, const struct jit_decision *d)
+{
+        char msg[320];
+
+        jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .user = q->who->name, .role = q->role,
+                                                        .decision = "deny", .service = q->service },
+                          "%s asked for role %s%s: denied (%s)", q->who->name, q->role,
+                          q->break_glass ? " (break-glass)" : "", jit_decision_summary(d));
+        snprintf(msg, sizeof(msg), "jit: denied: %s", jit_decision_summary(d));
+        return answer("deny", msg);
+}
+
+/* The fast path: an active grant covers this use. Silent for the user. */
+static cJSON *use_grant(const struct ask *q, const struct jit_grant *active, uint64_t now)
+{
+        _cleanup_free_ char *cmd = jit_strv_join(q->command, " ");
+        char msg[256], until[64];
+        cJSON *a;
+
+        svc_format_until(until, sizeof(until), active->expires_us, now);
+        jit_journal_event(JIT_EV_USE, LOG_INFO,
+                          &(struct jit_journal_fields){ .grant_id = active->id, .role = active->role,
+                                                        .user = active->user, .service = q->service,
+                                                        .command = cmd, .decision = "allow" },
+                          "grant %s used by %s via %s", active->id, active->user, q->service ? q->service : "?");
+        snprintf(msg, sizeof(msg), "jit: role %s active until %s", active->role, until);
+        a = answer("allow", NULL);
+        if (a)
+                cJSON_AddStringToObject(a, "status", msg);
+        attach(a, "grant", jit_grant_to_json(active));
+        return a;
+}
+
+/* A template granted it: record, act, answer. */
+static cJSON *grant_by_template(struct svc *s, struct jit_request *r, const struct jit_decision *d, uint64_t now)
+{
+        _cleanup_free_ char *err = NULL;
+        struct jit_grant *g = NULL;
+        char by[80];
+
+        snprintf(by, sizeof(by), "template:%s", d->rule ? d->rule : "?");
+        r->decided_at_us = now;
+        (void)jit_request_transition(r, JIT_REQ_APPROVED);
+        r->decided_by = strdup(by);
+        (void)svc_save_request(s, r);
+        log_decision(r, "allow", by, NULL);
+        if (svc_grant_create(s, r, by, d->ttl, &g, &err) < 0)
+                return svc_error(JIT_CODE_INTERNAL, "jit: approved, but the grant could not be applied (%s): access denied",
+                                 err ? err : "see the service log");
+        return svc_outcome(s, r);
+}
+
+/* access, request, extend and break-glass share this: take the context,
+ * decide, record, act, answer. */
 static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 {
-        struct jit_context ctx = {
-                .user = q->who->name, .groups = q->who->groups, .role = q->role, .ttl = q->ttl,
-                .service = q->service, .command = q->command, .command_mode = q->command_mode,
-        };
+        struct svc_pam_items pam = { .rhost = q->rhost, .tty = q->tty };
         uint64_t now = svc_now_us();
-        struct jit_grant *active = svc_active_grant(s, q->who->name, q->role, now), *g = NULL;
+        struct jit_grant *active;
         struct jit_request *r, *pending;
+        struct svc_context x;
         struct jit_decision d;
-        _cleanup_free_ char *err = NULL;
-        char by[80];
+        cJSON *a;
 
         if (!s->config)
                 return answer("deny", "jit: the jit policy is invalid or missing: access denied (see: journalctl -t jit)");
-        ctx.active_grant = active ? active->id : NULL;
-        jit_policy_decide(s->config, &ctx, &d);
+        active = q->extends || q->break_glass ? NULL : svc_active_grant(s, q->who->name, q->role, now);
+        if (svc_context_build(s, &x, q->who, q->role, q->pid, q->from_pam ? &pam : NULL) < 0) {
+                svc_context_done(&x);
+                return answer("deny", "jit: the policy's timezone cannot be used: access denied");
+        }
+        x.ctx.ttl = q->ttl;
+        x.ctx.service = q->service;
+        x.ctx.command = q->command;
+        x.ctx.command_mode = q->command_mode;
+        x.ctx.target_user = q->target_user;
+        x.ctx.active_grant = active ? active->id : NULL;
+        if (q->break_glass)
+                jit_policy_break_glass(s->config, &x.ctx, &d);
+        else
+                jit_policy_decide(s->config, &x.ctx, &d);
         if (d.action == JIT_ACTION_DENY && !d.eligible) {
-                /* No such role, or not a requester: logged, not recorded,
-                 * so nobody outside a role can fill the spool. */
-                char msg[256];
-
-                jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
-                                  &(struct jit_journal_fields){ .user = q->who->name, .role = q->role,
-                                                                .decision = "deny", .service = q->service },
-                                  "%s asked for role %s: denied (%s)", q->who->name, q->role, d.reasons[0]);
-                snprintf(msg, sizeof(msg), "jit: denied: %s", d.reasons[0]);
-                return answer("deny", msg);
+                svc_context_done(&x);
+                return refuse_unrecorded(q, &d);
         }
         if (d.action == JIT_ACTION_ALLOW && active) {
-                _cleanup_free_ char *cmd = jit_strv_join(q->command, " ");
-                char msg[256], until[64];
-                cJSON *a;
-
-                svc_format_until(until, sizeof(until), active->expires_us, now);
-                jit_journal_event(JIT_EV_USE, LOG_INFO,
-                                  &(struct jit_journal_fields){ .grant_id = active->id, .role = active->role,
-                                                                .user = active->user, .service = q->service,
-                                                                .command = cmd, .decision = "allow" },
-                                  "grant %s used by %s via %s", active->id, active->user,
-                                  q->service ? q->service : "?");
-                /* The fast path is silent: the command just runs. */
-                snprintf(msg, sizeof(msg), "jit: role %s active until %s", active->role, until);
-                a = answer("allow", NULL);
-                if (a)
-                        cJSON_AddStringToObject(a, "status", msg);
-                attach(a, "grant", jit_grant_to_json(active));
-                return a;
+                svc_context_done(&x);
+                return use_grant(q, active, now);
         }
-        if (d.action == JIT_ACTION_ESCALATE && (pending = find_pending(s, q->who->name, q->role, q->command)))
+        if (d.action == JIT_ACTION_ESCALATE && !q->extends &&
+            (pending = find_pending(s, q->who->name, q->role, q->command))) {
+                svc_context_done(&x);
                 return pending_answer(s, pending, q->wait_s, true);
-        if (d.action == JIT_ACTION_ESCALATE && count_pending(s, q->who->uid) >= JIT_MAX_PENDING_PER_USER)
+        }
+        if ((d.action == JIT_ACTION_ESCALATE || q->break_glass) &&
+            count_pending(s, q->who->uid) >= JIT_MAX_PENDING_PER_USER) {
+                svc_context_done(&x);
                 return answer("deny", "jit: denied: you have too many requests waiting for a decision; "
                                       "cancel some (jitctl list, jitctl cancel ID) or wait for them");
-        r = request_new(s, q, &d);
+        }
+        r = request_new(s, q, &x.ctx, &d);
+        svc_context_done(&x);
         if (!r || svc_add_request(s, r) < 0)
                 return svc_error(JIT_CODE_INTERNAL, "jit: cannot record the request: access denied");
         jit_journal_event(JIT_EV_REQUEST, LOG_NOTICE,
                           &(struct jit_journal_fields){ .request_id = r->id, .role = r->role, .user = r->user,
                                                         .service = r->service },
-                          "request %s: %s asks for role %s via %s", r->id, r->user, r->role,
-                          r->service ? r->service : "?");
+                          "request %s: %s asks for role %s via %s%s (risk %u)", r->id, r->user, r->role,
+                          r->service ? r->service : "?", q->break_glass ? ", BREAK-GLASS" : "", r->risk);
         if (d.action == JIT_ACTION_ESCALATE) {
                 log_decision(r, "escalate", "policy", NULL);
                 return pending_answer(s, r, q->wait_s, false);
         }
-        r->decided_at_us = now;
-        if (d.action != JIT_ACTION_ALLOW) {
-                (void)jit_request_transition(r, JIT_REQ_DENIED);
-                r->decided_by = strdup("policy");
-                (void)svc_save_request(s, r);
-                log_decision(r, "deny", "policy", NULL);
-                return svc_outcome(s, r);
+        if (d.action == JIT_ACTION_ALLOW && q->break_glass) {
+                /* Granted once the caller signs it (jitctl does at once). */
+                a = answer("sign", "jit: break-glass allowed: sign it to take the role");
+                if (a) {
+                        cJSON_AddStringToObject(a, "request_id", r->id);
+                        attach(a, "request", jit_request_to_json(r));
+                }
+                return a;
         }
-        snprintf(by, sizeof(by), "template:%s", d.rule ? d.rule : "?");
-        (void)jit_request_transition(r, JIT_REQ_APPROVED);
-        r->decided_by = strdup(by);
+        if (d.action == JIT_ACTION_ALLOW)
+                return grant_by_template(s, r, &d, now);
+        r->decided_at_us = now;
+        (void)jit_request_transition(r, JIT_REQ_DENIED);
+        r->decided_by = strdup("policy");
         (void)svc_save_request(s, r);
-        log_decision(r, "allow", by, NULL);
-        if (svc_grant_create(s, r, by, d.ttl, &g, &err) < 0)
-                return svc_error(JIT_CODE_INTERNAL, "jit: approved, but the grant could not be applied (%s): access denied",
-                                 err ? err : "see the service log");
+        log_decision(r, "deny", "policy", NULL);
         return svc_outcome(s, r);
 }
 
@@ -440,6 +540,8 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
                 return answer("deny", "jit: unknown user: access denied");
         q.who = &w;
         q.role = role;
+        q.pid = c->pid;
+        q.from_pam = true;
         q.service = str_of(req, "service");
         q.rhost = str_of(req, "rhost");
         q.tty = str_of(req, "tty");
@@ -458,19 +560,56 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
 
 static cJSON *op_request(struct svc *s, struct client *c, const cJSON *req)
 {
-        const char *role = str_of(req, "role");
+        const char *role = str_of(req, "role"), *ext = str_of(req, "extends");
         struct who w = { 0 };
         struct ask q = { 0 };
         cJSON *a;
 
+        if (ext) {
+                const struct jit_grant *g = svc_find_grant(s, ext);
+
+                if (!g || g->uid != c->uid)
+                        return svc_error(JIT_CODE_NOTFOUND, "you have no grant %s", ext);
+                if (!jit_grant_is_active(g, svc_now_us()))
+                        return svc_error(JIT_CODE_CONFLICT, "grant %s has ended: ask for the role again instead", ext);
+                q.extends = g;
+                role = g->role;
+        }
         if (!is_name(role) || ttl_of(req, &q.ttl) < 0)
                 return svc_error(JIT_CODE_INVALID, "malformed request: need a role name and an optional ttl");
         if (who_from_uid(c->uid, &w) < 0)
                 return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
         q.who = &w;
         q.role = role;
+        q.pid = c->pid;
         q.service = "jitctl";
         q.reason = clean_text(str_of(req, "reason"), JIT_TEXT_MAX);
+        a = decide_and_act(s, &q);
+        free(q.reason);
+        who_done(&w);
+        return a;
+}
+
+/* jitctl break-glass ROLE --reason: on call, at once, loud, reviewed. */
+static cJSON *op_break_glass(struct svc *s, struct client *c, const cJSON *req)
+{
+        const char *role = str_of(req, "role"), *why = str_of(req, "reason");
+        struct who w = { 0 };
+        struct ask q = { 0 };
+        cJSON *a;
+
+        if (!is_name(role) || ttl_of(req, &q.ttl) < 0)
+                return svc_error(JIT_CODE_INVALID, "malformed break-glass: need a role name and an optional ttl");
+        if (!why || strlen(why) < 3)
+                return svc_error(JIT_CODE_INVALID, "break-glass needs a --reason that says what is on fire");
+        if (who_from_uid(c->uid, &w) < 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+        q.who = &w;
+        q.role = role;
+        q.pid = c->pid;
+        q.service = "jitctl";
+        q.break_glass = true;
+        q.reason = clean_text(why, JIT_TEXT_MAX);
         a = decide_and_act(s, &q);
         free(q.reason);
         who_done(&w);
@@ -482,7 +621,8 @@ static bool may_see(struct svc *s, const struct who *w, uid_t uid, const char *u
 {
         if (uid == 0 || (w->name && strcmp(w->name, user) == 0))
                 return true;
-        return jit_policy_may_approve(jit_config_find_role(s->config, role), w->name, w->groups);
+        return jit_policy_may_approve(s->config, jit_config_find_role(s->config, role), JIT_TIER_SECURITY,
+                                      w->name, w->groups);
 }
 
 static cJSON *op_wait(struct svc *s, struct client *c, const cJSON *req)
@@ -540,8 +680,20 @@ void svc_expire_waiters(struct svc *s, uint64_t now)
         }
 }
 
-/* approve/deny: the decider must be an approver of the role, and neither
- * the requester by name nor by uid. */
+static bool is_break_glass(const struct jit_request *r)
+{
+        return r->kind && strcmp(r->kind, "break-glass") == 0;
+}
+
+static enum jit_tier tier_of(const struct jit_request *r)
+{
+        return r->tier && strcmp(r->tier, "security") == 0 ? JIT_TIER_SECURITY : JIT_TIER_OWNER;
+}
+
+/* approve/deny: the decider must be an approver of the role at the
+ * request's tier, and neither the requester by name nor by uid, nor one
+ * who approved it already. A break-glass request is completed only by its
+ * own requester (signing "break-glass"), and by nobody else. */
 static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request *r, struct who *w)
 {
         const struct jit_role *role;
@@ -550,40 +702,50 @@ static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request 
                 return svc_error(JIT_CODE_NOTFOUND, "no such request");
         if (who_from_uid(c->uid, w) < 0)
                 return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
-        if (r->uid == c->uid || strcmp(r->user, w->name) == 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "you cannot decide your own request %s", r->id);
-        if (!s->config)
-                return svc_error(JIT_CODE_INTERNAL, "the jit policy is invalid: no decisions until it is fixed");
-        role = jit_config_find_role(s->config, r->role);
-        if (!jit_policy_may_approve(role, w->name, w->groups))
-                return svc_error(JIT_CODE_FORBIDDEN, "%s is not an approver for role %s", w->name, r->role);
         if (r->state != JIT_REQ_PENDING)
                 return svc_error(JIT_CODE_CONFLICT, "request %s is already %s", r->id,
                                  jit_request_state_to_string(r->state));
+        if (!s->config)
+                return svc_error(JIT_CODE_INTERNAL, "the jit policy is invalid: no decisions until it is fixed");
+        if (is_break_glass(r))
+                return r->uid == c->uid && strcmp(r->user, w->name) == 0 ? NULL
+                       : svc_error(JIT_CODE_FORBIDDEN, "break-glass %s is completed by %s alone", r->id, r->user);
+        if (r->uid == c->uid || strcmp(r->user, w->name) == 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "you cannot decide your own request %s", r->id);
+        role = jit_config_find_role(s->config, r->role);
+        if (!jit_policy_may_approve(s->config, role, tier_of(r), w->name, w->groups))
+                return svc_error(JIT_CODE_FORBIDDEN, "%s is not an approver for role %s at the %s tier", w->name,
+                                 r->role, tier_of(r) == JIT_TIER_SECURITY ? "security" : "owner");
+        for (size_t i = 0; i < r->n_approvals; i++)
+                if (strcmp(r->approvals[i].by, w->name) == 0)
+                        return svc_error(JIT_CODE_CONFLICT, "you approved %s already: it needs another approver", r->id);
         return NULL;
 }
 
-/* The policy may have changed since the request was made: the requester
- * must still be eligible and no deny rule may match now. (The grant takes
- * the role's current group and TTL cap; the caller applies them once the
- * signed decision holds.) */
+/* The policy may have changed since the request was made: judged again,
+ * in the context it was made in, with the requester's groups now, it must
+ * not be denied. (The grant takes the role's current group and TTL cap;
+ * the caller applies them once the signed decision holds.) */
 static cJSON *still_allowed(struct svc *s, struct jit_request *r)
 {
         struct who req = { 0 };
-        struct jit_context ctx = {
-                .role = r->role, .service = r->service, .command = r->command,
-                .command_mode = r->command_mode, .ttl = r->ttl,
-        };
+        struct jit_context ctx;
         struct jit_decision d;
 
         if (who_from_name(r->user, &req) < 0)
                 return svc_error(JIT_CODE_CONFLICT, "requester %s no longer exists", r->user);
-        ctx.user = req.name;
-        ctx.groups = req.groups;
-        jit_policy_decide(s->config, &ctx, &d);
+        if (svc_context_from_request(s->config, r, &req, &ctx) < 0) {
+                who_done(&req);
+                return svc_error(JIT_CODE_INTERNAL, "the policy's timezone cannot be used");
+        }
+        if (is_break_glass(r))
+                jit_policy_break_glass(s->config, &ctx, &d);
+        else
+                jit_policy_decide(s->config, &ctx, &d);
         who_done(&req);
         if (d.action == JIT_ACTION_DENY)
-                return svc_error(JIT_CODE_CONFLICT, "the policy no longer allows request %s: %s", r->id, d.reasons[0]);
+                return svc_error(JIT_CODE_CONFLICT, "the policy no longer allows request %s: %s", r->id,
+                                 jit_decision_summary(&d));
         return NULL;
 }
 
@@ -651,16 +813,60 @@ static void record_decision(struct svc *s, struct jit_request *r, enum jit_reque
                      r->comment ? r->comment : to == JIT_REQ_APPROVED ? "approved" : NULL);
 }
 
+/* M-of-N: an approval that does not yet complete the request. */
+static bool approvals_complete(const struct jit_request *r)
+{
+        bool any_security = false;
+
+        for (size_t i = 0; i < r->n_approvals; i++)
+                any_security |= r->approvals[i].security;
+        if (tier_of(r) != JIT_TIER_SECURITY)
+                return r->n_approvals >= 1;
+        return r->n_approvals >= r->approvals_needed && any_security;
+}
+
+static cJSON *approval_noted(struct svc *s, struct jit_request *r, const char *by)
+{
+        char msg[256];
+        cJSON *a;
+
+        (void)svc_save_request(s, r);
+        jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .request_id = r->id, .role = r->role, .user = r->user,
+                                                        .decision = "approve-partial", .approver = by },
+                          "request %s: approval %zu of %u by %s", r->id, r->n_approvals, r->approvals_needed, by);
+        snprintf(msg, sizeof(msg), "approval %zu of %u recorded for %s; it needs %s", r->n_approvals,
+                 r->approvals_needed, r->id,
+                 r->n_approvals >= r->approvals_needed ? "one approval from a security approver"
+                                                       : "more distinct approvers (one at least from security)");
+        a = answer("pending", msg);
+        if (a) {
+                cJSON_AddStringToObject(a, "request_id", r->id);
+                attach(a, "request", jit_request_to_json(r));
+        }
+        return a;
+}
+
+static void announce_break_glass(const struct jit_request *r)
+{
+        jit_journal_event(JIT_EV_BREAK_GLASS, LOG_ALERT,
+                          &(struct jit_journal_fields){ .request_id = r->id, .grant_id = r->grant_id, .role = r->role,
+                                                        .user = r->user, .group = r->group, .decision = "break-glass" },
+                          "BREAK-GLASS: %s took role %s (grant %s) without an approver: \"%s\"; review it: jitctl review %s --comment ...",
+                          r->user, r->role, r->grant_id, r->reason ? r->reason : "", r->id);
+}
+
 static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
         const struct jit_role *role;
         struct jit_grant *g = NULL;
         _cleanup_free_ char *err = NULL;
-        uint64_t final_ttl;
+        uint64_t final_ttl, max;
         struct jit_signed sd = { 0 };
         struct who w = { 0 };
         uint64_t ttl;
+        bool bg;
         cJSON *a;
 
         if (ttl_of(req, &ttl) < 0)
@@ -670,16 +876,25 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 who_done(&w);
                 return a;
         }
+        bg = is_break_glass(r);
         role = jit_config_find_role(s->config, r->role);
-        if (ttl && ttl > role->max_ttl) {
+        max = bg ? role->break_glass_ttl : role->max_ttl;
+        if (ttl && ttl > max) {
                 who_done(&w);
-                return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name,
-                                 (unsigned long long)role->max_ttl);
+                return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name, (unsigned long long)max);
         }
-        final_ttl = ttl ? ttl : r->ttl > role->max_ttl ? role->max_ttl : r->ttl;
+        if (ttl && r->n_approvals && ttl != r->ttl) {
+                who_done(&w);
+                return svc_error(JIT_CODE_CONFLICT, "the first approver of %s set its TTL to %llus: approve without --for",
+                                 r->id, (unsigned long long)r->ttl);
+        }
+        final_ttl = ttl ? ttl : r->ttl > max ? max : r->ttl;
         a = still_allowed(s, r);
         if (!a)
-                a = check_signature(s, req, r, w.name, "approve", role->group, final_ttl, &sd);
+                a = check_signature(s, req, r, w.name, bg ? "break-glass" : "approve", role->group, final_ttl, &sd);
+        if (!a && !bg && jit_request_add_approval(r, w.name, svc_now_us(),
+                                                  jit_policy_is_security_approver(s->config, w.name, w.groups), &sd) < 0)
+                a = svc_error(JIT_CODE_INTERNAL, "cannot record the approval");
         if (a) {
                 jit_signed_done(&sd);
                 who_done(&w);
@@ -691,14 +906,68 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 r->group = strdup(role->group);
         }
         r->ttl = final_ttl;
+        if (!bg && !approvals_complete(r)) {
+                jit_signed_done(&sd);
+                a = approval_noted(s, r, w.name);
+                who_done(&w);
+                return a;
+        }
+        if (bg)
+                r->review_state = strdup("open");
         record_decision(s, r, JIT_REQ_APPROVED, &sd, w.name, str_of(req, "comment"));
-        if (svc_grant_create(s, r, w.name, r->ttl, &g, &err) < 0)
+        if (svc_grant_create(s, r, bg ? "break-glass" : w.name, r->ttl, &g, &err) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "approved, but the grant could not be applied: %s",
                               err ? err : "see the service log");
         else
                 a = svc_outcome(s, r);
+        if (bg && g)
+                announce_break_glass(r);
         svc_notify_decided(s, r);
         who_done(&w);
+        return a;
+}
+
+/* jitctl review ID --comment: someone other than the one who broke the
+ * glass, an approver of the role or of security, closes the review. */
+static cJSON *op_review(struct svc *s, struct client *c, const cJSON *req)
+{
+        struct jit_request *r = svc_find_request(s, str_of(req, "id"));
+        const char *comment = str_of(req, "comment");
+        const struct jit_role *role;
+        struct who w = { 0 };
+        cJSON *a = NULL;
+
+        if (!r || !is_break_glass(r) || !r->review_state)
+                return svc_error(JIT_CODE_NOTFOUND, "no break-glass review %s", str_of(req, "id") ? str_of(req, "id") : "");
+        if (!comment || strlen(comment) < 3)
+                return svc_error(JIT_CODE_INVALID, "a review needs a --comment saying what was found");
+        if (strcmp(r->review_state, "open") != 0)
+                return svc_error(JIT_CODE_CONFLICT, "review %s was closed by %s already", r->id,
+                                 r->review_by ? r->review_by : "?");
+        if (who_from_uid(c->uid, &w) < 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+        role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
+        if (r->uid == c->uid || strcmp(r->user, w.name) == 0)
+                a = svc_error(JIT_CODE_FORBIDDEN, "you broke the glass on %s: someone else must review it", r->id);
+        else if (!jit_policy_may_approve(s->config, role, JIT_TIER_SECURITY, w.name, w.groups))
+                a = svc_error(JIT_CODE_FORBIDDEN, "%s is not an approver of role %s or of security", w.name, r->role);
+        if (a) {
+                who_done(&w);
+                return a;
+        }
+        free(r->review_state);
+        r->review_state = strdup("closed");
+        r->review_by = strdup(w.name);
+        r->review_comment = clean_text(comment, JIT_TEXT_MAX);
+        r->review_at_us = svc_now_us();
+        (void)svc_save_request(s, r);
+        jit_journal_event(JIT_EV_REVIEW, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .request_id = r->id, .grant_id = r->grant_id, .role = r->role,
+                                                        .user = r->user, .by = w.name },
+                          "break-glass %s by %s reviewed by %s: %s", r->id, r->user, w.name, r->review_comment);
+        who_done(&w);
+        a = answer(NULL, "review closed");
+        attach(a, "request", jit_request_to_json(r));
         return a;
 }
 
@@ -778,7 +1047,7 @@ static cJSON *op_revoke(struct svc *s, struct client *c, const cJSON *req)
         if (who_from_uid(c->uid, &w) < 0)
                 return svc_error(JIT_CODE_FORBIDDEN, "unknown caller");
         ok = c->uid == 0 || g->uid == c->uid ||
-             jit_policy_may_approve(jit_config_find_role(s->config, g->role), w.name, w.groups);
+             jit_policy_may_approve(s->config, jit_config_find_role(s->config, g->role), JIT_TIER_SECURITY, w.name, w.groups);
         snprintf(by, sizeof(by), "%s", w.name);
         who_done(&w);
         if (!ok)
@@ -789,6 +1058,88 @@ static cJSON *op_revoke(struct svc *s, struct client *c, const cJSON *req)
         if (svc_grant_end(s, g, JIT_GRANT_REVOKED, by) < 0)
                 return svc_error(JIT_CODE_INTERNAL, "could not remove the membership; see the service log");
         return grant_answer(g, false);
+}
+
+static cJSON *op_reload(struct svc *s, struct client *c, const cJSON *req)
+{
+        svc_config_refresh(s, true);
+        if (!s->config)
+                return svc_error(JIT_CODE_CONFLICT, "the policy was refused: every request is denied until it is fixed (jitctl policy check)");
+        return answer(NULL, "policy loaded");
+}
+
+/* The templates.d directory beside the policy, opened as trusted. */
+static int templates_dir(struct svc *s)
+{
+        _cleanup_free_ char *dir = strdup(s->config_path);
+        _cleanup_close_ int dfd = -1;
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
+        if (dfd < 0)
+                return dfd;
+        return jit_safeio_ensure_dir_at(dfd, JIT_TEMPLATES_DIR, 0755);
+}
+
+static cJSON *op_template_add(struct svc *s, struct client *c, const cJSON *req)
+{
+        const char *name = str_of(req, "id"), *text = str_of(req, "template");
+        _cleanup_strv_free_ char **errors = NULL;
+        struct jit_config *cand = NULL;
+        _cleanup_close_ int tfd = -1;
+        char file[64];
+        cJSON *a, *errs;
+        int r;
+
+        if (!is_name(name) || !text || strlen(text) > JIT_CONFIG_MAX_SIZE)
+                return svc_error(JIT_CODE_INVALID, "malformed template: a name and its JSON text");
+        r = jit_config_load_extra(s->config_path, JIT_SAFEIO_TRUSTED, name, text, strlen(text), &cand, &errors);
+        if (r < 0) {
+                a = svc_error(JIT_CODE_INVALID, "template %s does not fit the policy: %s", name,
+                              errors && errors[0] ? errors[0] : strerror(-r));
+                errs = cJSON_CreateArray();
+                for (size_t i = 0; errs && errors && errors[i]; i++)
+                        cJSON_AddItemToArray(errs, cJSON_CreateString(errors[i]));
+                attach(a, "errors", errs);
+                return a;
+        }
+        jit_config_free(cand);
+        snprintf(file, sizeof(file), "%s.json", name);
+        tfd = templates_dir(s);
+        if (tfd < 0 || (r = jit_safeio_write_at(tfd, file, text, strlen(text), 0644)) < 0)
+                return svc_error(JIT_CODE_INTERNAL, "cannot write %s/%s: %s", JIT_TEMPLATES_DIR, file,
+                                 strerror(-(tfd < 0 ? tfd : r)));
+        jit_journal_event(JIT_EV_POLICY, LOG_NOTICE, &(struct jit_journal_fields){ .rule = name,
+                          .by = c->uid == 0 ? "root" : "?" }, "template %s added", name);
+        svc_config_refresh(s, true);
+        return answer(NULL, s->config ? "template added; policy reloaded" : "template added, but the policy no longer loads");
+}
+
+static cJSON *op_template_remove(struct svc *s, struct client *c, const cJSON *req)
+{
+        const char *name = str_of(req, "id");
+        _cleanup_close_ int tfd = -1;
+        char file[64];
+
+        if (!is_name(name))
+                return svc_error(JIT_CODE_INVALID, "malformed template name");
+        snprintf(file, sizeof(file), "%s.json", name);
+        tfd = templates_dir(s);
+        if (tfd < 0)
+                return svc_error(JIT_CODE_INTERNAL, "cannot open %s: %s", JIT_TEMPLATES_DIR, strerror(-tfd));
+        if (unlinkat(tfd, file, 0) < 0)
+                return errno == ENOENT
+                       ? svc_error(JIT_CODE_NOTFOUND, "no template %s in %s (templates in jit.conf are removed by editing it)",
+                                   name, JIT_TEMPLATES_DIR)
+                       : svc_error(JIT_CODE_INTERNAL, "cannot remove %s: %s", file, strerror(errno));
+        (void)fsync(tfd);
+        jit_journal_event(JIT_EV_POLICY, LOG_NOTICE, &(struct jit_journal_fields){ .rule = name, .by = "root" },
+                          "template %s removed", name);
+        svc_config_refresh(s, true);
+        return answer(NULL, "template removed; policy reloaded");
 }
 
 static cJSON *op_expire(struct svc *s, struct client *c, const cJSON *req)
@@ -812,6 +1163,7 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
 {
         bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
         bool active_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "active"));
+        bool reviews = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reviews"));
         cJSON *a = answer(NULL, NULL), *reqs = cJSON_CreateArray(), *grants = cJSON_CreateArray();
         uint64_t now = svc_now_us();
         struct who w = { 0 };
@@ -823,10 +1175,16 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         for (size_t i = 0; !active_only && reqs && i < s->n_reqs; i++) {
                 const struct jit_request *r = s->reqs[i];
 
-                if ((all || r->state == JIT_REQ_PENDING) && may_see(s, &w, c->uid, r->user, r->role))
+                bool open_review = r->review_state && strcmp(r->review_state, "open") == 0;
+
+                if (reviews ? !open_review && !all : !(all || r->state == JIT_REQ_PENDING || open_review))
+                        continue;
+                if (reviews && !r->review_state)
+                        continue;
+                if (may_see(s, &w, c->uid, r->user, r->role))
                         cJSON_AddItemToArray(reqs, jit_request_to_json(r));
         }
-        for (size_t i = 0; grants && i < s->n_grants; i++) {
+        for (size_t i = 0; !reviews && grants && i < s->n_grants; i++) {
                 const struct jit_grant *g = s->grants[i];
 
                 if ((all || jit_grant_is_active(g, now)) && may_see(s, &w, c->uid, g->user, g->role))
@@ -866,7 +1224,7 @@ static cJSON *op_show(struct svc *s, struct client *c, const cJSON *req)
                         attach(a, "grant", jit_grant_to_json(svc_find_grant(s, r->grant_id)));
                 attach_strv(a, "approvers", appr);
                 cJSON_AddBoolToObject(a, "you_may_approve",
-                                      w.name && strcmp(w.name, user) != 0 && jit_policy_may_approve(rl, w.name, w.groups));
+                                      w.name && strcmp(w.name, user) != 0 && jit_policy_may_approve(s->config, rl, JIT_TIER_SECURITY, w.name, w.groups));
                 cJSON_AddNumberToObject(a, "now_us", (double)svc_now_us());
                 cJSON_AddStringToObject(a, "host", svc_hostname());
                 if (r && rl && rl->group) {
@@ -900,6 +1258,11 @@ static const struct {
         { JIT_OP_DENY,    false, op_deny },
         { JIT_OP_REVOKE,  false, op_revoke },
         { JIT_OP_EXPIRE,  true,  op_expire },
+        { JIT_OP_BREAK_GLASS, false, op_break_glass },
+        { JIT_OP_REVIEW,  false, op_review },
+        { JIT_OP_RELOAD,  true,  op_reload },
+        { JIT_OP_TEMPLATE_ADD, true, op_template_add },
+        { JIT_OP_TEMPLATE_REMOVE, true, op_template_remove },
 };
 
 cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -58,11 +59,21 @@ void svc_config_refresh(struct svc *s, bool force)
         _cleanup_strv_free_ char **errors = NULL;
         int r;
 
+        struct stat td = { 0 };
+        char tdir[PATH_MAX];
+
         if (stat(s->config_path, &st) < 0)
                 memset(&st, 0, sizeof(st));
-        if (!force && s->config_seen && stamp_equal(&st, &s->config_stamp))
+        /* templates.d beside it: adding or removing a file changes its mtime */
+        snprintf(tdir, sizeof(tdir), "%.*s/" JIT_TEMPLATES_DIR,
+                 (int)(strrchr(s->config_path, '/') ? strrchr(s->config_path, '/') - s->config_path : 0),
+                 s->config_path);
+        if (stat(tdir, &td) < 0)
+                memset(&td, 0, sizeof(td));
+        if (!force && s->config_seen && stamp_equal(&st, &s->config_stamp) && stamp_equal(&td, &s->templates_stamp))
                 return;
         s->config_stamp = st;
+        s->templates_stamp = td;
         s->config_seen = true;
         r = jit_config_load(s->config_path, &c, &errors);
         jit_config_free(s->config);
@@ -164,6 +175,7 @@ static struct jit_grant *grant_new(const struct jit_request *r, const char *appr
         g->role = strdup(r->role);
         g->group = r->group ? strdup(r->group) : NULL;
         g->approved_by = strdup(approved_by);
+        g->tier = r->tier ? strdup(r->tier) : NULL;
         g->created_us = now;
         /* Whole seconds, so the OnCalendar= timer can say exactly when. */
         g->expires_us = (now + ttl * 1000000ULL + 999999) / 1000000 * 1000000;
@@ -266,6 +278,16 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         }
         /* 4. the timer */
         schedule_timer(s, g);
+        /* An extension replaces the grant it follows; the membership stays
+         * (the new grant needs it). */
+        if (r->extends[0]) {
+                struct jit_grant *old = svc_find_grant(s, r->extends);
+                char by[48];
+
+                snprintf(by, sizeof(by), "extended:%s", g->id);
+                if (old && old->uid == g->uid)
+                        (void)svc_grant_end(s, old, JIT_GRANT_EXPIRED, by);
+        }
         *ret = g;
         return 0;
 undo:

@@ -64,7 +64,14 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
         const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(r, "policy_reasons"), *e;
 
         (void)jit_duration_format(ttl, sizeof(ttl), jit_json_u64(r, "ttl"));
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r, "policy_reason_ids");
+        const cJSON *apps = cJSON_GetObjectItemCaseSensitive(r, "approvals");
+        char risk[64], need[64];
+        int i = 0;
+
         line("Request:", jit_json_str(r, "id"));
+        line("Kind:", jit_json_str(r, "kind"));
+        line("Extends:", jit_json_str(r, "extends"));
         line("State:", jit_json_str(r, "state"));
         line("User:", jit_json_str(r, "user"));
         line("Role:", jit_json_str(r, "role"));
@@ -73,16 +80,39 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
         line("Via:", jit_json_str(r, "service"));
         line("From host:", jit_json_str(r, "rhost"));
         line("TTY:", jit_json_str(r, "tty"));
+        line("Unit:", jit_json_str(r, "unit"));
+        line("Session:", jit_json_str(r, "session"));
         line("Run as:", jit_json_str(r, "target_user"));
         list_line("Command:", cJSON_GetObjectItemCaseSensitive(r, "command"), " ");
         line("Reason:", jit_json_str(r, "reason"));
         time_line("Asked:", jit_json_u64(r, "created_us"), now);
         if (strcmp(jit_json_str(r, "state") ? jit_json_str(r, "state") : "", "pending") == 0)
                 time_line("Lapses:", jit_json_u64(r, "deadline_us"), now);
+        line("Policy said:", jit_json_str(r, "policy_action"));
+        line("Tier:", jit_json_str(r, "tier"));
+        if (jit_json_u64(r, "approvals_needed") > 1) {
+                snprintf(need, sizeof(need), "%zu of %llu (one at least from security)",
+                         (size_t)cJSON_GetArraySize(apps), (unsigned long long)jit_json_u64(r, "approvals_needed"));
+                line("Approvals:", need);
+        }
+        snprintf(risk, sizeof(risk), "%llu", (unsigned long long)jit_json_u64(r, "risk"));
+        line("Risk:", risk);
         line("Policy rule:", jit_json_str(r, "policy_rule"));
-        cJSON_ArrayForEach(e, reasons)
-                if (cJSON_IsString(e))
+        cJSON_ArrayForEach(e, reasons) {
+                const cJSON *id = cJSON_GetArrayItem(ids, i++);
+
+                if (!cJSON_IsString(e))
+                        continue;
+                if (cJSON_IsString(id))
+                        printf("%-12s %-26s %s\n", "Why:", id->valuestring, e->valuestring);
+                else
                         line("Why:", e->valuestring);
+        }
+        cJSON_ArrayForEach(e, apps)
+                line("Approved by:", jit_json_str(e, "by"));
+        line("Review:", jit_json_str(r, "review_state"));
+        line("Reviewed by:", jit_json_str(r, "review_by"));
+        line("Review note:", jit_json_str(r, "review_comment"));
         approvers_line(cJSON_GetObjectItemCaseSensitive(ans, "approvers"));
         line("Decided by:", jit_json_str(r, "decided_by"));
         time_line("Decided:", jit_json_u64(r, "decided_at_us"), now);

@@ -157,7 +157,7 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
         f.host = jit_json_str(ans, "host");
         f.approver = jit_json_str(ans, "you");
         f.ttl = ttl ? ttl : jit_json_u64(r, "ttl");
-        if (strcmp(decision, "approve") == 0) {
+        if (strcmp(decision, "approve") == 0 || strcmp(decision, "break-glass") == 0) {
                 /* Sign what the service will grant under today's policy. */
                 const cJSON *wg = cJSON_GetObjectItemCaseSensitive(ans, "would_grant");
 

@@ -1,0 +1,70 @@
+/* jitctl review list | review ID --comment TEXT — close the review a
+ * break-glass leaves open (someone other than the one who broke it). */
+#include "jitctl.h"
+#include "proto.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static int review_list(void)
+{
+        cJSON *req = cJSON_CreateObject(), *ans = NULL;
+        const cJSON *reqs, *r;
+        uint64_t now;
+        int rc, n = 0;
+
+        cJSON_AddStringToObject(req, "op", JIT_OP_LIST);
+        cJSON_AddTrueToObject(req, "reviews");
+        rc = jit_call(req, 10000, &ans);
+        if (rc)
+                return rc;
+        if (jit_g.json || jit_exit_for(ans) != JIT_EXIT_OK) {
+                rc = jit_print_outcome(ans);
+                cJSON_Delete(ans);
+                return rc;
+        }
+        now = jit_json_u64(ans, "now_us");
+        reqs = cJSON_GetObjectItemCaseSensitive(ans, "requests");
+        cJSON_ArrayForEach(r, reqs) {
+                char when[64];
+
+                if (!jit_json_str(r, "review_state") || strcmp(jit_json_str(r, "review_state"), "open") != 0)
+                        continue;
+                if (!n++)
+                        printf("%-12s  %-10s  %-12s  %-20s  %s\n", "REVIEW", "USER", "ROLE", "WHEN", "REASON");
+                jit_format_when(when, sizeof(when), jit_json_u64(r, "created_us"), now);
+                printf("%-12s  %-10s  %-12s  %-20s  %s\n", jit_json_str(r, "id"), jit_json_str(r, "user"),
+                       jit_json_str(r, "role"), when, jit_json_str(r, "reason") ? jit_json_str(r, "reason") : "");
+        }
+        if (!n)
+                printf("No open break-glass reviews.\n");
+        cJSON_Delete(ans);
+        return JIT_EXIT_OK;
+}
+
+int verb_review(int argc, char **argv)
+{
+        static const struct option lo[] = {
+                { "comment", required_argument, NULL, 'c' },
+                {}
+        };
+        const char *comment = NULL;
+        cJSON *extra;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'c': comment = optarg; break;
+                default: return JIT_EXIT_USAGE;
+                }
+        }
+        if (optind + 1 == argc && strcmp(argv[optind], "list") == 0 && !comment)
+                return review_list();
+        if (optind + 1 != argc || !comment)
+                return jit_usage_error("usage: jitctl review list | jitctl review REQUEST --comment TEXT");
+        extra = cJSON_CreateObject();
+        cJSON_AddStringToObject(extra, "comment", comment);
+        return jit_simple_call(JIT_OP_REVIEW, argv[optind], extra);
+}
