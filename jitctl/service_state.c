@@ -90,6 +90,9 @@ void svc_config_refresh(struct svc *s, bool force)
         s->config = c;
         jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "policy %s loaded: %zu roles, %zu templates",
                           s->config_path, c->n_roles, c->n_templates);
+        for (size_t i = 0; c->warnings && c->warnings[i]; i++)
+                jit_journal_event(JIT_EV_SERVICE, LOG_WARNING, NULL, "%s: %s (deny wins; see jitctl policy check)",
+                                  s->config_path, c->warnings[i]);
 }
 
 struct jit_request *svc_find_request(struct svc *s, const char *id)
