@@ -163,7 +163,9 @@ static void t_valid_policy_parses_with_its_values(void **state)
         assert_string_equal(ops->group, "jit-ops");
         assert_int_equal(ops->default_ttl, 900);
         assert_int_equal(ops->max_ttl, 4 * 3600);
-        assert_int_equal(ops->default_action, JIT_ACTION_ESCALATE);
+        assert_int_equal(ops->tier, JIT_TIER_OWNER);
+        assert_int_equal(ops->risk_security, 50);       /* the default, with a security block */
+        assert_int_equal(ops->risk_deny, 0);
         assert_int_equal(jit_strv_length(ops->requester_users), 1);
         assert_string_equal(ops->requester_users[0], "alice");
         assert_int_equal(jit_strv_length(ops->requester_groups), 2);
@@ -187,7 +189,7 @@ static void t_valid_policy_parses_with_its_values(void **state)
         assert_string_equal(db->group, "jit-db");
         assert_int_equal(db->max_ttl, 600);
         assert_true(db->default_ttl > 0 && db->default_ttl <= db->max_ttl);
-        assert_int_equal(db->default_action, JIT_ACTION_DENY);
+        assert_int_equal(db->tier, JIT_TIER_AUTO);
         assert_null(db->approver_users);
         assert_null(db->approver_groups);
         assert_int_equal(db->n_deny, 0);
@@ -213,6 +215,11 @@ static void t_valid_policy_parses_with_its_values(void **state)
         assert_string_equal(t->name, "db-read");
         assert_string_equal(t->role, "db");
         assert_string_equal(t->match.users[0], "dave");
+
+        assert_string_equal(c->security.users[0], "sam");
+        assert_string_equal(c->security.groups[0], "secops");
+        assert_int_equal(c->security.approvals, 2);
+        assert_null(c->warnings);
 }
 
 static void t_minimal_policy_parses(void **state)
@@ -225,7 +232,7 @@ static void t_minimal_policy_parses(void **state)
         assert_non_null(ops);
         assert_int_equal(ops->max_ttl, 3600);
         assert_true(ops->default_ttl > 0 && ops->default_ttl <= ops->max_ttl);
-        assert_int_equal(ops->default_action, JIT_ACTION_ESCALATE);
+        assert_int_equal(ops->tier, JIT_TIER_OWNER);   /* the default tier */
 }
 
 static void t_default_ttl_defaults_within_a_short_max_ttl(void **state)
@@ -237,12 +244,12 @@ static void t_default_ttl_defaults_within_a_short_max_ttl(void **state)
         assert_true(c->roles[0].default_ttl > 0 && c->roles[0].default_ttl <= 300);
 }
 
-static void t_deny_without_approvers_is_valid(void **state)
+static void t_auto_tier_without_approvers_is_valid(void **state)
 {
         _cleanup_config_free_ struct jit_config *c = parse_ok(
-                "{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ ",'default_action':'deny'}}}");
+                "{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ ",'tier':'auto'}}}");
 
-        assert_int_equal(c->roles[0].default_action, JIT_ACTION_DENY);
+        assert_int_equal(c->roles[0].tier, JIT_TIER_AUTO);
 }
 
 static void t_whitespace_after_the_json_is_accepted(void **state)
@@ -464,18 +471,28 @@ static void t_text_that_is_not_a_json_object_is_an_error(void **state)
         expect_error("'version'", "$", "object");
 }
 
-static void t_escalate_without_approvers_is_an_error(void **state)
+static void t_owner_tier_without_approvers_is_an_error(void **state)
 {
-        /* explicitly, and by default (escalate is the default action) */
-        expect_error("{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ ",'default_action':'escalate'}}}",
+        /* explicitly, and by default (owner is the default tier) */
+        expect_error("{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ ",'tier':'owner'}}}",
                      "$.roles.ops", "approvers");
         expect_error("{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ "}}}",
                      "$.roles.ops", "approvers");
 }
 
-static void t_unknown_default_action_is_an_error(void **state)
+static void t_unknown_tier_is_an_error(void **state)
 {
-        expect_error(WITH_ROLE("'default_action':'allow'"), "$.roles.ops.default_action", "allow");
+        expect_error(WITH_ROLE("'tier':'escalate'"), "$.roles.ops.tier", "escalate");
+        expect_error(WITH_ROLE("'tier':'break-glass'"), "$.roles.ops.tier", "break-glass");
+        expect_error(WITH_ROLE("'tier':1"), "$.roles.ops.tier", NULL);
+}
+
+static void t_default_action_of_the_old_schema_is_an_unknown_key(void **state)
+{
+        /* Never read as a tier: an old policy is refused, not reinterpreted. */
+        expect_error(WITH_ROLE("'default_action':'escalate'"), "$.roles.ops", "\"default_action\"");
+        expect_error("{'version':1,'roles':{'ops':{'group':'g','max_ttl':'1h'," REQ ",'default_action':'deny'}}}",
+                     "$.roles.ops", "\"default_action\"");
 }
 
 static void t_bad_settings_are_errors(void **state)
@@ -514,7 +531,7 @@ static void t_every_error_is_reported_not_only_the_first(void **state)
                 "{'colour':1,"
                 "'roles':{"
                 "  'ops':{'group':'jit-ops','max_ttl':'1m1h','default_ttl':'forever'," REQ "},"
-                "  'db':{'group':'jit-db','max_ttl':'1h','requesters':{'users':[]},'default_action':'deny'}},"
+                "  'db':{'group':'jit-db','max_ttl':'1h','requesters':{'users':[]},'tier':'auto'}},"
                 "'templates':{'t':{'role':'nope','commands':['systemctl']}}}");
 
         assert_error(errs, "$", "colour");
@@ -537,6 +554,440 @@ static void t_errors_may_be_ignored_by_passing_null(void **state)
         assert_int_equal(jit_config_parse(text, strlen(text), &c, NULL), -EINVAL);
         assert_null(c);
         free(text);
+}
+
+/* ---- the keys of dynamic decisions -------------------------------------- */
+
+#define SEC "'security':{'users':['sam']}"
+#define WITH_SEC_ROLE(extra) "{'version':1," SEC ",'roles':{'ops':{" OPS "," extra "}}}"
+#define WITH_TOP(extra) "{'version':1,'roles':{'ops':{" OPS "}}," extra "}"
+
+static void t_new_keys_parse_with_their_values(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,"
+                "'settings':{'timezone':'UTC','history_window':'3d','request_ttl':'30m',"
+                "  'risk_weights':{'off_hours':5,'unknown_source':6,'no_tty':7,'first_use':8,'rate':9,"
+                "  'recent_denials':11,'service_account_tty':12}},"
+                "'security':{'users':['sam'],'groups':['secops'],'approvals':3},"
+                "'accounts':{'backup':{'kind':'service','units':['backup-*.service','backup.timer'],'description':'nightly dumps'},"
+                "  'alice':{'kind':'human'}},"
+                "'change_windows':[{'id':'db-upgrade','from':'2026-11-22T20:00:00Z','to':'2026-11-22T23:00:00+01:00'}],"
+                "'roles':{'ops':{'group':'jit-ops','max_ttl':'4h','requesters':{'users':['alice','backup']},"
+                "  'approvers':{'users':['carol']},'tier':'security','commands':['/usr/bin/systemctl *'],"
+                "  'hours':[{'days':'mon-fri','from':'08:00','to':'18:00'},{'days':'sat','from':'22:00','to':'02:00'}],"
+                "  'sources':['10.0.0.0/8','2001:db8::/32','local'],'rate':{'requests':5,'per':'1h'},"
+                "  'risk':{'security':40,'deny':90},'request_ttl':'10m',"
+                "  'break_glass':{'groups':['oncall'],'max_ttl':'30m','rate':{'requests':1,'per':'12h'}},"
+                "  'deny':[{'id':'cron-root','target_users':['root'],'units':['cron.service'],'sources':['0.0.0.0/0'],"
+                "    'hours':[{'days':'*','from':'00:00','to':'24:00'}],'tty':false}]}},"
+                "'templates':{'restart':{'role':'ops','commands':['/usr/bin/systemctl restart nginx'],"
+                "  'target_users':['root'],'units':['deploy.service'],'sources':['10.1.0.0/16'],"
+                "  'hours':[{'days':'mon','from':'09:00','to':'10:00'}],'tty':true}}}");
+        const struct jit_settings *s = &c->settings;
+        const struct jit_role *ops = jit_config_find_role(c, "ops");
+        const struct jit_account *backup = jit_config_find_account(c, "backup");
+        const struct jit_account *alice = jit_config_find_account(c, "alice");
+        const struct jit_match *deny, *t;
+
+        assert_string_equal(s->timezone, "UTC");
+        assert_int_equal(s->history_window, 3 * 86400);
+        assert_int_equal(s->request_ttl, 1800);
+        assert_int_equal(s->risk.off_hours, 5);
+        assert_int_equal(s->risk.unknown_source, 6);
+        assert_int_equal(s->risk.no_tty, 7);
+        assert_int_equal(s->risk.first_use, 8);
+        assert_int_equal(s->risk.rate, 9);
+        assert_int_equal(s->risk.recent_denials, 11);
+        assert_int_equal(s->risk.service_account_tty, 12);
+
+        assert_string_equal(c->security.users[0], "sam");
+        assert_string_equal(c->security.groups[0], "secops");
+        assert_int_equal(c->security.approvals, 3);
+
+        assert_int_equal(c->n_accounts, 2);
+        assert_non_null(backup);
+        assert_true(backup->service);
+        assert_string_equal(backup->description, "nightly dumps");
+        assert_int_equal(jit_strv_length(backup->units), 2);
+        assert_string_equal(backup->units[1], "backup.timer");
+        assert_non_null(alice);
+        assert_false(alice->service);
+        assert_null(alice->units);
+        assert_null(jit_config_find_account(c, "carol"));
+
+        assert_int_equal(c->n_change_windows, 1);
+        assert_string_equal(c->change_windows[0].id, "db-upgrade");
+        assert_int_equal(c->change_windows[0].from, 1795377600);       /* 2026-11-22T20:00:00Z */
+        assert_int_equal(c->change_windows[0].to, 1795377600 + 2 * 3600);
+
+        assert_non_null(ops);
+        assert_int_equal(ops->tier, JIT_TIER_SECURITY);
+        assert_string_equal(ops->commands[0], "/usr/bin/systemctl *");
+        assert_int_equal(ops->hours.n, 2);
+        assert_int_equal(ops->hours.windows[0].days, 0x3e);            /* Monday to Friday */
+        assert_int_equal(ops->hours.windows[0].from, 8 * 60);
+        assert_int_equal(ops->hours.windows[0].to, 18 * 60);
+        assert_int_equal(ops->hours.windows[1].days, 0x40);            /* Saturday */
+        assert_int_equal(ops->hours.windows[1].from, 22 * 60);
+        assert_int_equal(ops->hours.windows[1].to, 2 * 60);
+        assert_true(ops->sources.set);
+        assert_true(ops->sources.local);
+        assert_int_equal(ops->sources.n, 2);
+        assert_true(jit_cidr_contains(&ops->sources.cidrs[0], "10.255.0.1"));
+        assert_true(jit_cidr_contains(&ops->sources.cidrs[1], "2001:db8::1"));
+        assert_int_equal(ops->rate.count, 5);
+        assert_int_equal(ops->rate.per, 3600);
+        assert_int_equal(ops->risk_security, 40);
+        assert_int_equal(ops->risk_deny, 90);
+        assert_int_equal(ops->request_ttl, 600);
+        assert_null(ops->oncall_users);
+        assert_string_equal(ops->oncall_groups[0], "oncall");
+        assert_int_equal(ops->break_glass_ttl, 1800);
+        assert_int_equal(ops->break_glass_rate.count, 1);
+        assert_int_equal(ops->break_glass_rate.per, 12 * 3600);
+
+        deny = &ops->deny[0].match;
+        assert_string_equal(deny->target_users[0], "root");
+        assert_string_equal(deny->units[0], "cron.service");
+        assert_true(deny->sources.set);
+        assert_false(deny->sources.local);
+        assert_int_equal(deny->hours.windows[0].days, JIT_DAYS_ALL);
+        assert_int_equal(deny->hours.windows[0].to, 1440);
+        assert_int_equal(deny->tty, JIT_TTY_NONE);
+
+        t = &c->templates[0].match;
+        assert_string_equal(t->target_users[0], "root");
+        assert_string_equal(t->units[0], "deploy.service");
+        assert_int_equal(t->sources.n, 1);
+        assert_int_equal(t->hours.n, 1);
+        assert_int_equal(t->tty, JIT_TTY_REQUIRED);
+        assert_null(c->warnings);
+}
+
+static void t_new_keys_have_their_defaults(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(MINIMAL);
+        _cleanup_config_free_ struct jit_config *sec = parse_ok(WITH_SEC_ROLE("'break_glass':{'users':['olivia'],'max_ttl':'20m'}"));
+        const struct jit_settings *s = &c->settings;
+        const struct jit_role *ops = &c->roles[0];
+
+        assert_string_equal(s->timezone, "UTC");
+        assert_int_equal(s->history_window, 7 * 86400);
+        assert_int_equal(s->request_ttl, 900);
+        assert_int_equal(s->risk.off_hours, 30);
+        assert_int_equal(s->risk.unknown_source, 30);
+        assert_int_equal(s->risk.no_tty, 10);
+        assert_int_equal(s->risk.first_use, 20);
+        assert_int_equal(s->risk.rate, 50);
+        assert_int_equal(s->risk.recent_denials, 20);
+        assert_int_equal(s->risk.service_account_tty, 30);
+        assert_int_equal(c->n_accounts, 0);
+        assert_int_equal(c->n_change_windows, 0);
+        assert_null(c->security.users);
+        assert_null(c->security.groups);
+        assert_int_equal(c->security.approvals, 2);
+
+        assert_null(ops->commands);
+        assert_int_equal(ops->hours.n, 0);
+        assert_false(ops->sources.set);
+        assert_int_equal(ops->rate.count, 0);
+        assert_int_equal(ops->risk_security, 0);        /* no security tier to rise to */
+        assert_int_equal(ops->risk_deny, 0);
+        assert_int_equal(ops->request_ttl, 0);          /* settings.request_ttl */
+        assert_int_equal(ops->break_glass_ttl, 0);      /* no break-glass */
+        assert_null(ops->oncall_users);
+        assert_null(ops->oncall_groups);
+
+        ops = &sec->roles[0];
+        assert_int_equal(sec->security.approvals, 2);
+        assert_int_equal(ops->risk_security, 50);
+        assert_int_equal(ops->break_glass_ttl, 1200);
+        assert_int_equal(ops->break_glass_rate.count, 3);       /* three a day */
+        assert_int_equal(ops->break_glass_rate.per, 86400);
+}
+
+static void t_timezone_names_a_real_zone(void **state)
+{
+        if (access(JIT_TZ_DIR "/Europe/Berlin", R_OK) < 0)
+                skip();
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'settings':{'timezone':'Europe/Berlin'},'roles':{'ops':{" OPS "}}}");
+
+        assert_string_equal(c->settings.timezone, "Europe/Berlin");
+}
+
+static void t_bad_timezone_is_an_error(void **state)
+{
+        static const char *const zones[] = { "Mars/Olympus", "../etc/passwd", "Europe//Berlin", "", "utc/", NULL };
+
+        for (size_t i = 0; zones[i]; i++) {
+                char json[256];
+
+                snprintf(json, sizeof(json), "{'version':1,'settings':{'timezone':'%s'},'roles':{'ops':{" OPS "}}}", zones[i]);
+                expect_error(json, "$.settings.timezone", NULL);
+        }
+}
+
+static void t_bad_sources_are_errors_with_their_index(void **state)
+{
+        expect_error(WITH_ROLE("'sources':['10.0.0.0/8','10.0.0.1/8']"), "$.roles.ops.sources[1]", "10.0.0.1/8");
+        expect_error(WITH_ROLE("'sources':['2001:db8::1/32']"), "$.roles.ops.sources[0]", "host bits");
+        expect_error(WITH_ROLE("'sources':['10.0.0.0/33']"), "$.roles.ops.sources[0]", NULL);
+        expect_error(WITH_ROLE("'sources':['bastion.example.com']"), "$.roles.ops.sources[0]", NULL);
+        expect_error(WITH_ROLE("'sources':['LOCAL']"), "$.roles.ops.sources[0]", NULL);
+        expect_error(WITH_ROLE("'sources':[7]"), "$.roles.ops.sources[0]", NULL);
+        expect_error(WITH_ROLE("'sources':[]"), "$.roles.ops.sources", NULL);
+        expect_error(WITH_ROLE("'sources':'10.0.0.0/8'"), "$.roles.ops.sources", NULL);
+        expect_error(WITH_TEMPLATE("'role':'ops','users':['alice'],'sources':['192.168.1.1/24']"),
+                     "$.templates.t.sources[0]", NULL);
+        expect_error(WITH_ROLE("'deny':[{'id':'a','sources':['10.1.0.0/8']}]"), "$.roles.ops.deny[0].sources[0]", NULL);
+}
+
+static void t_bad_hours_are_errors_with_their_index(void **state)
+{
+        expect_error(WITH_ROLE("'hours':[{'days':'monday','from':'08:00','to':'18:00'}]"), "$.roles.ops.hours[0]", "days");
+        expect_error(WITH_ROLE("'hours':[{'days':'Mon-Fri','from':'08:00','to':'18:00'}]"), "$.roles.ops.hours[0]", "days");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon-fri','from':'08:00','to':'18:00'},{'days':'','from':'08:00','to':'18:00'}]"),
+                     "$.roles.ops.hours[1]", "days");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon','from':'09:00','to':'09:00'}]"), "$.roles.ops.hours[0]", "same time");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon','from':'24:00','to':'09:00'}]"), "$.roles.ops.hours[0]", "from");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon','from':'8:00','to':'09:00'}]"), "$.roles.ops.hours[0]", "from");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon','from':'08:00','to':'24:01'}]"), "$.roles.ops.hours[0]", "to");
+        expect_error(WITH_ROLE("'hours':[{'days':'mon','from':'08:00'}]"), "$.roles.ops.hours[0]", "\"to\"");
+        expect_error(WITH_ROLE("'hours':[]"), "$.roles.ops.hours", NULL);
+        expect_error(WITH_ROLE("'hours':['mon-fri 08:00-18:00']"), "$.roles.ops.hours[0]", "object");
+        expect_error(WITH_TEMPLATE("'role':'ops','users':['alice'],'hours':[{'days':'sun','from':'10:00','to':'10:00'}]"),
+                     "$.templates.t.hours[0]", "same time");
+}
+
+static void t_bad_rate_is_an_error(void **state)
+{
+        expect_error(WITH_ROLE("'rate':{'requests':0,'per':'1h'}"), "$.roles.ops.rate", "requests");
+        expect_error(WITH_ROLE("'rate':{'requests':2.5,'per':'1h'}"), "$.roles.ops.rate", "requests");
+        expect_error(WITH_ROLE("'rate':{'requests':5}"), "$.roles.ops.rate", "\"per\"");
+        expect_error(WITH_ROLE("'rate':{'requests':5,'per':'often'}"), "$.roles.ops.rate.per", "often");
+        expect_error(WITH_ROLE("'rate':5"), "$.roles.ops.rate", NULL);
+}
+
+static void t_bad_tty_is_an_error(void **state)
+{
+        expect_error(WITH_TEMPLATE("'role':'ops','users':['alice'],'tty':'yes'"), "$.templates.t.tty", NULL);
+        expect_error(WITH_ROLE("'deny':[{'id':'a','tty':1}]"), "$.roles.ops.deny[0].tty", NULL);
+}
+
+static void t_bad_units_are_errors(void **state)
+{
+        expect_error(WITH_TEMPLATE("'role':'ops','units':['/etc/systemd/system/x.service']"), "$.templates.t.units[0]", NULL);
+        expect_error(WITH_TEMPLATE("'role':'ops','units':['a b.service']"), "$.templates.t.units[0]", NULL);
+        expect_error(WITH_ROLE("'deny':[{'id':'a','units':[]}]"), "$.roles.ops.deny[0].units", "empty");
+}
+
+static void t_service_account_without_units_is_an_error(void **state)
+{
+        expect_error(WITH_TOP("'accounts':{'backup':{'kind':'service'}}"), "$.accounts.backup", "units");
+}
+
+static void t_units_on_a_human_account_are_an_error(void **state)
+{
+        expect_error(WITH_TOP("'accounts':{'alice':{'kind':'human','units':['x.service']}}"), "$.accounts.alice", "units");
+}
+
+static void t_bad_accounts_are_errors(void **state)
+{
+        expect_error(WITH_TOP("'accounts':{'alice':{'kind':'robot'}}"), "$.accounts.alice.kind", "robot");
+        expect_error(WITH_TOP("'accounts':{'alice':{}}"), "$.accounts.alice", "kind");
+        expect_error(WITH_TOP("'accounts':{'bob;rm':{'kind':'human'}}"), "$.accounts", "bob;rm");
+        expect_error(WITH_TOP("'accounts':{'alice':'human'}"), "$.accounts.alice", NULL);
+        expect_error(WITH_TOP("'accounts':[]"), "$.accounts", NULL);
+}
+
+static void t_security_approvals_out_of_range_are_errors(void **state)
+{
+        expect_error(WITH_TOP("'security':{'users':['sam'],'approvals':1}"), "$.security.approvals", NULL);
+        expect_error(WITH_TOP("'security':{'users':['sam'],'approvals':17}"), "$.security.approvals", NULL);
+        expect_error(WITH_TOP("'security':{'users':['sam'],'approvals':2.5}"), "$.security.approvals", NULL);
+        expect_error(WITH_TOP("'security':{'users':['sam'],'approvals':'2'}"), "$.security.approvals", NULL);
+}
+
+static void t_security_naming_nobody_is_an_error(void **state)
+{
+        expect_error(WITH_TOP("'security':{'approvals':2}"), "$.security", "nobody");
+        expect_error(WITH_TOP("'security':['sam']"), "$.security", NULL);
+}
+
+static void t_security_tier_without_a_security_block_is_an_error(void **state)
+{
+        expect_error(WITH_ROLE("'tier':'security'"), "$.roles.ops", "security");
+        expect_error(WITH_ROLE("'risk':{'security':40}"), "$.roles.ops", "security");
+}
+
+static void t_risk_deny_at_or_below_security_is_an_error(void **state)
+{
+        expect_error(WITH_SEC_ROLE("'risk':{'security':50,'deny':50}"), "$.roles.ops.risk", "deny");
+        expect_error(WITH_SEC_ROLE("'risk':{'security':60,'deny':40}"), "$.roles.ops.risk", "deny");
+        expect_error(WITH_SEC_ROLE("'risk':{'deny':30}"), "$.roles.ops.risk", "deny");  /* default 50 */
+        expect_error(WITH_SEC_ROLE("'risk':{'security':0}"), "$.roles.ops.risk.security", NULL);
+        expect_error(WITH_SEC_ROLE("'risk':{'deny':1001}"), "$.roles.ops.risk.deny", NULL);
+}
+
+static void t_risk_deny_alone_is_valid_without_a_security_tier(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(WITH_ROLE("'risk':{'deny':30}"));
+
+        assert_int_equal(c->roles[0].risk_deny, 30);
+        assert_int_equal(c->roles[0].risk_security, 0);
+}
+
+static void t_break_glass_longer_than_the_role_is_an_error(void **state)
+{
+        expect_error(WITH_ROLE("'break_glass':{'users':['olivia'],'max_ttl':'2h'}"), "$.roles.ops.break_glass.max_ttl", "max_ttl");
+}
+
+static void t_bad_break_glass_is_an_error(void **state)
+{
+        expect_error(WITH_ROLE("'break_glass':{'max_ttl':'30m'}"), "$.roles.ops.break_glass", "nobody");
+        expect_error(WITH_ROLE("'break_glass':{'users':['olivia']}"), "$.roles.ops.break_glass", "max_ttl");
+        expect_error(WITH_ROLE("'break_glass':{'users':['olivia'],'max_ttl':'30m','rate':{'requests':0,'per':'1d'}}"),
+                     "$.roles.ops.break_glass.rate", "requests");
+        expect_error(WITH_ROLE("'break_glass':true"), "$.roles.ops.break_glass", NULL);
+        /* on call for the group it grants: one grant would lead to the next */
+        expect_error(WITH_ROLE("'break_glass':{'groups':['jit-ops'],'max_ttl':'30m'}"), "$.roles.ops", "jit-ops");
+}
+
+static void t_bad_change_windows_are_errors_with_their_index(void **state)
+{
+        expect_error(WITH_TOP("'change_windows':[{'id':'a','from':'2026-11-22T20:00:00Z','to':'2026-11-22T20:00:00Z'}]"),
+                     "$.change_windows[0]", "ends before");
+        expect_error(WITH_TOP("'change_windows':[{'id':'a','from':'2026-11-22T20:00:00Z','to':'2026-11-22T21:00:00Z'},"
+                              "{'id':'b','from':'2026-11-22 20:00','to':'2026-11-22T21:00:00Z'}]"),
+                     "$.change_windows[1]", "from");
+        expect_error(WITH_TOP("'change_windows':[{'id':'a','from':'2026-11-22T20:00:00Z','to':'tomorrow'}]"),
+                     "$.change_windows[0]", "to");
+        expect_error(WITH_TOP("'change_windows':[{'from':'2026-11-22T20:00:00Z','to':'2026-11-22T21:00:00Z'}]"),
+                     "$.change_windows[0]", "id");
+        expect_error(WITH_TOP("'change_windows':{'id':'a'}"), "$.change_windows", NULL);
+}
+
+static void t_unknown_keys_in_the_new_objects_are_errors(void **state)
+{
+        static const struct { const char *json, *path; } cases[] = {
+                { WITH_ROLE("'hours':[{'days':'mon','from':'08:00','to':'09:00','colour':1}]"), "$.roles.ops.hours[0]" },
+                { WITH_ROLE("'rate':{'requests':1,'per':'1h','colour':1}"), "$.roles.ops.rate" },
+                { WITH_SEC_ROLE("'risk':{'security':10,'colour':1}"), "$.roles.ops.risk" },
+                { WITH_ROLE("'break_glass':{'users':['olivia'],'max_ttl':'30m','colour':1}"), "$.roles.ops.break_glass" },
+                { WITH_ROLE("'break_glass':{'users':['olivia'],'max_ttl':'30m','rate':{'requests':1,'per':'1h','colour':1}}"),
+                  "$.roles.ops.break_glass.rate" },
+                { WITH_TOP("'accounts':{'backup':{'kind':'service','units':['b.service'],'colour':1}}"), "$.accounts.backup" },
+                { WITH_TOP("'security':{'users':['sam'],'colour':1}"), "$.security" },
+                { WITH_TOP("'change_windows':[{'id':'a','from':'2026-11-22T20:00:00Z','to':'2026-11-22T21:00:00Z','colour':1}]"),
+                  "$.change_windows[0]" },
+                { "{'version':1,'settings':{'risk_weights':{'colour':1}},'roles':{'ops':{" OPS "}}}", "$.settings.risk_weights" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                expect_error(cases[i].json, cases[i].path, "\"colour\"");
+}
+
+static void t_bad_risk_weights_are_errors(void **state)
+{
+        expect_error("{'version':1,'settings':{'risk_weights':{'no_tty':-1}},'roles':{'ops':{" OPS "}}}",
+                     "$.settings.risk_weights.no_tty", NULL);
+        expect_error("{'version':1,'settings':{'risk_weights':{'rate':1001}},'roles':{'ops':{" OPS "}}}",
+                     "$.settings.risk_weights.rate", NULL);
+        expect_error("{'version':1,'settings':{'risk_weights':[]},'roles':{'ops':{" OPS "}}}",
+                     "$.settings.risk_weights", NULL);
+        expect_error("{'version':1,'settings':{'history_window':'forever'},'roles':{'ops':{" OPS "}}}",
+                     "$.settings.history_window", "forever");
+}
+
+static void t_template_may_match_by_units_alone(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(WITH_TEMPLATE("'role':'ops','units':['deploy.service']"));
+
+        assert_string_equal(c->templates[0].match.units[0], "deploy.service");
+        /* sources, hours, tty or target_users alone still match everyone */
+        expect_error(WITH_TEMPLATE("'role':'ops','sources':['10.0.0.0/8']"), "$.templates.t", "every request");
+        expect_error(WITH_TEMPLATE("'role':'ops','tty':true,'target_users':['root']"), "$.templates.t", "every request");
+}
+
+/* ---- conflicts: reported in c->warnings, never fatal -------------------- */
+
+static bool has_warning(char **w, const char *path, const char *word)
+{
+        size_t pl = strlen(path);
+
+        for (size_t i = 0; w && w[i]; i++)
+                if (strncmp(w[i], path, pl) == 0 && strncmp(w[i] + pl, ": conflict: ", 12) == 0 && strstr(w[i] + pl, word))
+                        return true;
+        return false;
+}
+
+static void assert_warning(char **w, const char *path, const char *word)
+{
+        if (!has_warning(w, path, word)) {
+                char *all = jit_strv_join(w, "\n  ");
+
+                fail_msg("no conflict at \"%s\" mentioning \"%s\"; got:\n  %s", path, word, all ? all : "(none)");
+        }
+}
+
+static void t_deny_rule_matching_everything_shadows_every_template(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{'ops':{" OPS ",'deny':[{'id':'freeze','reason':'change freeze'}]}},"
+                "'templates':{'a':{'role':'ops','users':['alice']},'b':{'role':'ops','commands':['/usr/bin/id']}}}");
+
+        assert_warning(c->warnings, "$.templates.a", "freeze");
+        assert_warning(c->warnings, "$.templates.b", "freeze");
+        assert_int_equal(jit_strv_length(c->warnings), 2);
+}
+
+static void t_template_command_also_denied_is_a_conflict(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{'ops':{" OPS ",'deny':[{'id':'no-shells','commands':['/usr/bin/bash*']}]}},"
+                "'templates':{'t':{'role':'ops','commands':['/usr/bin/id','/usr/bin/bash -c uptime']}}}");
+
+        assert_warning(c->warnings, "$.templates.t", "/usr/bin/bash -c uptime");
+        assert_warning(c->warnings, "$.templates.t", "no-shells");
+        assert_int_equal(jit_strv_length(c->warnings), 1);
+}
+
+static void t_template_command_outside_the_role_commands_is_a_conflict(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{'ops':{" OPS ",'commands':['/usr/bin/systemctl *']}},"
+                "'templates':{'t':{'role':'ops','commands':['/usr/bin/systemctl restart nginx','/usr/bin/reboot']}}}");
+
+        assert_warning(c->warnings, "$.templates.t", "/usr/bin/reboot");
+        assert_int_equal(jit_strv_length(c->warnings), 1);
+}
+
+static void t_template_covered_by_an_earlier_broad_one_is_a_conflict(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{'ops':{'group':'jit-ops','max_ttl':'1h','requesters':{'groups':['eng']}," APP "}},"
+                "'templates':{'eng':{'role':'ops','groups':['eng'],'users':['alice']},"
+                "'alice-short':{'role':'ops','users':['alice'],'commands':['/usr/bin/id'],'max_ttl':'5m'},"
+                "'other':{'role':'ops','users':['bob']}}}");
+
+        assert_warning(c->warnings, "$.templates.alice-short", "template eng");
+        assert_false(has_warning(c->warnings, "$.templates.other", "template eng"));
+        assert_int_equal(jit_strv_length(c->warnings), 1);
+}
+
+static void t_policy_with_errors_reports_no_conflicts(void **state)
+{
+        /* warnings belong to a config; errors return none */
+        char **errs = parse_fail(
+                "{'version':1,'roles':{'ops':{" OPS ",'deny':[{'id':'freeze'}],'colour':1}},"
+                "'templates':{'t':{'role':'ops','users':['alice']}}}");
+
+        assert_error(errs, "$.roles.ops", "colour");
+        for (size_t i = 0; errs[i]; i++)
+                assert_null(strstr(errs[i], "conflict"));
+        jit_strv_free(errs);
 }
 
 /* ---- jit_config_load: ownership and mode -------------------------------- */
@@ -748,7 +1199,7 @@ int main(void)
                 cmocka_unit_test(t_valid_policy_parses_with_its_values),
                 cmocka_unit_test(t_minimal_policy_parses),
                 cmocka_unit_test(t_default_ttl_defaults_within_a_short_max_ttl),
-                cmocka_unit_test(t_deny_without_approvers_is_valid),
+                cmocka_unit_test(t_auto_tier_without_approvers_is_valid),
                 cmocka_unit_test(t_whitespace_after_the_json_is_accepted),
                 cmocka_unit_test(t_unknown_keys_are_errors_at_every_level),
                 cmocka_unit_test(t_bad_durations_are_errors_with_their_path),
@@ -773,12 +1224,41 @@ int main(void)
                 cmocka_unit_test(t_trailing_garbage_after_the_json_is_an_error),
                 cmocka_unit_test(t_trailing_nul_byte_is_an_error),
                 cmocka_unit_test(t_text_that_is_not_a_json_object_is_an_error),
-                cmocka_unit_test(t_escalate_without_approvers_is_an_error),
-                cmocka_unit_test(t_unknown_default_action_is_an_error),
+                cmocka_unit_test(t_owner_tier_without_approvers_is_an_error),
+                cmocka_unit_test(t_unknown_tier_is_an_error),
+                cmocka_unit_test(t_default_action_of_the_old_schema_is_an_unknown_key),
                 cmocka_unit_test(t_bad_settings_are_errors),
                 cmocka_unit_test(t_wrong_types_are_errors),
                 cmocka_unit_test(t_every_error_is_reported_not_only_the_first),
                 cmocka_unit_test(t_errors_may_be_ignored_by_passing_null),
+                cmocka_unit_test(t_new_keys_parse_with_their_values),
+                cmocka_unit_test(t_new_keys_have_their_defaults),
+                cmocka_unit_test(t_timezone_names_a_real_zone),
+                cmocka_unit_test(t_bad_timezone_is_an_error),
+                cmocka_unit_test(t_bad_sources_are_errors_with_their_index),
+                cmocka_unit_test(t_bad_hours_are_errors_with_their_index),
+                cmocka_unit_test(t_bad_rate_is_an_error),
+                cmocka_unit_test(t_bad_tty_is_an_error),
+                cmocka_unit_test(t_bad_units_are_errors),
+                cmocka_unit_test(t_service_account_without_units_is_an_error),
+                cmocka_unit_test(t_units_on_a_human_account_are_an_error),
+                cmocka_unit_test(t_bad_accounts_are_errors),
+                cmocka_unit_test(t_security_approvals_out_of_range_are_errors),
+                cmocka_unit_test(t_security_naming_nobody_is_an_error),
+                cmocka_unit_test(t_security_tier_without_a_security_block_is_an_error),
+                cmocka_unit_test(t_risk_deny_at_or_below_security_is_an_error),
+                cmocka_unit_test(t_risk_deny_alone_is_valid_without_a_security_tier),
+                cmocka_unit_test(t_break_glass_longer_than_the_role_is_an_error),
+                cmocka_unit_test(t_bad_break_glass_is_an_error),
+                cmocka_unit_test(t_bad_change_windows_are_errors_with_their_index),
+                cmocka_unit_test(t_unknown_keys_in_the_new_objects_are_errors),
+                cmocka_unit_test(t_bad_risk_weights_are_errors),
+                cmocka_unit_test(t_template_may_match_by_units_alone),
+                cmocka_unit_test(t_deny_rule_matching_everything_shadows_every_template),
+                cmocka_unit_test(t_template_command_also_denied_is_a_conflict),
+                cmocka_unit_test(t_template_command_outside_the_role_commands_is_a_conflict),
+                cmocka_unit_test(t_template_covered_by_an_earlier_broad_one_is_a_conflict),
+                cmocka_unit_test(t_policy_with_errors_reports_no_conflicts),
                 LOAD_TEST(t_load_reads_a_root_owned_file),
                 LOAD_TEST(t_load_reads_a_root_only_file),
                 LOAD_TEST(t_load_refuses_a_group_writable_file),
