@@ -35,6 +35,13 @@ static char **xstrv(const char *const *items)
         return v;
 }
 
+static const struct jit_signed signed_by_carol = {
+        .canonical = "jit-decision 1\nrequest=r-0123456789\ndecision=approve\n",
+        .signature = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+                     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        .key = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+};
+
 /* A request with every field set, values chosen to survive only an exact
  * round trip (uid above 2^31, times above 2^32, quotes and UTF-8 in text). */
 static struct jit_request *full_request(void)
@@ -63,6 +70,29 @@ static struct jit_request *full_request(void)
         r->decided_at_us = 1700000100000001ULL;
         r->comment = xstrdup("go ahead");
         strcpy(r->grant_id, "g-abcdefghjk");
+        /* where it came from, what the policy saw and said, who approved */
+        r->kind = xstrdup("extend");
+        strcpy(r->extends, "g-bcdefghjkm");
+        r->unit = xstrdup("session-4.scope");
+        r->session = xstrdup("4");
+        r->session_class = xstrdup("user");
+        r->session_type = xstrdup("tty");
+        r->has_tty = true;
+        r->hist_requests = 4294967295u;
+        r->hist_denials = 2;
+        r->hist_grants = 0;
+        r->hist_break_glass = 1;
+        r->policy_action = xstrdup("escalate");
+        r->tier = xstrdup("security");
+        r->approvals_needed = 2;
+        r->risk = 70;
+        r->policy_reason_ids = xstrv((const char *const[]){ "ttl.capped", "tier.security", NULL });
+        assert_int_equal(jit_request_add_approval(r, "carol", 1700000050000001ULL, false, &signed_by_carol), 0);
+        assert_int_equal(jit_request_add_approval(r, "sam", 1700000090000002ULL, true, NULL), 0);
+        r->review_state = xstrdup("closed");
+        r->review_by = xstrdup("sam");
+        r->review_comment = xstrdup("fine — \"INC-42\"");
+        r->review_at_us = 1700086400000003ULL;
         return r;
 }
 
@@ -84,6 +114,7 @@ static struct jit_grant *full_grant(void)
         g->ended_us = 1700000300000003ULL;
         g->ended_by = xstrdup("carol");
         g->timer = xstrdup("jit-expire-g-abcdefghjk.timer");
+        g->tier = xstrdup("break-glass");
         return g;
 }
 
@@ -129,6 +160,35 @@ static void assert_request_same(const struct jit_request *a, const struct jit_re
         assert_int_equal(a->decided_at_us, b->decided_at_us);
         assert_str_same(a->comment, b->comment);
         assert_string_equal(a->grant_id, b->grant_id);
+        assert_str_same(a->kind, b->kind);
+        assert_string_equal(a->extends, b->extends);
+        assert_str_same(a->unit, b->unit);
+        assert_str_same(a->session, b->session);
+        assert_str_same(a->session_class, b->session_class);
+        assert_str_same(a->session_type, b->session_type);
+        assert_int_equal(a->has_tty, b->has_tty);
+        assert_int_equal(a->hist_requests, b->hist_requests);
+        assert_int_equal(a->hist_denials, b->hist_denials);
+        assert_int_equal(a->hist_grants, b->hist_grants);
+        assert_int_equal(a->hist_break_glass, b->hist_break_glass);
+        assert_str_same(a->policy_action, b->policy_action);
+        assert_str_same(a->tier, b->tier);
+        assert_int_equal(a->approvals_needed, b->approvals_needed);
+        assert_int_equal(a->risk, b->risk);
+        assert_strv_same(a->policy_reason_ids, b->policy_reason_ids);
+        assert_int_equal(a->n_approvals, b->n_approvals);
+        for (size_t i = 0; i < a->n_approvals; i++) {
+                assert_str_same(a->approvals[i].by, b->approvals[i].by);
+                assert_int_equal(a->approvals[i].at_us, b->approvals[i].at_us);
+                assert_int_equal(a->approvals[i].security, b->approvals[i].security);
+                assert_str_same(a->approvals[i].sig.canonical, b->approvals[i].sig.canonical);
+                assert_str_same(a->approvals[i].sig.signature, b->approvals[i].sig.signature);
+                assert_str_same(a->approvals[i].sig.key, b->approvals[i].sig.key);
+        }
+        assert_str_same(a->review_state, b->review_state);
+        assert_str_same(a->review_by, b->review_by);
+        assert_str_same(a->review_comment, b->review_comment);
+        assert_int_equal(a->review_at_us, b->review_at_us);
 }
 
 static void assert_grant_same(const struct jit_grant *a, const struct jit_grant *b)
@@ -146,6 +206,7 @@ static void assert_grant_same(const struct jit_grant *a, const struct jit_grant 
         assert_int_equal(a->ended_us, b->ended_us);
         assert_str_same(a->ended_by, b->ended_by);
         assert_str_same(a->timer, b->timer);
+        assert_str_same(a->tier, b->tier);
 }
 
 /* To text and back, as on the wire. */
@@ -192,8 +253,85 @@ static void t_minimal_request_round_trip_keeps_absent_fields_absent(void **state
         assert_null(back->command);
         assert_null(back->reason);
         assert_string_equal(back->grant_id, "");
+        assert_null(back->kind);
+        assert_string_equal(back->extends, "");
+        assert_false(back->has_tty);
+        assert_null(back->approvals);
+        assert_int_equal(back->n_approvals, 0);
+        assert_null(back->review_state);
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "approvals"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "review_at_us"));
         cJSON_Delete(j);
         cJSON_Delete(wire);
+}
+
+static void t_request_round_trip_keeps_approvals_with_signatures_review_and_history(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *wire;
+
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_int_equal(back->n_approvals, 2);
+        assert_string_equal(back->approvals[0].by, "carol");
+        assert_int_equal(back->approvals[0].at_us, 1700000050000001ULL);
+        assert_false(back->approvals[0].security);
+        assert_string_equal(back->approvals[0].sig.canonical, signed_by_carol.canonical);
+        assert_string_equal(back->approvals[0].sig.signature, signed_by_carol.signature);
+        assert_string_equal(back->approvals[0].sig.key, signed_by_carol.key);
+        assert_string_equal(back->approvals[1].by, "sam");
+        assert_true(back->approvals[1].security);
+        assert_null(back->approvals[1].sig.canonical);
+        assert_null(back->approvals[1].sig.signature);
+        assert_string_equal(back->review_state, "closed");
+        assert_string_equal(back->review_by, "sam");
+        assert_string_equal(back->review_comment, "fine — \"INC-42\"");
+        assert_int_equal(back->review_at_us, 1700086400000003ULL);
+        assert_true(back->has_tty);
+        assert_int_equal(back->hist_requests, 4294967295u);
+        assert_int_equal(back->hist_denials, 2);
+        assert_int_equal(back->hist_grants, 0);
+        assert_int_equal(back->hist_break_glass, 1);
+        assert_string_equal(back->kind, "extend");
+        assert_string_equal(back->extends, "g-bcdefghjkm");
+        assert_string_equal(back->tier, "security");
+        assert_int_equal(back->approvals_needed, 2);
+        assert_int_equal(back->risk, 70);
+        assert_string_equal(back->policy_reason_ids[1], "tier.security");
+        assert_request_same(r, back);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_add_approval_takes_copies(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = calloc(1, sizeof(*r));
+        char *by = xstrdup("carol");
+        struct jit_signed sig = { 0 };
+
+        assert_non_null(r);
+        assert_int_equal(jit_signed_copy(&sig, &signed_by_carol), 0);
+        assert_int_equal(jit_request_add_approval(r, by, 5, true, &sig), 0);
+        memset(by, 'x', strlen(by));
+        free(by);
+        jit_signed_done(&sig);
+        assert_string_equal(r->approvals[0].by, "carol");
+        assert_string_equal(r->approvals[0].sig.key, signed_by_carol.key);
+        assert_int_equal(r->approvals[0].at_us, 5);
+        assert_true(r->approvals[0].security);
+}
+
+static void t_add_approval_refuses_more_than_the_maximum(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = calloc(1, sizeof(*r));
+
+        assert_non_null(r);
+        for (int i = 0; i < JIT_MAX_APPROVALS; i++)
+                assert_int_equal(jit_request_add_approval(r, "carol", (uint64_t)i, false, NULL), 0);
+        assert_int_equal(jit_request_add_approval(r, "sam", 99, true, &signed_by_carol), -E2BIG);
+        assert_int_equal(r->n_approvals, JIT_MAX_APPROVALS);
+        assert_string_equal(r->approvals[JIT_MAX_APPROVALS - 1].by, "carol");
 }
 
 static void t_grant_json_round_trip_keeps_every_field(void **state)
@@ -393,6 +531,7 @@ static void t_from_json_rejects_oversized_fields(void **state)
         strcpy(big + JIT_TEXT_MAX + 2, "\"");
         expect_request_refused("reason", big);
         expect_request_refused("comment", big);
+        expect_request_refused("review_comment", big);
         expect_request_refused("user", big);
 
         many[off++] = '[';
@@ -402,6 +541,40 @@ static void t_from_json_rejects_oversized_fields(void **state)
         expect_request_refused("command", many);
         free(big);
         free(many);
+}
+
+static void t_from_json_rejects_bad_new_request_fields(void **state)
+{
+        char approvals[2048];
+        size_t off = 0;
+
+        expect_request_refused("has_tty", "\"yes\"");
+        expect_request_refused("has_tty", "1");
+        expect_request_refused("hist_requests", "4294967296");
+        expect_request_refused("hist_denials", "-1");
+        expect_request_refused("hist_grants", "\"3\"");
+        expect_request_refused("hist_break_glass", "0.5");
+        expect_request_refused("approvals_needed", "\"2\"");
+        expect_request_refused("risk", "4294967296");
+        expect_request_refused("extends", "\"r-0123456789\"");
+        expect_request_refused("extends", "\"g-short\"");
+        expect_request_refused("kind", "\"a kind far too long\"");
+        expect_request_refused("tier", "7");
+        expect_request_refused("policy_reason_ids", "\"tier.owner\"");
+        expect_request_refused("review_at_us", "\"later\"");
+        expect_request_refused("approvals", "{}");
+        expect_request_refused("approvals", "[\"carol\"]");
+        expect_request_refused("approvals", "[{\"at_us\":1}]");                          /* by whom? */
+        expect_request_refused("approvals", "[{\"by\":\"carol\"}]");                     /* when? */
+        expect_request_refused("approvals", "[{\"by\":\"carol\",\"at_us\":1,\"security\":\"yes\"}]");
+        expect_request_refused("approvals", "[{\"by\":\"carol\",\"at_us\":1,"
+                                            "\"signed_decision\":{\"canonical\":\"x\",\"key\":\"00\"}}]");  /* no signature */
+        off += (size_t)sprintf(approvals + off, "[");
+        for (int i = 0; i <= JIT_MAX_APPROVALS; i++)
+                off += (size_t)sprintf(approvals + off, "%s{\"by\":\"u%d\",\"at_us\":%d}", i ? "," : "", i, i);
+        sprintf(approvals + off, "]");
+        expect_request_refused("approvals", approvals);
+        expect_grant_refused("tier", "[]");
 }
 
 static void t_from_json_rejects_non_objects(void **state)
@@ -744,6 +917,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(t_request_json_round_trip_keeps_every_field),
                 cmocka_unit_test(t_minimal_request_round_trip_keeps_absent_fields_absent),
+                cmocka_unit_test(t_request_round_trip_keeps_approvals_with_signatures_review_and_history),
+                cmocka_unit_test(t_add_approval_takes_copies),
+                cmocka_unit_test(t_add_approval_refuses_more_than_the_maximum),
                 cmocka_unit_test(t_grant_json_round_trip_keeps_every_field),
                 cmocka_unit_test(t_every_request_state_round_trips),
                 cmocka_unit_test(t_every_grant_state_round_trips),
@@ -753,6 +929,7 @@ int main(void)
                 cmocka_unit_test(t_from_json_rejects_bad_ids),
                 cmocka_unit_test(t_from_json_rejects_bad_states),
                 cmocka_unit_test(t_from_json_rejects_oversized_fields),
+                cmocka_unit_test(t_from_json_rejects_bad_new_request_fields),
                 cmocka_unit_test(t_from_json_rejects_non_objects),
                 cmocka_unit_test(t_pending_request_moves_to_any_decision),
                 cmocka_unit_test(t_decided_request_never_changes_again),
