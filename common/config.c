@@ -613,7 +613,8 @@ static void parse_template(struct vctx *v, const cJSON *obj, const char *path,
                 verr(v, p, "is longer than the role's max_ttl");
         }
         parse_match(v, obj, path, &t->match);
-        if (!t->match.users && !t->match.groups && !t->match.commands && !t->match.units)
+        if (!cJSON_GetObjectItemCaseSensitive(obj, "users") && !cJSON_GetObjectItemCaseSensitive(obj, "groups") &&
+            !cJSON_GetObjectItemCaseSensitive(obj, "commands") && !cJSON_GetObjectItemCaseSensitive(obj, "units"))
                 verr(v, path, "matches every request of the role: give at least one of \"users\", \"groups\", \"commands\", \"units\"");
 }
 

@@ -111,6 +111,7 @@ static bool command_in(char *const *patterns, const struct jit_context *ctx, boo
 
 static bool source_is_known(const struct jit_sources *s, const char *rhost)
 {
+        /* A host name is not an address we can place: never "known". */
         if (!rhost || !rhost[0])
                 return s->local;
         for (size_t i = 0; i < s->n; i++)
@@ -148,7 +149,8 @@ static bool match_applies(const struct jit_match *m, const struct jit_context *c
                 return false;
         if (m->units && !(ctx->unit ? unit_in(m->units, ctx->unit) : deny))
                 return false;
-        if (m->sources.set && !source_is_known(&m->sources, ctx->rhost))
+        if (m->sources.set && !source_is_known(&m->sources, ctx->rhost) &&
+            !(deny && ctx->rhost && ctx->rhost[0] && !jit_addr_is_numeric(ctx->rhost)))
                 return false;
         if (m->hours.n && !in_hours(&m->hours, ctx))
                 return false;
@@ -212,8 +214,8 @@ static void weigh_risk(const struct jit_config *c, const struct jit_role *role, 
         }
         if (ctx->history.denials && w->recent_denials) {
                 d->risk += w->recent_denials;
-                reason(d, "risk.recent_denials", "%u recent denials for this role (+%u)",
-                       ctx->history.denials, w->recent_denials);
+                reason(d, "risk.recent_denials", "%u recent denial%s for this role (+%u)",
+                       ctx->history.denials, ctx->history.denials == 1 ? "" : "s", w->recent_denials);
         }
 }
 
@@ -238,6 +240,10 @@ static const struct jit_role *gate(const struct jit_config *c, const struct jit_
         if (!break_glass &&
             !jit_policy_is_member(ctx->user, ctx->groups, role->requester_users, role->requester_groups)) {
                 reason(d, "role.requesters", "%.64s may not request role %s", ctx->user, role->name);
+                return NULL;
+        }
+        if (break_glass && !role->break_glass_ttl) {
+                reason(d, "break_glass.disabled", "role %s has no break-glass", role->name);
                 return NULL;
         }
         if (break_glass && !jit_policy_is_member(ctx->user, ctx->groups, role->oncall_users, role->oncall_groups)) {
@@ -327,6 +333,8 @@ enum jit_action jit_policy_decide(const struct jit_config *c, const struct jit_c
                 d->tier = JIT_TIER_AUTO;
                 d->rule = t->name;
                 d->ttl = cap(ttl, t->max_ttl);
+                if (d->ttl < ttl)
+                        reason(d, "ttl.capped", "TTL capped to the template's maximum");
                 reason_named(d, "template", t->name, "pre-approved by template");
                 return d->action;
         }
@@ -349,10 +357,6 @@ enum jit_action jit_policy_break_glass(const struct jit_config *c, const struct 
         role = gate(c, ctx, d, true);
         if (!role)
                 return d->action;
-        if (!role->break_glass_ttl) {
-                reason(d, "break_glass.disabled", "role %s has no break-glass", role->name);
-                return d->action;
-        }
         if (d->service_account) {
                 reason(d, "break_glass.person", "break-glass is for people, not service accounts");
                 return d->action;
