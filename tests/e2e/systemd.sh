@@ -8,7 +8,8 @@
 # jit.service, and checks that a grant obtained with `jitctl request` is a
 # real group membership, that its expiry is a transient systemd timer, that
 # the timer (and nobody else) strips the membership at expiry, that journald
-# holds the structured events, and that a real sudo goes through pam_jit.so.
+# holds the structured events, that a real sudo goes through pam_jit.so,
+# and that a service account is granted only from its declared systemd unit.
 # Needs root; exits 77 (skip) when the machine cannot run nspawn at all.
 set -u
 export LC_ALL=C
@@ -92,6 +93,13 @@ cat >"$NS_TMP/jit.conf" <<'CONF'
       "max_ttl": "1m",
       "requesters": { "users": ["alice"] },
       "approvers": { "users": ["root"] }
+    },
+    "deploy": {
+      "description": "Deploy (a service account, from its own unit only)",
+      "group": "jit-deploy",
+      "max_ttl": "1m",
+      "tier": "auto",
+      "requesters": { "users": ["svc-deploy"] }
     }
   },
   "templates": {
@@ -100,7 +108,15 @@ cat >"$NS_TMP/jit.conf" <<'CONF'
       "description": "alice may take ops for a moment without asking",
       "users": ["alice"],
       "max_ttl": "30s"
+    },
+    "deploy-job": {
+      "role": "deploy",
+      "description": "the deploy service account takes deploy without asking",
+      "users": ["svc-deploy"]
     }
+  },
+  "accounts": {
+    "svc-deploy": { "kind": "service", "units": ["deploy-job.service"] }
   }
 }
 CONF
@@ -351,6 +367,34 @@ if [ -n "$G2" ] && [ $rc = 0 ] && ! echo "$timers" | grep -q "jit-expire-$G2" &&
 else
         notok "revoke ${G2:-?}: membership gone and its timer stopped (exit $rc)"
 fi
+# A service account is bound to its declared unit: svc-deploy is granted
+# deploy (template, tier auto) when it asks from deploy-job.service, a real
+# transient unit, and denied (account.unit) from any other unit.
+ns_sh 'groupadd --system jit-deploy && useradd --system -M -s /usr/sbin/nologin svc-deploy'
+svc_request() { # UNIT: run jitctl request deploy as svc-deploy inside UNIT
+        ns_run systemd-run --quiet --pipe --collect --unit="$1" --uid=svc-deploy \
+                /opt/jit/jitctl --json request deploy --for 30s </dev/null 2>&1
+}
+ans=$(svc_request deploy-job); rc=$?
+G3=$(echo "$ans" | jget grant.id)
+if [ "$rc" = 0 ] && [ -n "$G3" ] && [ "$(echo "$ans" | jget request.unit)" = deploy-job.service ] &&
+   [ "$(echo "$ans" | jget request.policy_rule)" = deploy-job ] && members /etc/group jit-deploy | grep -qx svc-deploy; then
+        ok "service account svc-deploy, from deploy-job.service: granted deploy by template ($G3), in jit-deploy"
+else
+        notok "service account svc-deploy, from deploy-job.service: granted deploy by template (exit $rc)"
+        echo "$ans" | diag
+fi
+ns_run /opt/jit/jitctl revoke "$G3" >/dev/null 2>&1
+ans=$(svc_request other-job); rc=$?
+if [ "$rc" = 3 ] && [ "$(echo "$ans" | jget request.unit)" = other-job.service ] &&
+   echo "$ans" | jget request.policy_reason_ids | grep -q "'account.unit'" &&
+   ! members /etc/group jit-deploy | grep -qx svc-deploy; then
+        ok "service account svc-deploy, from other-job.service: denied with account.unit"
+else
+        notok "service account svc-deploy, from other-job.service: denied with account.unit (exit $rc)"
+        echo "$ans" | diag
+fi
+
 # A stable MESSAGE_ID per event type finds each one in the journal.
 for pair in revoke:536aa1d95da34aa1bd617354f96ddbe4 request:c8d3ed48ea094630ba212ab9eb703830 decision:06991377aa8c496fa7fb113e5e1e8b30 \
             grant:10db7ee89d0f4b5a823c861200621d55 use:bfe9cd0bf4ee42a1be4199a3d20a6c8e \
