@@ -318,6 +318,7 @@ static void t_template_by_command_allows_with_ttl_capped_by_template(void **stat
         assert_int_equal(decide(state, &ctx, &d), JIT_ACTION_ALLOW);
         assert_string_equal(d.rule, "restart-web");
         assert_int_equal(d.ttl, 600);
+        assert_reason_id(&d, "ttl.capped");
 }
 
 static void t_template_keeps_a_ttl_below_its_cap(void **state)
@@ -1060,6 +1061,35 @@ static void t_deny_rule_with_units_matches_an_unknown_unit_a_template_does_not(v
         jit_config_free(c);
 }
 
+static void t_deny_rule_with_sources_matches_a_host_name_a_template_does_not(void **state)
+{
+        /* sshd with UseDNS gives PAM_RHOST as a name: no CIDR can place it. */
+        struct jit_config *c = policy(
+                "{'version':1," SECURITY ",'roles':{"
+                "'ops':{" OPS ",'deny':[{'id':'not-from-dmz','sources':['192.0.2.0/24']}]},"
+                "'web':{'group':'jit-web','max_ttl':'1h','requesters':{'users':['alice']},'approvers':{'users':['carol']}}},"
+                "'templates':{'office':{'role':'web','users':['alice'],'sources':['10.0.0.0/8']}}}");
+        struct jit_context ops = { ALICE, .rhost = "10.1.2.3" };
+        struct jit_context web = { ALICE, .rhost = "10.1.2.3" };
+        struct jit_decision d;
+
+        web.role = "web";
+        assert_int_equal(judge(c, &ops, &d, false), JIT_ACTION_ESCALATE);
+        ops.rhost = "192.0.2.9";
+        assert_int_equal(judge(c, &ops, &d, false), JIT_ACTION_DENY);
+        assert_string_equal(d.rule, "not-from-dmz");
+        ops.rhost = "host.dmz.example.com";
+        assert_int_equal(judge(c, &ops, &d, false), JIT_ACTION_DENY);
+        assert_string_equal(d.rule, "not-from-dmz");
+        ops.rhost = NULL;                               /* local: a known fact, not listed */
+        assert_int_equal(judge(c, &ops, &d, false), JIT_ACTION_ESCALATE);
+
+        assert_int_equal(judge(c, &web, &d, false), JIT_ACTION_ALLOW);
+        web.rhost = "host.office.example.com";
+        assert_int_equal(judge(c, &web, &d, false), JIT_ACTION_ESCALATE);
+        jit_config_free(c);
+}
+
 /* ---- the role's allowed commands ---------------------------------------------- */
 
 static void t_role_commands_deny_every_other_command_and_opaque_ones(void **state)
@@ -1222,6 +1252,7 @@ static void t_break_glass_on_a_role_without_it_is_denied(void **state)
         struct jit_decision d;
 
         assert_int_equal(judge(*state, &ctx, &d, true), JIT_ACTION_DENY);
+        assert_string_equal(d.reasons[d.n_reasons - 1].id, "break_glass.disabled");
 }
 
 /* ---- who approves at which tier ---------------------------------------------------- */
@@ -1436,6 +1467,7 @@ int main(void)
                 cmocka_unit_test(t_template_target_users_restrict_it_to_its_targets),
                 cmocka_unit_test(t_template_tty_true_needs_a_terminal_and_false_needs_none),
                 cmocka_unit_test(t_deny_rule_with_units_matches_an_unknown_unit_a_template_does_not),
+                cmocka_unit_test(t_deny_rule_with_sources_matches_a_host_name_a_template_does_not),
                 cmocka_unit_test(t_role_commands_deny_every_other_command_and_opaque_ones),
                 cmocka_unit_test(t_service_account_outside_its_declared_units_is_denied),
                 cmocka_unit_test(t_service_account_inside_its_declared_units_is_judged_as_usual),
