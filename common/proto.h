@@ -45,6 +45,7 @@
 #define JIT_CODE_CONFLICT  "conflict"
 #define JIT_CODE_NOTDUE    "notdue"
 #define JIT_CODE_INTERNAL  "internal"
+#define JIT_CODE_POLICY    "policy"      /* the policy (with the change) does not validate */
 
 /* Connect to path (SOCK_STREAM|SOCK_CLOEXEC). Returns fd or -errno. */
 int jit_proto_connect(const char *path);

@@ -82,7 +82,7 @@ int jit_exit_for(const cJSON *ans)
                 { "denied", JIT_EXIT_DENIED }, { "pending", JIT_EXIT_PENDING },
                 { "forbidden", JIT_EXIT_FORBIDDEN }, { "notfound", JIT_EXIT_NOTFOUND },
                 { "invalid", JIT_EXIT_USAGE }, { "conflict", JIT_EXIT_CONFLICT },
-                { "notdue", JIT_EXIT_CONFLICT },
+                { "notdue", JIT_EXIT_CONFLICT }, { "policy", JIT_EXIT_CONFIG },
         };
         const char *d = jit_json_str(ans, "decision"), *code = jit_json_str(ans, "code");
 

@@ -193,8 +193,7 @@ static int groups_of(const char *list, const char *user, char ***ret, struct who
         if (!list) {
                 if (who_from_name(user, w) < 0)
                         return jit_fail(JIT_EXIT_NOTFOUND, "no user %s here: give --groups", user);
-                *ret = w->groups;
-                return 0;
+                return 0;       /* the caller uses w->groups */
         }
         copy = strdup(list);
         for (t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))

@@ -1064,7 +1064,7 @@ static cJSON *op_reload(struct svc *s, struct client *c, const cJSON *req)
 {
         svc_config_refresh(s, true);
         if (!s->config)
-                return svc_error(JIT_CODE_CONFLICT, "the policy was refused: every request is denied until it is fixed (jitctl policy check)");
+                return svc_error(JIT_CODE_POLICY, "the policy was refused: every request is denied until it is fixed (jitctl policy check)");
         return answer(NULL, "policy loaded");
 }
 
@@ -1098,7 +1098,7 @@ static cJSON *op_template_add(struct svc *s, struct client *c, const cJSON *req)
                 return svc_error(JIT_CODE_INVALID, "malformed template: a name and its JSON text");
         r = jit_config_load_extra(s->config_path, JIT_SAFEIO_TRUSTED, name, text, strlen(text), &cand, &errors);
         if (r < 0) {
-                a = svc_error(JIT_CODE_INVALID, "template %s does not fit the policy: %s", name,
+                a = svc_error(JIT_CODE_POLICY, "template %s does not fit the policy: %s", name,
                               errors && errors[0] ? errors[0] : strerror(-r));
                 errs = cJSON_CreateArray();
                 for (size_t i = 0; errs && errors && errors[i]; i++)
