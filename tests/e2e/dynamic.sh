@@ -360,8 +360,7 @@ check "audit log: a policy event for its removal" audit_has policy "template web
 check "audit log: no policy event for the refused one" bash -c '! grep -q "template bad-role" "$1"' _ "$W/state/audit.log"
 
 # 9. jitctl policy test says what the service did (same context: sudo, no tty, first use).
-# carol's groups are given with --groups: without it, policy test looks them
-# up itself and crashes on exit (a double free in jitctl/policy.c groups_of).
+# carol's groups are given with --groups here; one call below looks them up.
 CAROLGROUPS=$(id -Gn carol | tr ' ' ,)
 for case in "ops:$R1" "ops-night:$R1N" "ops-remote:$R1R"; do
         role=${case%%:*} rid=${case#*:}
@@ -374,6 +373,9 @@ check "policy test exits 0 for an allow, 4 for an escalation" bash -c \
         '"$1" policy test --user carol --groups "$3" --role ops --command "$2" --tty no >/dev/null; a=$?
          "$1" policy test --user carol --groups "$3" --role ops-night --command "$2" --tty no >/dev/null; b=$?
          [ "$a/$b" = 0/4 ]' _ "$JITCTL" "$LOGCMD" "$CAROLGROUPS"
+out=$("$JITCTL" --json policy test --user carol --role ops --command "$LOGCMD" --tty no); rc=$?
+got=$(field 'd["action"]' <<<"$out" 2>/dev/null)
+check "policy test looks carol's groups up itself when --groups is not given (rc=$rc, $got)" [ "$rc/$got" = 0/allow ]
 
 check "grpck -r is clean" grpck -r
 sandbox_stop_service
