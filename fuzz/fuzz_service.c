@@ -5,13 +5,15 @@
  *
  * SAFETY. This runs as root on a developer machine, so nothing it does may
  * leave the process or the scratch directory:
- *  - no grant can be created or ended. The policy has no templates, and its
- *    approvers ("no-such-approver", group "no-such-approvers") are neither
- *    root nor nobody, the only two callers; so access/request can only
- *    escalate or deny, approve/deny are always refused, and the only grants
- *    are the fixtures below, all of them already ended (svc_grant_end does
- *    nothing for those). The policy is checked against this machine's users
- *    and groups at start-up;
+ *  - no grant can be created or ended. The policy has no templates and no
+ *    break-glass, and its approvers ("no-such-approver", group
+ *    "no-such-approvers") and security approvers ("no-such-security",
+ *    group "no-such-security-team") are neither root nor nobody, the only
+ *    two callers; so access/request can only escalate (to the owner or the
+ *    security tier) or deny, break-glass is refused, approve/deny are
+ *    always refused, and the only grants are the fixtures below, all of
+ *    them already ended (svc_grant_end does nothing for those). The policy
+ *    is checked against this machine's users and groups at start-up;
  *  - common/membership.c (gpasswd) is NOT linked into this target: its two
  *    entry points are defined here and abort. jitctl/serve.c is not linked
  *    either: svc_client_answer is defined here. s->bus stays NULL, so no
@@ -30,6 +32,14 @@
  *    and config_seen/config_stamp say "already looked, nothing there", so
  *    svc_config_refresh() (run by every svc_handle) never reloads; the
  *    harness checks that the policy is still in place after every request.
+ *    The ops that read the policy from disk on purpose (reload,
+ *    template-add, template-remove: root only) are dropped like a line the
+ *    frame reader refuses: they would replace the harness's policy with
+ *    none (template-remove also creates templates.d in the scratch
+ *    directory, which makes the next request reload);
+ *  - every client's peer pid is 0, so the context snapshot asks sd-login
+ *    nothing about whichever host process has that pid: decisions depend
+ *    on the input alone.
  *
  * Input: byte 0 picks the caller of each request: bit i set = request i
  * comes from uid 65534 (nobody), clear = from root (uid 0; root is what
@@ -38,11 +48,11 @@
  * it; a line the service's frame reader would refuse (not JSON, not an
  * object, trailing bytes) is skipped, as the service drops such a client.
  * Each request is a new connection (struct client, fd -1, on s->clients).
- * An "id" of the form "r:N" / "g:N" is replaced by the id of s->reqs[N] /
- * s->grants[N] (N taken modulo the count; negative counts from the end, so
- * "r:-1" is the request made last), since the ids the service makes are
- * random. After the requests the harness runs what the event loop runs
- * between them: svc_reconcile (one fixture request lapses) and
+ * An "id" or "extends" of the form "r:N" / "g:N" is replaced by the id of
+ * s->reqs[N] / s->grants[N] (N taken modulo the count; negative counts from
+ * the end, so "r:-1" is the request made last), since the ids the service
+ * makes are random. After the requests the harness runs what the event
+ * loop runs between them: svc_reconcile (one fixture request lapses) and
  * svc_expire_waiters, so every waiting client gets its answer.
  * Every input starts from the same state: the fixtures below, an empty
  * spool, no clients.
@@ -249,13 +259,15 @@ static int req_dfd = -1, grant_dfd = -1;
 static cJSON *fixture_reqs, *fixture_grants;
 static size_t n_fixture_reqs, n_fixture_grants;
 
-/* Root and nobody may request ops (escalate); dba is requested by group
- * nogroup and denies unless a template says otherwise (none does); nobody
- * may request closed. Nobody here can approve anything. */
+/* Root and nobody may request ops (tier owner; the security tier once the
+ * risk reaches 50); dba is requested by group nogroup and is granted by
+ * templates only (tier auto; there are none); nobody may request closed.
+ * Nobody here can approve anything, at any tier. */
 static const char policy_text[] =
         "{\n"
         "  \"version\": 1,\n"
         "  \"settings\": { \"expiry\": \"loop\", \"request_ttl\": \"1h\", \"reconcile_interval\": \"1m\" },\n"
+        "  \"security\": { \"users\": [\"no-such-security\"], \"groups\": [\"no-such-security-team\"], \"approvals\": 2 },\n"
         "  \"roles\": {\n"
         "    \"ops\": {\n"
         "      \"description\": \"Root through sudo on this host\",\n"
@@ -264,7 +276,7 @@ static const char policy_text[] =
         "      \"max_ttl\": \"2h\",\n"
         "      \"requesters\": { \"users\": [\"root\", \"nobody\"] },\n"
         "      \"approvers\": { \"users\": [\"no-such-approver\"], \"groups\": [\"no-such-approvers\"] },\n"
-        "      \"default_action\": \"escalate\",\n"
+        "      \"tier\": \"owner\",\n"
         "      \"deny\": [\n"
         "        { \"id\": \"no-shells\", \"reason\": \"interactive shells are never granted through jit\",\n"
         "          \"commands\": [\"/usr/bin/bash*\", \"/bin/bash*\", \"/bin/sh*\"] },\n"
@@ -276,7 +288,7 @@ static const char policy_text[] =
         "      \"max_ttl\": \"8h\",\n"
         "      \"requesters\": { \"groups\": [\"nogroup\"], \"users\": [\"root\"] },\n"
         "      \"approvers\": { \"users\": [\"no-such-approver\"] },\n"
-        "      \"default_action\": \"deny\"\n"
+        "      \"tier\": \"auto\"\n"
         "    },\n"
         "    \"closed\": {\n"
         "      \"group\": \"jit-fuzz-closed\",\n"
@@ -413,17 +425,25 @@ static void check_policy_is_safe(void)
 {
         static const uid_t callers[] = { 0, NOBODY };
 
+        static const enum jit_tier tiers[] = { JIT_TIER_OWNER, JIT_TIER_SECURITY, JIT_TIER_AUTO, JIT_TIER_BREAK_GLASS };
+
         CHECK(policy->n_templates == 0);
+        for (size_t r = 0; r < policy->n_roles; r++)
+                CHECK(policy->roles[r].break_glass_ttl == 0 && !policy->roles[r].oncall_users &&
+                      !policy->roles[r].oncall_groups);
         for (size_t i = 0; i < JIT_ELEMENTSOF(callers); i++) {
                 struct who w = { 0 };
 
                 if (who_from_uid(callers[i], &w) < 0)
                         FAIL("uid %u has no user name on this machine: the harness needs root and nobody",
                              (unsigned)callers[i]);
+                if (jit_policy_is_security_approver(policy, w.name, w.groups))
+                        FAIL("%s is a security approver here: a grant could be made; refusing to fuzz", w.name);
                 for (size_t r = 0; r < policy->n_roles; r++)
-                        if (jit_policy_may_approve(&policy->roles[r], w.name, w.groups))
-                                FAIL("%s may approve role %s here: a grant could be made; refusing to fuzz",
-                                     w.name, policy->roles[r].name);
+                        for (size_t t = 0; t < JIT_ELEMENTSOF(tiers); t++)
+                                if (jit_policy_may_approve(policy, &policy->roles[r], tiers[t], w.name, w.groups))
+                                        FAIL("%s may approve role %s at tier %s here: a grant could be made; refusing to fuzz",
+                                             w.name, policy->roles[r].name, jit_tier_to_string(tiers[t]));
                 who_done(&w);
         }
 }
@@ -717,10 +737,10 @@ static void check_spool(void)
 
 /* ---- input -------------------------------------------------------------- */
 
-/* "r:N" / "g:N" → the id of s->reqs[N] / s->grants[N]. */
-static void resolve_id(cJSON *req)
+/* "r:N" / "g:N" in key → the id of s->reqs[N] / s->grants[N]. */
+static void resolve_id(cJSON *req, const char *key)
 {
-        const char *id = str_of(req, "id");
+        const char *id = str_of(req, key);
         long n, count;
         char *end;
         const char *real;
@@ -736,7 +756,7 @@ static void resolve_id(cJSON *req)
         if (n < 0)
                 n += count;
         real = id[0] == 'r' ? s.reqs[n]->id : s.grants[n]->id;
-        cJSON_ReplaceItemInObjectCaseSensitive(req, "id", cJSON_CreateString(real));
+        cJSON_ReplaceItemInObjectCaseSensitive(req, key, cJSON_CreateString(real));
 }
 
 static void tame_access_service(cJSON *req)
@@ -751,6 +771,14 @@ static void tame_access_service(cJSON *req)
                 if (is_control((unsigned char)*p))
                         *p = ' ';
         cJSON_ReplaceItemInObjectCaseSensitive(req, "service", cJSON_CreateString(buf));
+}
+
+/* reload, template-add, template-remove: see SAFETY at the top. */
+static bool reads_the_policy_from_disk(const cJSON *req)
+{
+        const char *op = str_of(req, "op");
+
+        return streq(op, JIT_OP_RELOAD) || streq(op, JIT_OP_TEMPLATE_ADD) || streq(op, JIT_OP_TEMPLATE_REMOVE);
 }
 
 /* As the service's frame reader: one JSON object, nothing after it. */
@@ -791,9 +819,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 cJSON *ans;
 
                 pos += len + 1;
+                if (req && reads_the_policy_from_disk(req)) {
+                        cJSON_Delete(req);
+                        req = NULL;
+                }
                 if (!req)
                         continue;
-                resolve_id(req);
+                resolve_id(req, "id");
+                resolve_id(req, "extends");
                 tame_access_service(req);
                 op = str_of(req, "op");
                 if (op)
@@ -801,7 +834,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 h = calloc(1, sizeof(*h));
                 CHECK(h);
                 h->c.fd = -1;
-                h->c.pid = (pid_t)(1000 + i);
+                h->c.pid = 0;           /* no peer: sd-login is not asked (see the top) */
                 h->c.uid = h->c.gid = (who >> i) & 1 ? NOBODY : 0;
                 h->c.idle_deadline_us = svc_now_us() + JIT_CLIENT_IDLE_US;
                 h->c.next = s.clients;
