@@ -24,10 +24,10 @@ static const struct verb {
         { "cancel",  1, 1, verb_cancel,  "cancel REQUEST" },
         { "revoke",  1, 1, verb_revoke,  "revoke GRANT" },
         { "expire",  1, 1, verb_expire,  "expire GRANT            (root; run by the expiry timer)" },
-        { "extend",  1, 1, verb_extend,  "extend GRANT --for DURATION [--reason TEXT] [--wait]   (a fresh decision)" },
-        { "break-glass", 1, 1, verb_break_glass, "break-glass ROLE --reason TEXT [--for DURATION] [--passphrase-file FILE]" },
+        { "extend",  1, 1, verb_extend,  "extend GRANT --for DURATION [--reason TEXT] [--wait [--timeout DURATION]]   (a fresh decision)" },
+        { "break-glass", 1, 1, verb_break_glass, "break-glass ROLE --reason TEXT [--for DURATION] [--passphrase-file FILE] [--key FILE]" },
         { "review",  1, 1, verb_review,  "review list | review REQUEST --comment TEXT" },
-        { "policy",  1, 2, verb_policy,  "policy check [FILE] | policy test --user U --role R [CONTEXT...] [--config FILE] | policy replay [--since DURATION] [FILE]" },
+        { "policy",  1, 2, verb_policy,  "policy check [FILE] | policy test --user U --role R [CONTEXT...] [--config FILE] | policy replay [--since DURATION] [--state-dir DIR] [FILE]" },
         { "template",1, 2, verb_template,"template list | show NAME | validate FILE | add FILE [--name NAME] | remove NAME" },
         { "audit",   1, 1, verb_audit,   "audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION]" },
         { "keygen",  0, 0, verb_keygen,  "keygen [--passphrase-file FILE] [--force]   (an approver's signing key)" },
@@ -74,7 +74,7 @@ static int count_positional(int argc, char **argv)
                                                 "--user", "--grant", "--since", "--passphrase-file",
                                                 "--role", "--rhost", "--tty", "--time", "--command", "--unit",
                                                 "--service", "--target-user", "--name", "--requests", "--denials",
-                                                "--grants", "--break-glass-count", "--session", NULL };
+                                                "--grants", "--break-glass-count", "--session", "--groups", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

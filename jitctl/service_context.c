@@ -8,7 +8,8 @@
  * service account or agent. A system unit only: user units are named by
  * their user and could be named anything. For pam_jit (root peer, sudo or
  * sshd), the remote host and tty are the PAM items sudo/sshd set; for
- * jitctl they come from the caller's login session in logind.
+ * jitctl, and for sudo where it sets no remote host, they come from the
+ * caller's login session in logind.
  * Caveat: a pid can be reused after its process exits; the snapshot is
  * taken while the connection that carries the request is open.
  */
@@ -69,11 +70,14 @@ static void peer_snapshot(struct svc_context *x, pid_t pid, bool from_pam)
         v = NULL;
         if (sd_session_get_type(x->session, &v) >= 0)
                 take(&x->session_type, v);
-        if (from_pam)
-                return;         /* sudo's/sshd's own PAM items say where and which tty */
+        /* Where from: the PAM item when sudo/sshd set one; else the login
+         * session's remote host in logind (sudo inside an ssh login sets
+         * no PAM_RHOST, but its session knows where the login came from). */
         v = NULL;
-        if (sd_session_get_remote_host(x->session, &v) >= 0)
+        if (!x->rhost && sd_session_get_remote_host(x->session, &v) >= 0)
                 take(&x->rhost, v);
+        if (from_pam)
+                return;         /* sudo's/sshd's own PAM item says which tty */
         v = NULL;
         if (sd_session_get_tty(x->session, &v) >= 0 && v && v[0])
                 x->ctx.tty = true;

@@ -203,7 +203,9 @@ static struct jit_request *find_pending(struct svc *s, const char *user, const c
         for (size_t i = 0; i < s->n_reqs; i++) {
                 struct jit_request *r = s->reqs[i];
 
-                if (r->state == JIT_REQ_PENDING && strcmp(r->user, user) == 0 &&
+                /* only a plain request: never a break-glass or an extension */
+                if (r->state == JIT_REQ_PENDING && (!r->kind || strcmp(r->kind, "request") == 0) &&
+                    strcmp(r->user, user) == 0 &&
                     strcmp(r->role, role) == 0 && same_command(r->command, cmd))
                         return r;
         }
