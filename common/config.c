@@ -890,14 +890,22 @@ static void parse_change_windows(struct vctx *v, const cJSON *root, struct jit_c
                 }
                 check_keys(v, e, ep, keys);
                 c->n_change_windows++;
-                w->id = get_string(v, e, ep, "id", true, 64);
+                w->id = get_string(v, e, ep, "id", true, JIT_NAME_MAX);
                 from = get_string(v, e, ep, "from", true, 40);
                 to = get_string(v, e, ep, "to", true, 40);
-                if (from && jit_time_parse_instant(from, &w->from) < 0)
+                bool ok_from = from && jit_time_parse_instant(from, &w->from) == 0;
+                bool ok_to = to && jit_time_parse_instant(to, &w->to) == 0;
+
+                if (w->id && !is_valid_name(w->id, true))
+                        verr(v, ep, "bad id \"%.64s\" (a-z, A-Z, 0-9, _, - and ., at most 32)", w->id);
+                for (size_t k = 0; w->id && k + 1 < c->n_change_windows; k++)
+                        if (c->change_windows[k].id && strcmp(c->change_windows[k].id, w->id) == 0)
+                                verr(v, ep, "duplicate id \"%s\"", w->id);
+                if (from && !ok_from)
                         verr(v, ep, "bad \"from\" \"%s\" (e.g. \"2026-11-22T20:00:00Z\" or with an offset \"+01:00\")", from);
-                else if (to && jit_time_parse_instant(to, &w->to) < 0)
+                if (to && !ok_to)
                         verr(v, ep, "bad \"to\" \"%s\" (e.g. \"2026-11-22T23:00:00Z\")", to);
-                else if (from && to && w->to <= w->from)
+                if (ok_from && ok_to && w->to <= w->from)
                         verr(v, ep, "ends before it starts");
         }
 }
@@ -944,7 +952,7 @@ static void check_tiers(struct vctx *v, struct jit_config *c)
                 char p[PATH_MAX_LEN];
 
                 subpath(p, "$.roles", r->name ? r->name : "?");
-                if (!have && (r->tier == JIT_TIER_SECURITY || r->risk_security))
+                if (!have && (r->tier == JIT_TIER_SECURITY || (r->risk_security && r->tier != JIT_TIER_AUTO)))
                         verr(v, p, "uses the security tier (tier \"security\" or risk.security), but there is no top-level \"security\" block naming its approvers");
                 if (have && !r->risk_security)
                         r->risk_security = 50;

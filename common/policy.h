@@ -86,7 +86,7 @@ enum jit_action jit_policy_decide(const struct jit_config *c, const struct jit_c
 enum jit_action jit_policy_break_glass(const struct jit_config *c, const struct jit_context *ctx,
                                        struct jit_decision *ret);
 
-/* The first reason's text, for one-line messages. */
+/* The last reason's text (the one that decided), for one-line messages. */
 const char *jit_decision_summary(const struct jit_decision *d);
 
 /* {"action","tier","approvals","ttl","risk","rule","group","reasons":[{"id","text"}]} */
