@@ -236,8 +236,32 @@ static size_t count_pending(struct svc *s, uid_t uid)
         return n;
 }
 
+/* "risk 60: off_hours, unknown_source" — the short why, for the requester. */
+static void risk_summary(char *buf, size_t size, const struct jit_request *r)
+{
+        size_t off = (size_t)snprintf(buf, size, "risk %u", r->risk);
+
+        for (size_t i = 0, n = 0; r->policy_reason_ids && r->policy_reason_ids[i] && off < size; i++) {
+                if (strncmp(r->policy_reason_ids[i], "risk.", 5) != 0)
+                        continue;
+                off += (size_t)snprintf(buf + off, size - off, "%s%s", n++ ? ", " : ": ", r->policy_reason_ids[i] + 5);
+        }
+}
+
+/* every reason id, comma-separated, for the logs */
+static void reason_ids(char *buf, size_t size, const struct jit_request *r)
+{
+        size_t off = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; r->policy_reason_ids && r->policy_reason_ids[i] && off < size; i++)
+                off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "", r->policy_reason_ids[i]);
+}
+
 static cJSON *pending_answer(struct svc *s, const struct jit_request *r, uint64_t wait_s, bool reused)
 {
+        char why[160];
+
         const struct jit_role *role = jit_config_find_role(s->config, r->role);
         _cleanup_strv_free_ char **appr = role_approvers(role);
         _cleanup_free_ char *who = approvers_text(appr);
@@ -255,9 +279,10 @@ static cJSON *pending_answer(struct svc *s, const struct jit_request *r, uint64_
                          r->approvals_needed, r->n_approvals);
         else
                 snprintf(need, sizeof(need), "approval by");
+        risk_summary(why, sizeof(why), r);
         snprintf(msg, sizeof(msg),
-                 "jit: request %s%s for role %s (%s) needs %s: %s%s.%s%s%s Approvers run: jitctl approve %s",
-                 r->id, reused ? " (already pending)" : "", r->role, ttl, need, who ? who : "?",
+                 "jit: request %s%s for role %s (%s; %s) needs %s: %s%s.%s%s%s Approvers run: jitctl approve %s",
+                 r->id, reused ? " (already pending)" : "", r->role, ttl, why, need, who ? who : "?",
                  security ? ", security" : "", wait_s ? " Waiting up to " : "", wait, wait_s ? "." : "", r->id);
         a = answer("pending", msg);
         if (a) {
@@ -271,14 +296,17 @@ static cJSON *pending_answer(struct svc *s, const struct jit_request *r, uint64_
 static void log_decision(const struct jit_request *r, const char *decision, const char *by, const char *why)
 {
         _cleanup_free_ char *cmd = jit_strv_join(r->command, " ");
+        char ids[512];
 
+        reason_ids(ids, sizeof(ids), r);
         jit_journal_event(JIT_EV_DECISION, LOG_NOTICE,
                           &(struct jit_journal_fields){ .request_id = r->id, .role = r->role, .user = r->user,
                                                         .decision = decision, .approver = by, .rule = r->policy_rule,
                                                         .service = r->service, .command = cmd },
-                          "request %s by %s for role %s: %s by %s (%s)", r->id, r->user, r->role, decision, by,
+                          "request %s by %s for role %s: %s by %s (%s) [tier %s, risk %u: %s]", r->id, r->user, r->role, decision, by,
                           why ? why : r->policy_reasons && r->policy_reasons[0]
-                          ? r->policy_reasons[jit_strv_length(r->policy_reasons) - 1] : "-");
+                          ? r->policy_reasons[jit_strv_length(r->policy_reasons) - 1] : "-",
+                          r->tier ? r->tier : "-", r->risk, ids[0] ? ids : "-");
 }
 
 struct ask {
