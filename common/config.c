@@ -544,11 +544,57 @@ static void parse_break_glass(struct vctx *v, const cJSON *obj, const char *path
         parse_rate(v, it, p, "rate", &r->break_glass_rate);
 }
 
+/* "end": "processes"|"sessions"|"none", "end_grace": "10s",
+ * "single_use": true, "bind": "session"|"unit" */
+static void parse_end(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
+{
+        _cleanup_free_ char *end = get_string(v, obj, path, "end", false, 16);
+        _cleanup_free_ char *bind = get_string(v, obj, path, "bind", false, 16);
+        const cJSON *su = cJSON_GetObjectItemCaseSensitive(obj, "single_use");
+        char p[PATH_MAX_LEN];
+        int m;
+
+        r->end = JIT_END_PROCESSES;
+        r->end_grace = 10;
+        if (end) {
+                m = jit_end_mode_from_string(end);
+                subpath(p, path, "end");
+                if (m < 0)
+                        verr(v, p, "must be \"processes\", \"sessions\" or \"none\", not \"%s\"", end);
+                else
+                        r->end = (enum jit_end_mode)m;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(obj, "end_grace")) {
+                const cJSON *g = cJSON_GetObjectItemCaseSensitive(obj, "end_grace");
+
+                if (cJSON_IsString(g) && strcmp(g->valuestring, "0") == 0)
+                        r->end_grace = 0;
+                else if (get_duration(v, obj, path, "end_grace", false, &r->end_grace) == 0 && r->end_grace > 3600) {
+                        subpath(p, path, "end_grace");
+                        verr(v, p, "at most 1h");
+                }
+        }
+        if (su && !cJSON_IsBool(su)) {
+                subpath(p, path, "single_use");
+                verr(v, p, "must be true or false");
+        }
+        r->single_use = cJSON_IsTrue(su);
+        if (bind) {
+                r->bind_session = strcmp(bind, "session") == 0;
+                r->bind_unit = strcmp(bind, "unit") == 0;
+                if (!r->bind_session && !r->bind_unit) {
+                        subpath(p, path, "bind");
+                        verr(v, p, "must be \"session\" or \"unit\", not \"%s\"", bind);
+                }
+        }
+}
+
 static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
 {
         static const char *const keys[] = {
                 "description", "group", "default_ttl", "max_ttl", "requesters", "approvers", "tier",
-                "commands", "hours", "sources", "rate", "risk", "request_ttl", "break_glass", "deny", NULL,
+                "commands", "hours", "sources", "rate", "risk", "request_ttl", "break_glass", "deny",
+                "end", "end_grace", "single_use", "bind", NULL,
         };
         char p[PATH_MAX_LEN];
 
@@ -584,6 +630,7 @@ static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struc
         parse_role_risk(v, obj, path, r);
         parse_break_glass(v, obj, path, r);
         parse_deny_rules(v, obj, path, r);
+        parse_end(v, obj, path, r);
 }
 
 static void parse_template(struct vctx *v, const cJSON *obj, const char *path,
@@ -1298,6 +1345,28 @@ const struct jit_account *jit_config_find_account(const struct jit_config *c, co
                 if (c->accounts[i].name && strcmp(c->accounts[i].name, name) == 0)
                         return &c->accounts[i];
         return NULL;
+}
+
+const char *jit_end_mode_to_string(enum jit_end_mode m)
+{
+        switch (m) {
+        case JIT_END_SESSIONS: return "sessions";
+        case JIT_END_NONE: return "none";
+        default: return "processes";
+        }
+}
+
+int jit_end_mode_from_string(const char *s)
+{
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "processes") == 0)
+                return JIT_END_PROCESSES;
+        if (strcmp(s, "sessions") == 0)
+                return JIT_END_SESSIONS;
+        if (strcmp(s, "none") == 0)
+                return JIT_END_NONE;
+        return -EINVAL;
 }
 
 const char *jit_tier_to_string(enum jit_tier t)

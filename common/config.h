@@ -41,6 +41,13 @@ enum jit_tty_need {
         JIT_TTY_NONE,           /* only without one (batch, agents) */
 };
 
+/* What happens at a grant's end to what still holds the group. */
+enum jit_end_mode {
+        JIT_END_PROCESSES = 0,  /* the user's processes that hold the group are killed */
+        JIT_END_SESSIONS,       /* the login sessions they run in are terminated (logind) */
+        JIT_END_NONE,           /* left running, and reported */
+};
+
 /* A weekly window in the policy's timezone (see timewin.h). */
 struct jit_hours {
         struct jit_window *windows;
@@ -102,6 +109,10 @@ struct jit_role {
         uint32_t risk_security;         /* risk at which the tier rises to security */
         uint32_t risk_deny;             /* risk at which it is denied (0: never) */
         uint64_t request_ttl;           /* 0: settings.request_ttl */
+        enum jit_end_mode end;          /* at expiry/revoke */
+        uint64_t end_grace;             /* seconds between the warning and the end */
+        bool single_use;                /* every grant is good for one use */
+        bool bind_session, bind_unit;   /* revoked when the asking session/unit goes */
         struct jit_deny_rule *deny;
         size_t n_deny;
         /* break-glass: who may, for how long, how often */
@@ -198,6 +209,8 @@ const struct jit_account *jit_config_find_account(const struct jit_config *c, co
 
 const char *jit_action_to_string(enum jit_action a);
 const char *jit_tier_to_string(enum jit_tier t);
+const char *jit_end_mode_to_string(enum jit_end_mode m);
+int jit_end_mode_from_string(const char *s);
 
 static inline void jit_config_freep(struct jit_config **c) { jit_config_free(*c); }
 #define _cleanup_config_free_ __attribute__((cleanup(jit_config_freep)))

@@ -1,4 +1,5 @@
 #include "membership.h"
+#include "strv.h"
 #include "cleanup.h"
 
 #include <errno.h>
@@ -123,4 +124,35 @@ int jit_membership_remove(const char *user, const char *group, char **ret_err)
         if (!member)
                 return 0;
         return run_gpasswd("-d", user, group, ret_err);
+}
+
+int jit_membership_list(const char *group, char ***ret)
+{
+        _cleanup_close_ int fd = open("/etc/group", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char **v = NULL;
+        struct group *gr;
+        FILE *f;
+        int r = -ENOENT;
+
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -1;
+        while ((gr = fgetgrent(f))) {
+                if (strcmp(gr->gr_name, group) != 0)
+                        continue;
+                r = 0;
+                for (char **m = gr->gr_mem; m && *m && r == 0; m++)
+                        r = jit_strv_push(&v, *m);
+                break;
+        }
+        fclose(f);
+        if (r < 0) {
+                jit_strv_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
 }

@@ -423,6 +423,10 @@ cJSON *jit_request_to_json(const struct jit_request *r)
         e |= add_strv(o, "policy_reasons", r->policy_reasons);
         e |= add_strv(o, "policy_reason_ids", r->policy_reason_ids);
         e |= add_approvals(o, r);
+        e |= add_str(o, "task", r->task);
+        if (r->single_use)
+                e |= add_bool(o, "single_use", true);
+        e |= add_str(o, "bind", r->bind);
         e |= add_str(o, "review_state", r->review_state);
         e |= add_str(o, "review_by", r->review_by);
         e |= add_str(o, "review_comment", r->review_comment);
@@ -487,6 +491,11 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_strv(j, "policy_reasons", 16, &r->policy_reasons);
         e = e ? e : get_strv(j, "policy_reason_ids", 16, &r->policy_reason_ids);
         e = e ? e : get_approvals(j, r);
+        e = e ? e : get_str(j, "task", false, JIT_TEXT_MAX, &r->task);
+        e = e ? e : get_bool(j, "single_use", &r->single_use);
+        e = e ? e : get_str(j, "bind", false, 16, &r->bind);
+        if (!e && r->bind && strcmp(r->bind, "session") != 0 && strcmp(r->bind, "unit") != 0)
+                e = -EBADMSG;
         e = e ? e : get_str(j, "review_state", false, 16, &r->review_state);
         e = e ? e : get_str(j, "review_by", false, 64, &r->review_by);
         e = e ? e : get_str(j, "review_comment", false, JIT_TEXT_MAX, &r->review_comment);
@@ -527,6 +536,8 @@ void jit_request_free(struct jit_request *r)
                 jit_signed_done(&r->approvals[i].sig);
         }
         free(r->approvals);
+        free(r->task);
+        free(r->bind);
         free(r->review_state);
         free(r->review_by);
         free(r->review_comment);
@@ -565,6 +576,16 @@ cJSON *jit_grant_to_json(const struct jit_grant *g)
         e |= add_u64(o, "ended_us", g->ended_us);
         e |= add_str(o, "ended_by", g->ended_by);
         e |= add_str(o, "tier", g->tier);
+        e |= add_str(o, "end", g->end);
+        if (g->end)
+                e |= add_u64(o, "end_grace_s", g->end_grace_s);
+        if (g->swept_us)
+                e |= add_u64(o, "swept_us", g->swept_us);
+        if (g->single_use)
+                e |= add_bool(o, "single_use", true);
+        e |= add_str(o, "task", g->task);
+        e |= add_str(o, "bound_session", g->bound_session);
+        e |= add_str(o, "bound_unit", g->bound_unit);
         e |= add_str(o, "timer", g->timer);
         e |= add_signed(o, &g->signed_decision);
         if (e) {
@@ -598,6 +619,13 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
         e = e ? e : get_u64(j, "ended_us", false, &g->ended_us);
         e = e ? e : get_str(j, "ended_by", false, 80, &g->ended_by);
         e = e ? e : get_str(j, "tier", false, 16, &g->tier);
+        e = e ? e : get_str(j, "end", false, 16, &g->end);
+        e = e ? e : get_u64(j, "end_grace_s", false, &g->end_grace_s);
+        e = e ? e : get_u64(j, "swept_us", false, &g->swept_us);
+        e = e ? e : get_bool(j, "single_use", &g->single_use);
+        e = e ? e : get_str(j, "task", false, JIT_TEXT_MAX, &g->task);
+        e = e ? e : get_str(j, "bound_session", false, 64, &g->bound_session);
+        e = e ? e : get_str(j, "bound_unit", false, 256, &g->bound_unit);
         e = e ? e : get_str(j, "timer", false, 128, &g->timer);
         e = e ? e : get_signed(j, &g->signed_decision);
         if (e)
@@ -620,6 +648,10 @@ void jit_grant_free(struct jit_grant *g)
         free(g->approved_by);
         free(g->ended_by);
         free(g->tier);
+        free(g->end);
+        free(g->task);
+        free(g->bound_session);
+        free(g->bound_unit);
         free(g->timer);
         jit_signed_done(&g->signed_decision);
         free(g);

@@ -86,6 +86,9 @@ struct jit_request {
         char **policy_reason_ids;       /* parallel to policy_reasons */
         struct jit_approval *approvals;
         size_t n_approvals;
+        char *task;                     /* what the grant is for (agents, service accounts) */
+        bool single_use;                /* asked for one use only */
+        char *bind;                     /* "session" or "unit": asked to end with it */
         char *review_state;             /* break-glass: "open" until reviewed, then "closed" */
         char *review_by, *review_comment;
         uint64_t review_at_us;
@@ -108,6 +111,12 @@ struct jit_grant {
         uint64_t created_us, expires_us, ended_us;
         char *ended_by;                 /* "timer", "reconcile", user name */
         char *tier;                     /* auto, owner, security, break-glass */
+        char *end;                      /* processes, sessions, none: the role's, at grant time */
+        uint64_t end_grace_s;
+        uint64_t swept_us;              /* when what held the group was ended (or reported) */
+        bool single_use;                /* ends at its first use */
+        char *task;                     /* what it is for (jitctl request --task) */
+        char *bound_session, *bound_unit; /* ends when this session/unit goes */
         char *timer;                    /* transient unit name, or NULL */
         struct jit_signed signed_decision; /* the approval this grant rests on */
 };

@@ -76,5 +76,7 @@ int verb_break_glass(int argc, char **argv);
 int verb_review(int argc, char **argv);
 int verb_extend(int argc, char **argv);
 int verb_template(int argc, char **argv);
+int verb_done(int argc, char **argv);
+int verb_reconcile(int argc, char **argv);
 
 #endif

@@ -15,7 +15,7 @@ static const struct verb {
         int (*fn)(int argc, char **argv);
         const char *synopsis;
 } verbs[] = {
-        { "request", 1, 1, verb_request, "request ROLE [--for DURATION] [--reason TEXT] [--wait [--timeout DURATION]]" },
+        { "request", 1, 1, verb_request, "request ROLE [--for DURATION] [--reason TEXT] [--task TEXT] [--single-use] [--bind session|unit] [--wait [--timeout DURATION]]" },
         { "wait",    1, 1, verb_wait,    "wait REQUEST [--timeout DURATION]" },
         { "list",    0, 0, verb_list,    "list [--active] [--all]" },
         { "show",    1, 1, verb_show,    "show REQUEST|GRANT" },
@@ -23,6 +23,8 @@ static const struct verb {
         { "deny",    1, 1, verb_deny,    "deny REQUEST --reason TEXT [--passphrase-file FILE] [--key FILE]" },
         { "cancel",  1, 1, verb_cancel,  "cancel REQUEST" },
         { "revoke",  1, 1, verb_revoke,  "revoke GRANT" },
+        { "done",    1, 1, verb_done,    "done GRANT              (the task is over: end your grant now)" },
+        { "reconcile", 0, 0, verb_reconcile, "reconcile               (root; run by jit-reconcile.timer)" },
         { "expire",  1, 1, verb_expire,  "expire GRANT            (root; run by the expiry timer)" },
         { "extend",  1, 1, verb_extend,  "extend GRANT --for DURATION [--reason TEXT] [--wait [--timeout DURATION]]   (a fresh decision)" },
         { "break-glass", 1, 1, verb_break_glass, "break-glass ROLE --reason TEXT [--for DURATION] [--passphrase-file FILE] [--key FILE]" },
@@ -74,7 +76,8 @@ static int count_positional(int argc, char **argv)
                                                 "--user", "--grant", "--since", "--passphrase-file",
                                                 "--role", "--rhost", "--tty", "--time", "--command", "--unit",
                                                 "--service", "--target-user", "--name", "--requests", "--denials",
-                                                "--grants", "--break-glass-count", "--session", "--groups", NULL };
+                                                "--grants", "--break-glass-count", "--session", "--groups",
+                                                "--task", "--bind", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

@@ -24,9 +24,13 @@ int verb_request(int argc, char **argv)
                 { "reason", required_argument, NULL, 'r' },
                 { "wait", no_argument, NULL, 'w' },
                 { "timeout", required_argument, NULL, 't' },
+                { "task", required_argument, NULL, 'k' },
+                { "single-use", no_argument, NULL, '1' },
+                { "bind", required_argument, NULL, 'b' },
                 {}
         };
-        const char *reason = NULL;
+        const char *reason = NULL, *task = NULL, *bind = NULL;
+        bool single_use = false;
         uint64_t ttl = 0, timeout = 900;
         bool wait = false;
         cJSON *req, *ans = NULL;
@@ -39,11 +43,19 @@ int verb_request(int argc, char **argv)
                 case 'r': reason = optarg; break;
                 case 'w': wait = true; break;
                 case 't': if (jit_parse_duration_arg(optarg, &timeout)) return JIT_EXIT_USAGE; break;
+                case 'k': task = optarg; break;
+                case '1': single_use = true; break;
+                case 'b':
+                        if (strcmp(optarg, "session") && strcmp(optarg, "unit"))
+                                return jit_usage_error("--bind takes session or unit");
+                        bind = optarg;
+                        break;
                 default: return JIT_EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc)
-                return jit_usage_error("usage: jitctl request ROLE [--for DURATION] [--reason TEXT] [--wait]");
+                return jit_usage_error("usage: jitctl request ROLE [--for DURATION] [--reason TEXT] [--task TEXT] "
+                                       "[--single-use] [--bind session|unit] [--wait [--timeout DURATION]]");
         req = cJSON_CreateObject();
         cJSON_AddStringToObject(req, "op", JIT_OP_REQUEST);
         cJSON_AddStringToObject(req, "role", argv[optind]);
@@ -51,6 +63,12 @@ int verb_request(int argc, char **argv)
                 cJSON_AddNumberToObject(req, "ttl", (double)ttl);
         if (reason)
                 cJSON_AddStringToObject(req, "reason", reason);
+        if (task)
+                cJSON_AddStringToObject(req, "task", task);
+        if (single_use)
+                cJSON_AddTrueToObject(req, "single_use");
+        if (bind)
+                cJSON_AddStringToObject(req, "bind", bind);
         r = jit_call(req, 10000, &ans);
         if (r)
                 return r;

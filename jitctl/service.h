@@ -34,6 +34,7 @@
 #define JIT_CLIENT_IDLE_US (10ULL * 1000000) /* to send a whole request */
 #define JIT_MAX_WAIT_MS (24LL * 3600 * 1000)
 #define JIT_MAX_PENDING_PER_USER 16
+#define JIT_BIND_POLL_US (2ULL * 1000000) /* how often bound sessions/units are looked at */
 
 struct client {
         int fd;
@@ -118,6 +119,16 @@ int svc_save_request(struct svc *s, struct jit_request *r);
 int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_by,
                      uint64_t ttl, struct jit_grant **ret, char **ret_err);
 int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, const char *by);
+int svc_save_grant(struct svc *s, struct jit_grant *g);
+/* Does another active grant give g's user g's group? */
+bool svc_membership_needed(struct svc *s, const struct jit_grant *g, uint64_t now);
+
+/* service_end.c: what still holds the group when a grant ends */
+void svc_end_warn(struct svc *s, const struct jit_grant *g);
+void svc_end_sweep(struct svc *s, uint64_t now);
+uint64_t svc_end_next_us(struct svc *s, uint64_t next);
+/* Is the systemd unit active, activating or reloading? (No bus: assume so.) */
+bool svc_unit_is_running(struct svc *s, const char *unit);
 void svc_reconcile(struct svc *s, bool at_start);
 bool svc_uses_timers(const struct svc *s);
 uint64_t svc_next_wakeup_us(struct svc *s);

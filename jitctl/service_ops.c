@@ -322,6 +322,9 @@ struct ask {
         bool from_pam;
         bool break_glass;
         const struct jit_grant *extends; /* jitctl extend: a fresh decision to follow this grant */
+        char *task;                     /* jitctl request --task */
+        bool single_use;
+        const char *bind;               /* "session" or "unit" */
 };
 
 static char *dup_or_null(const char *v)
@@ -365,6 +368,9 @@ static struct jit_request *request_new(struct svc *s, const struct ask *q, const
                 return NULL;
         }
         r->kind = strdup(q->break_glass ? "break-glass" : q->extends ? "extend" : "request");
+        r->task = q->task ? strdup(q->task) : NULL;
+        r->single_use = q->single_use;
+        r->bind = q->bind ? strdup(q->bind) : NULL;
         if (q->extends)
                 memcpy(r->extends, q->extends->id, sizeof(r->extends));
         r->user = strdup(q->who->name);
@@ -482,7 +488,10 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         }
         if (d.action == JIT_ACTION_ALLOW && active) {
                 svc_context_done(&x);
-                return use_grant(q, active, now);
+                a = use_grant(q, active, now);
+                if (active->single_use && q->from_pam)
+                        (void)svc_grant_end(s, active, JIT_GRANT_REVOKED, "used-once");
+                return a;
         }
         if (d.action == JIT_ACTION_ESCALATE && !q->extends &&
             (pending = find_pending(s, q->who->name, q->role, q->command))) {
@@ -517,8 +526,15 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 }
                 return a;
         }
-        if (d.action == JIT_ACTION_ALLOW)
-                return grant_by_template(s, r, &d, now);
+        if (d.action == JIT_ACTION_ALLOW) {
+                struct jit_grant *g;
+
+                a = grant_by_template(s, r, &d, now);
+                g = r->grant_id[0] ? svc_find_grant(s, r->grant_id) : NULL;
+                if (g && g->single_use && q->from_pam)
+                        (void)svc_grant_end(s, g, JIT_GRANT_REVOKED, "used-once");
+                return a;
+        }
         r->decided_at_us = now;
         (void)jit_request_transition(r, JIT_REQ_DENIED);
         r->decided_by = strdup("policy");
@@ -614,8 +630,15 @@ static cJSON *op_request(struct svc *s, struct client *c, const cJSON *req)
         q.pid = c->pid;
         q.service = "jitctl";
         q.reason = clean_text(str_of(req, "reason"), JIT_TEXT_MAX);
-        a = decide_and_act(s, &q);
+        q.task = clean_text(str_of(req, "task"), JIT_TEXT_MAX);
+        q.single_use = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "single_use"));
+        q.bind = str_of(req, "bind");
+        if (q.bind && strcmp(q.bind, "session") != 0 && strcmp(q.bind, "unit") != 0)
+                a = svc_error(JIT_CODE_INVALID, "bind must be \"session\" or \"unit\"");
+        else
+                a = decide_and_act(s, &q);
         free(q.reason);
+        free(q.task);
         who_done(&w);
         return a;
 }
@@ -1065,6 +1088,28 @@ static cJSON *grant_answer(const struct jit_grant *g, bool already)
         return a;
 }
 
+/* jitctl done GRANT: the task is over; its owner ends it now. */
+static cJSON *op_done(struct svc *s, struct client *c, const cJSON *req)
+{
+        struct jit_grant *g = svc_find_grant(s, str_of(req, "id"));
+
+        if (!g || g->uid != c->uid)
+                return svc_error(JIT_CODE_NOTFOUND, "you have no grant %s", str_of(req, "id") ? str_of(req, "id") : "");
+        if (g->state != JIT_GRANT_ACTIVE)
+                return grant_answer(g, true);
+        if (svc_grant_end(s, g, JIT_GRANT_REVOKED, "done") < 0)
+                return svc_error(JIT_CODE_INTERNAL, "could not end grant %s (see the service log); it will be retried", g->id);
+        return grant_answer(g, false);
+}
+
+/* jitctl reconcile (the jit-reconcile timer): a reconcile pass now. */
+static cJSON *op_reconcile(struct svc *s, struct client *c, const cJSON *req)
+{
+        s->next_reconcile_us = 0;
+        svc_reconcile(s, false);
+        return answer(NULL, "reconciled");
+}
+
 static cJSON *op_revoke(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_grant *g = svc_find_grant(s, str_of(req, "id"));
@@ -1291,6 +1336,8 @@ static const struct {
         { JIT_OP_BREAK_GLASS, false, op_break_glass },
         { JIT_OP_REVIEW,  false, op_review },
         { JIT_OP_RELOAD,  true,  op_reload },
+        { JIT_OP_DONE,    false, op_done },
+        { JIT_OP_RECONCILE, true, op_reconcile },
         { JIT_OP_TEMPLATE_ADD, true, op_template_add },
         { JIT_OP_TEMPLATE_REMOVE, true, op_template_remove },
 };

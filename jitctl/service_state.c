@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <systemd/sd-login.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -152,7 +153,7 @@ int svc_add_request(struct svc *s, struct jit_request *r)
         return 0;
 }
 
-static int save_grant(struct svc *s, struct jit_grant *g)
+int svc_save_grant(struct svc *s, struct jit_grant *g)
 {
         int e = jit_spool_put_grant(s->spool, g);
 
@@ -191,6 +192,36 @@ fail:
         return NULL;
 }
 
+/* How the grant ends and what it is tied to: the role's end mode and
+ * grace, single use and binding (the role's, or the requester's own
+ * narrowing of it), the task it is for. */
+static int grant_scope(struct svc *s, const struct jit_request *r, struct jit_grant *g, char **ret_err)
+{
+        const struct jit_role *role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
+        bool bind_unit = (r->bind && strcmp(r->bind, "unit") == 0) || (role && role->bind_unit);
+        bool bind_session = (r->bind && strcmp(r->bind, "session") == 0) || (role && role->bind_session);
+
+        g->end = strdup(jit_end_mode_to_string(role ? role->end : JIT_END_PROCESSES));
+        g->end_grace_s = role ? role->end_grace : 10;
+        g->single_use = r->single_use || (role && role->single_use);
+        g->task = r->task ? strdup(r->task) : NULL;
+        if (bind_unit && !r->unit) {
+                if (ret_err)
+                        *ret_err = strdup("the grant must end with the asking unit, but the request came from no unit");
+                return -EINVAL;
+        }
+        if (bind_session && !r->session) {
+                if (ret_err)
+                        *ret_err = strdup("the grant must end with the login session, but the request came from none");
+                return -EINVAL;
+        }
+        g->bound_unit = bind_unit ? strdup(r->unit) : NULL;
+        g->bound_session = bind_session ? strdup(r->session) : NULL;
+        if (!g->end || (r->task && !g->task) || (bind_unit && !g->bound_unit) || (bind_session && !g->bound_session))
+                return -ENOMEM;
+        return 0;
+}
+
 static void schedule_timer(struct svc *s, struct jit_grant *g)
 {
         _cleanup_free_ char *err = NULL;
@@ -212,12 +243,12 @@ static void schedule_timer(struct svc *s, struct jit_grant *g)
         if (!g->timer || strcmp(g->timer, unit) != 0) {
                 free(g->timer);
                 g->timer = strdup(unit);
-                (void)save_grant(s, g);
+                (void)svc_save_grant(s, g);
         }
 }
 
 /* Another active grant keeps the same membership alive. */
-static bool membership_still_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
+bool svc_membership_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
 {
         for (size_t i = 0; i < s->n_grants; i++) {
                 const struct jit_grant *o = s->grants[i];
@@ -240,6 +271,11 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         g = grant_new(r, approved_by, ttl);
         if (!g)
                 return -ENOMEM;
+        e = grant_scope(s, r, g, ret_err);
+        if (e < 0) {
+                jit_grant_free(g);
+                return e;
+        }
         n = realloc(s->grants, (s->n_grants + 1) * sizeof(*n));
         if (!n) {
                 jit_grant_free(g);
@@ -247,7 +283,7 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         }
         s->grants = n;
         /* 1. the durable record */
-        e = save_grant(s, g);
+        e = svc_save_grant(s, g);
         if (e < 0) {
                 jit_grant_free(g);
                 return e;
@@ -275,7 +311,7 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
                                                                 .user = g->user, .group = g->group },
                                   "cannot add %s to group %s: %s", g->user, g->group, err ? err : strerror(-e));
                 /* gpasswd may have got half way: take it back. */
-                if (!membership_still_needed(s, g, svc_now_us()))
+                if (!svc_membership_needed(s, g, svc_now_us()))
                         (void)jit_membership_remove(g->user, g->group, NULL);
                 goto undo;
         }
@@ -297,7 +333,7 @@ undo:
         (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
         g->ended_us = svc_now_us();
         g->ended_by = strdup("error");
-        (void)save_grant(s, g);
+        (void)svc_save_grant(s, g);
         if (ret_err)
                 *ret_err = TAKE_PTR(err);
         return e;
@@ -311,7 +347,7 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
 
         if (g->state != JIT_GRANT_ACTIVE)
                 return 0;       /* already ended: idempotent */
-        if (!membership_still_needed(s, g, now)) {
+        if (!svc_membership_needed(s, g, now)) {
                 e = jit_membership_remove(g->user, g->group, &err);
                 if (e < 0) {
                         jit_journal_event(JIT_EV_ERROR, LOG_ERR,
@@ -319,14 +355,19 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
                                                                         .group = g->group },
                                           "cannot remove %s from group %s: %s (will retry)",
                                           g->user, g->group, err ? err : strerror(-e));
-                        return e;
+                        /* What still holds the group: warned now, ended after the grace. */
+        if (g->end_grace_s)
+                svc_end_warn(s, g);
+        else
+                svc_end_sweep(s, now);
+        return e;
                 }
         }
         (void)jit_grant_transition(g, how);
         g->ended_us = now;
         free(g->ended_by);
         g->ended_by = strdup(by);
-        e = save_grant(s, g);
+        e = svc_save_grant(s, g);
         if (s->bus)
                 (void)jit_timer_cancel(s->bus, g->id);
         jit_journal_event(how == JIT_GRANT_EXPIRED ? JIT_EV_EXPIRE : JIT_EV_REVOKE, LOG_NOTICE,
@@ -336,6 +377,11 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
                           "grant %s %s by %s: %s removed from group %s (%.3f s after its expiry time)",
                           g->id, how == JIT_GRANT_EXPIRED ? "expired" : "revoked", by, g->user, g->group,
                           now >= g->expires_us ? (double)(now - g->expires_us) / 1e6 : -(double)(g->expires_us - now) / 1e6);
+        /* What still holds the group: warned now, ended after the grace. */
+        if (g->end_grace_s)
+                svc_end_warn(s, g);
+        else
+                svc_end_sweep(s, now);
         return e;
 }
 
@@ -395,17 +441,66 @@ static void restore_timers(struct svc *s, uint64_t now)
         }
 }
 
+/* Grants tied to a login session or a unit end when it goes. */
+static void check_bindings(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+                _cleanup_free_ char *state = NULL;
+                const char *gone = NULL;
+
+                if (!jit_grant_is_active(g, now))
+                        continue;
+                if (g->bound_session && (sd_session_get_state(g->bound_session, &state) < 0 ||
+                                         strcmp(state, "closing") == 0))
+                        gone = "session-closed";
+                else if (g->bound_unit && !svc_unit_is_running(s, g->bound_unit))
+                        gone = "unit-stopped";
+                if (gone)
+                        (void)svc_grant_end(s, g, JIT_GRANT_REVOKED, gone);
+        }
+}
+
+/* Members of a group jit manages that no active grant explains were put
+ * there by hand (or left by a crash before the record said so): taken out
+ * and reported. Only the local /etc/group is looked at. */
+static void strip_strays(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; s->config && i < s->config->n_roles; i++) {
+                const char *group = s->config->roles[i].group;
+                _cleanup_strv_free_ char **members = NULL;
+
+                if (jit_membership_list(group, &members) < 0)
+                        continue;
+                for (size_t k = 0; members && members[k]; k++) {
+                        struct jit_grant probe = { .user = members[k], .group = (char *)group };
+                        _cleanup_free_ char *err = NULL;
+
+                        if (svc_membership_needed(s, &probe, now))
+                                continue;
+                        jit_journal_event(JIT_EV_RECONCILE, LOG_WARNING,
+                                          &(struct jit_journal_fields){ .user = members[k], .group = group },
+                                          "%s is in group %s, which jit manages, without an active grant "
+                                          "(added by hand?): removing", members[k], group);
+                        (void)jit_membership_remove(members[k], group, &err);
+                }
+        }
+}
+
 void svc_reconcile(struct svc *s, bool at_start)
 {
         uint64_t now = svc_now_us();
         bool pass = at_start || now >= s->next_reconcile_us;
 
+        check_bindings(s, now);
         lapse_requests(s, now);
         if (!svc_uses_timers(s))
                 expire_due(s, now, 0, at_start ? "reconcile" : "loop");
         else if (pass)
                 expire_due(s, now, at_start ? 0 : JIT_TIMER_BACKSTOP_US, "reconcile");
+        svc_end_sweep(s, now);
         if (pass) {
+                strip_strays(s, now);
                 restore_timers(s, now);
                 s->next_reconcile_us = now + (s->config ? s->config->settings.reconcile_interval : 60) * 1000000ULL;
         }
@@ -422,6 +517,11 @@ uint64_t svc_next_wakeup_us(struct svc *s)
         for (size_t i = 0; !svc_uses_timers(s) && i < s->n_grants; i++)
                 if (s->grants[i]->state == JIT_GRANT_ACTIVE && s->grants[i]->expires_us < next)
                         next = s->grants[i]->expires_us;
+        next = svc_end_next_us(s, next);
+        for (size_t i = 0; i < s->n_grants; i++)
+                if ((s->grants[i]->bound_session || s->grants[i]->bound_unit) &&
+                    s->grants[i]->state == JIT_GRANT_ACTIVE && svc_now_us() + JIT_BIND_POLL_US < next)
+                        next = svc_now_us() + JIT_BIND_POLL_US;
         for (struct client *c = s->clients; c; c = c->next) {
                 if (c->waiting && c->wait_deadline_us < next)
                         next = c->wait_deadline_us;

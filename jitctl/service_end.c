@@ -1,0 +1,309 @@
+/* Ending what a grant leaves behind. Taking a user out of a group does
+ * not take the group from processes that already hold it (a shell opened
+ * during the grant keeps it until it exits). At a grant's end the service
+ * finds the grant user's processes that still hold the group — in their
+ * supplementary groups or as real/effective/saved gid — warns their
+ * terminals, waits the role's grace, then ends them as the role says:
+ * kills the processes, terminates the logind sessions they run in, or
+ * (end: none) leaves them and reports them. Each step is logged.
+ *
+ * MUSTs: a process is signalled through a pidfd opened before its status
+ * is read again, so a pid reused in between is never hit; only processes
+ * whose real, effective, saved or filesystem uid is the grant's user are
+ * touched; a user who still holds the group through another active grant
+ * is left alone.
+ */
+#include "service.h"
+#include "cleanup.h"
+#include "journal.h"
+#include "strv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <systemd/sd-login.h>
+
+#define MAX_HOLDERS 4096
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                (void)closedir(*d);
+}
+
+struct holder {
+        pid_t pid;
+        char name[17];
+};
+
+static bool id_listed(const char *line, unsigned long id)
+{
+        char *end;
+
+        for (const char *p = line; *p;) {
+                unsigned long v;
+
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (!*p || *p == '\n')
+                        break;
+                errno = 0;
+                v = strtoul(p, &end, 10);
+                if (end == p || errno)
+                        return false;
+                if (v == id)
+                        return true;
+                p = end;
+        }
+        return false;
+}
+
+/* Does /proc/PID/status (read through dirfd pfd) say uid holds gid? */
+static bool status_holds(int pfd, uid_t uid, gid_t gid, char name[17])
+{
+        _cleanup_close_ int fd = openat(pfd, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char buf[8192], *line, *save = NULL;
+        bool is_user = false, has_group = false;
+        ssize_t n;
+
+        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return false;
+        buf[n] = '\0';
+        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(line, "Name:", 5) == 0)
+                        snprintf(name, 17, "%s", line + 5 + strspn(line + 5, " \t"));
+                else if (strncmp(line, "Uid:", 4) == 0)
+                        is_user = id_listed(line + 4, uid);
+                else if (strncmp(line, "Gid:", 4) == 0 || strncmp(line, "Groups:", 7) == 0)
+                        has_group |= id_listed(line + (line[0] == 'G' && line[1] == 'r' ? 7 : 4), gid);
+        }
+        return is_user && has_group;
+}
+
+/* Every process of uid that holds gid. */
+static int find_holders(uid_t uid, gid_t gid, struct holder **ret, size_t *ret_n)
+{
+        _cleanup_(closedirp) DIR *d = opendir("/proc");
+        struct holder *v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_close_ int pfd = -1;
+                char name[17] = "?";
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+
+                if (*end || pid <= 1 || pid == getpid())
+                        continue;
+                pfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (pfd < 0 || !status_holds(pfd, uid, gid, name))
+                        continue;
+                if (n >= MAX_HOLDERS)
+                        break;
+                if (n % 64 == 0) {
+                        struct holder *nv = realloc(v, (n + 64) * sizeof(*nv));
+
+                        if (!nv) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                }
+                v[n].pid = (pid_t)pid;
+                memcpy(v[n].name, name, sizeof(name));
+                n++;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* Kill one process, sure it is still the one that held the group. */
+static int kill_holder(pid_t pid, uid_t uid, gid_t gid)
+{
+        char path[32], name[17];
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        _cleanup_close_ int pfd = -1;
+
+        if (pidfd < 0)
+                return -errno;
+        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+        pfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0 || !status_holds(pfd, uid, gid, name))
+                return -ESRCH;  /* gone or changed: not ours to kill */
+        return syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 ? -errno : 0;
+}
+
+static int terminate_session(struct svc *s, const char *session)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+
+        if (!s->bus)
+                return -ENOTCONN;
+        return sd_bus_call_method(s->bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                                  "org.freedesktop.login1.Manager", "TerminateSession", &err, NULL, "s", session);
+}
+
+/* The terminals of the login sessions the holders run in. */
+static void warn_terminals(const struct holder *h, size_t n, const char *msg)
+{
+        _cleanup_strv_free_ char **seen = NULL;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *session = NULL, *tty = NULL;
+                char path[64];
+                int fd;
+
+                if (sd_pid_get_session(h[i].pid, &session) < 0 || jit_strv_contains(seen, session))
+                        continue;
+                (void)jit_strv_push(&seen, session);
+                if (sd_session_get_tty(session, &tty) < 0 || !tty || strchr(tty, '/') || strstr(tty, ".."))
+                        continue;
+                snprintf(path, sizeof(path), "/dev/%s", tty);
+                fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        continue;
+                (void)!write(fd, msg, strlen(msg));
+                close(fd);
+        }
+}
+
+static int group_gid(const char *group, gid_t *ret)
+{
+        struct group *gr = getgrnam(group);
+
+        if (!gr)
+                return -ENOENT;
+        *ret = gr->gr_gid;
+        return 0;
+}
+
+void svc_end_warn(struct svc *s, const struct jit_grant *g)
+{
+        _cleanup_free_ struct holder *h = NULL;
+        size_t n = 0;
+        gid_t gid;
+        char msg[256];
+
+        if (!g->end || strcmp(g->end, "none") == 0 || !g->end_grace_s || group_gid(g->group, &gid) < 0 ||
+            find_holders(g->uid, gid, &h, &n) < 0 || !n)
+                return;
+        snprintf(msg, sizeof(msg), "\r\njit: your grant %s (role %s) has ended: what still runs with group %s "
+                 "will be %s in %llu s.\r\n", g->id, g->role, g->group,
+                 strcmp(g->end, "sessions") == 0 ? "logged out" : "ended", (unsigned long long)g->end_grace_s);
+        warn_terminals(h, n, msg);
+        jit_journal_event(JIT_EV_REVOKE, LOG_NOTICE,
+                          &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
+                          "grant %s: %zu process%s of %s still hold group %s: warned, ending them in %llu s",
+                          g->id, n, n == 1 ? "" : "es", g->user, g->group, (unsigned long long)g->end_grace_s);
+}
+
+/* End what holds the group of one ended grant, as its end mode says. */
+static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
+{
+        _cleanup_free_ struct holder *h = NULL;
+        _cleanup_strv_free_ char **sessions = NULL;
+        char pids[512] = "";
+        size_t n = 0, off = 0, ended = 0;
+        gid_t gid;
+        bool none = strcmp(g->end, "none") == 0, by_session = strcmp(g->end, "sessions") == 0;
+
+        g->swept_us = now;
+        if (group_gid(g->group, &gid) < 0 || find_holders(g->uid, gid, &h, &n) < 0 || !n) {
+                (void)svc_save_grant(s, g);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *session = NULL;
+
+                if (off < sizeof(pids))
+                        off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%d(%s)", i ? " " : "",
+                                                (int)h[i].pid, h[i].name);
+                if (none)
+                        continue;
+                if (by_session && sd_pid_get_session(h[i].pid, &session) >= 0) {
+                        if (!jit_strv_contains(sessions, session) && terminate_session(s, session) >= 0)
+                                (void)jit_strv_push(&sessions, session);
+                        if (jit_strv_contains(sessions, session)) {
+                                ended++;
+                                continue;
+                        }
+                }
+                ended += kill_holder(h[i].pid, g->uid, gid) == 0;
+        }
+        (void)svc_save_grant(s, g);
+        jit_journal_event(none ? JIT_EV_RECONCILE : JIT_EV_REVOKE, none ? LOG_WARNING : LOG_NOTICE,
+                          &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
+                          none ? "grant %s ended, but %zu process%s of %s still hold group %s (end: none): %s"
+                               : "grant %s ended: %zu process%s of %s held group %s: %s",
+                          g->id, n, n == 1 ? "" : "es", g->user, g->group, pids);
+        if (!none)
+                jit_journal_event(JIT_EV_REVOKE, LOG_NOTICE,
+                                  &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
+                                  "grant %s: ended %zu of them (%s%zu session%s terminated)", g->id, ended,
+                                  by_session ? "" : "killed; ", jit_strv_length(sessions),
+                                  jit_strv_length(sessions) == 1 ? "" : "s");
+}
+
+/* Ended grants whose grace is over and that were not swept yet. Grants
+ * ended more than a day ago (records from before this existed) are
+ * left alone. */
+void svc_end_sweep(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+
+                if (g->state == JIT_GRANT_ACTIVE || g->swept_us || !g->end || !g->ended_us ||
+                    now > g->ended_us + 24ULL * 3600 * 1000000 || now < g->ended_us + g->end_grace_s * 1000000)
+                        continue;
+                if (svc_membership_needed(s, g, now)) {
+                        g->swept_us = now;      /* another grant still gives the group */
+                        (void)svc_save_grant(s, g);
+                        continue;
+                }
+                sweep_one(s, g, now);
+        }
+}
+
+uint64_t svc_end_next_us(struct svc *s, uint64_t next)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                const struct jit_grant *g = s->grants[i];
+                uint64_t due = g->ended_us + g->end_grace_s * 1000000;
+
+                if (g->state != JIT_GRANT_ACTIVE && !g->swept_us && g->end && g->ended_us && due < next)
+                        next = due;
+        }
+        return next;
+}
+
+bool svc_unit_is_running(struct svc *s, const char *unit)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *state = NULL;
+        const char *path;
+
+        if (!s->bus)
+                return true;    /* no systemd to ask: the grant's TTL still ends it */
+        if (sd_bus_call_method(s->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &err, &reply, "s", unit) < 0)
+                return !sd_bus_error_has_name(&err, "org.freedesktop.systemd1.NoSuchUnit");
+        if (sd_bus_message_read(reply, "o", &path) < 0)
+                return true;
+        if (sd_bus_get_property_string(s->bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
+                                       "ActiveState", &err, &state) < 0)
+                return true;
+        return strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 || strcmp(state, "reloading") == 0;
+}
