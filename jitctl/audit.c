@@ -178,6 +178,13 @@ int verb_audit(int argc, char **argv)
                 default: return JIT_EXIT_USAGE;
                 }
         }
+        if (optind < argc && strcmp(argv[optind], "setgid") == 0) {
+                char *root[] = { (char *)"/", NULL };
+
+                if (!o.grant)
+                        return jit_usage_error("usage: jitctl audit setgid --grant GRANT [PATH...]");
+                return jit_audit_setgid(o.grant, optind + 1 < argc ? argv + optind + 1 : root);
+        }
         if (optind + 1 != argc)
                 return jit_usage_error("usage: jitctl audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION]");
         what = argv[optind];

@@ -77,6 +77,8 @@ int verb_review(int argc, char **argv);
 int verb_extend(int argc, char **argv);
 int verb_template(int argc, char **argv);
 int verb_done(int argc, char **argv);
+/* setgid.c: jitctl audit setgid */
+int jit_audit_setgid(const char *grant, char **paths);
 int verb_reconcile(int argc, char **argv);
 
 #endif

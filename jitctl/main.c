@@ -31,7 +31,7 @@ static const struct verb {
         { "review",  1, 1, verb_review,  "review list | review REQUEST --comment TEXT" },
         { "policy",  1, 2, verb_policy,  "policy check [FILE] | policy test --user U --role R [CONTEXT...] [--config FILE] | policy replay [--since DURATION] [--state-dir DIR] [FILE]" },
         { "template",1, 2, verb_template,"template list | show NAME | validate FILE | add FILE [--name NAME] | remove NAME" },
-        { "audit",   1, 1, verb_audit,   "audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION]" },
+        { "audit",   1, 64, verb_audit,  "audit verify|show|export [--file LOG] [--key PUB] [--user U] [--grant G] [--since DURATION] | audit setgid --grant GRANT [PATH...]" },
         { "keygen",  0, 0, verb_keygen,  "keygen [--passphrase-file FILE] [--force]   (an approver's signing key)" },
         { "approver",1, 3, verb_approver,"approver add USER PUBFILE | remove USER | list   (root)" },
         { "verify",  1, 1, verb_verify,  "verify GRANT|REQUEST   (check its signed decision)" },
