@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/timerfd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -281,17 +282,35 @@ static void sweep_clients(struct svc *s)
         }
 }
 
+/* Arm tfd for the next wake-up in realtime: expiry is wall-clock time,
+ * and a clock that is set (forward past an expiry, or back) wakes us at
+ * once (TFD_TIMER_CANCEL_ON_SET) so the loop judges again with the new
+ * time. An expired grant's record is final: going back revives nothing. */
+static void arm_realtime(int tfd, uint64_t next_us)
+{
+        struct itimerspec its = {
+                .it_value = { .tv_sec = (time_t)(next_us / 1000000), .tv_nsec = (long)(next_us % 1000000) * 1000 },
+        };
+
+        if (tfd >= 0)
+                (void)timerfd_settime(tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
+}
+
 static int loop(struct svc *s, int lfd, int sfd)
 {
+        _cleanup_close_ int tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+
         for (;;) {
-                struct pollfd pfd[2 + JIT_MAX_CLIENTS];
-                struct client *map[2 + JIT_MAX_CLIENTS];
+                struct pollfd pfd[3 + JIT_MAX_CLIENTS];
+                struct client *map[3 + JIT_MAX_CLIENTS];
                 uint64_t now = svc_now_us(), next = svc_next_wakeup_us(s);
                 int timeout = next <= now ? 0 : (next - now) / 1000 + 1 > 60000 ? 60000 : (int)((next - now) / 1000 + 1);
-                nfds_t n = 2;
+                nfds_t n = 3;
 
+                arm_realtime(tfd, next > now ? next : now + 1);
                 pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
                 pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                pfd[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
                 for (struct client *c = s->clients; c; c = c->next) {
                         map[n] = c;
                         pfd[n++] = (struct pollfd){ .fd = c->fd, .events = c->out ? POLLOUT : POLLIN };
@@ -308,7 +327,12 @@ static int loop(struct svc *s, int lfd, int sfd)
                                         return 0;
                         }
                 }
-                for (nfds_t i = 2; i < n; i++)
+                if (pfd[2].revents & POLLIN) {
+                        uint64_t ticks;
+
+                        (void)!read(tfd, &ticks, sizeof(ticks)); /* ECANCELED: the clock was set */
+                }
+                for (nfds_t i = 3; i < n; i++)
                         if (pfd[i].revents)
                                 serve_client(s, map[i], pfd[i].revents);
                 if (pfd[0].revents & POLLIN)
