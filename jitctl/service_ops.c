@@ -831,7 +831,7 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
         memcpy(f.nonce, nonce, 33);
         e = svc_approver_key(s, approver, pk);
         if (e < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered key for approver %s (%s)", approver,
+                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered signing key for %s (%s)", approver,
                                  e == -ENOENT ? "none registered: jitctl approver add" : "wrong owner or mode");
         if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0 ||
             jit_decision_verify(sig, canonical, pk) < 0) {
@@ -967,7 +967,8 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
         }
         if (bg)
                 r->review_state = strdup("open");
-        record_decision(s, r, JIT_REQ_APPROVED, &sd, w.name, str_of(req, "comment"));
+        record_decision(s, r, JIT_REQ_APPROVED, &sd, w.name,
+                        bg ? "break-glass: granted on their own signed statement, no approver" : str_of(req, "comment"));
         if (svc_grant_create(s, r, bg ? "break-glass" : w.name, r->ttl, &g, &err) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "approved, but the grant could not be applied: %s",
                               err ? err : "see the service log");

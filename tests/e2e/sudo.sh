@@ -159,7 +159,7 @@ as dave "$JITCTL" keygen --passphrase-file "$W/home/dave/.pass" >/dev/null
 out=$(as alice "$JITCTL" --json request ops --for 5m --reason "sig tests"); reqS=$(field 'd["request_id"]' <<<"$out")
 out=$(as dave "$JITCTL" approve --passphrase-file "$W/home/dave/.pass" "$reqS" 2>&1); rc=$?
 check "an approver whose key is not registered is refused (exit $rc = 5)" \
-        bash -c '[ "$1" = 5 ] && grep -q "no usable registered key" <<<"$2"' _ $rc "$out"
+        bash -c '[ "$1" = 5 ] && grep -q "no usable registered signing key" <<<"$2"' _ $rc "$out"
 "$JITCTL" approver add dave "$W/home/dave/.config/jit/approver.pub" >/dev/null
 out=$(raw_approve bob "$reqS" "$req"); rc=$?
 check "bob's signature from another request, replayed on $reqS, is refused (exit $rc = 5)" \
