@@ -773,12 +773,15 @@ static void tame_access_service(cJSON *req)
         cJSON_ReplaceItemInObjectCaseSensitive(req, "service", cJSON_CreateString(buf));
 }
 
-/* reload, template-add, template-remove: see SAFETY at the top. */
+/* reload, template-add, template-remove: see SAFETY at the top. reconcile
+ * too: it reads the host's /etc/group and /proc for the managed groups,
+ * which a fuzz run must not act on. */
 static bool reads_the_policy_from_disk(const cJSON *req)
 {
         const char *op = str_of(req, "op");
 
-        return streq(op, JIT_OP_RELOAD) || streq(op, JIT_OP_TEMPLATE_ADD) || streq(op, JIT_OP_TEMPLATE_REMOVE);
+        return streq(op, JIT_OP_RELOAD) || streq(op, JIT_OP_TEMPLATE_ADD) || streq(op, JIT_OP_TEMPLATE_REMOVE) ||
+               streq(op, JIT_OP_RECONCILE);
 }
 
 /* As the service's frame reader: one JSON object, nothing after it. */
