@@ -34,6 +34,7 @@
 #define JIT_OP_REVIEW  "review"   /* close a break-glass review */
 #define JIT_OP_RELOAD  "reload"   /* root only: read the policy again now */
 #define JIT_OP_DONE    "done"     /* the grant's owner: the task is over */
+#define JIT_OP_SESSION "session"  /* root only: pam_jit's session open/close */
 #define JIT_OP_RECONCILE "reconcile" /* root only: a reconcile pass now */
 #define JIT_OP_TEMPLATE_ADD "template-add"       /* root only (validate runs in jitctl) */
 #define JIT_OP_TEMPLATE_REMOVE "template-remove" /* root only */

@@ -35,6 +35,8 @@
 #define JIT_MAX_WAIT_MS (24LL * 3600 * 1000)
 #define JIT_MAX_PENDING_PER_USER 16
 #define JIT_BIND_POLL_US (2ULL * 1000000) /* how often bound sessions/units are looked at */
+#define JIT_SESSION_PENDING "pending"   /* bound to the login session pam_jit will name */
+#define JIT_SESSION_PENDING_US (120ULL * 1000000) /* ... within this long, or the grant ends */
 
 struct client {
         int fd;

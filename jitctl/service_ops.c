@@ -1103,6 +1103,39 @@ static cJSON *op_done(struct svc *s, struct client *c, const cJSON *req)
         return grant_answer(g, false);
 }
 
+/* pam_jit's session phase: a login's logind session opened or closed.
+ * Open names the session of the user's grants made at that login and
+ * bound to it; close ends the grants bound to it at once (logind's own
+ * word, polled, would end them a moment later). */
+static cJSON *op_session(struct svc *s, struct client *c, const cJSON *req)
+{
+        const char *event = str_of(req, "event"), *user = str_of(req, "user"), *session = str_of(req, "session");
+        uint64_t now = svc_now_us();
+        size_t n = 0;
+        char msg[64];
+
+        if (!event || !user || !session || strlen(session) > 64 || strlen(user) > 64 ||
+            strcmp(session, JIT_SESSION_PENDING) == 0 || (strcmp(event, "open") && strcmp(event, "close")))
+                return svc_error(JIT_CODE_INVALID, "malformed session event");
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+
+                if (!jit_grant_is_active(g, now) || strcmp(g->user, user) != 0 || !g->bound_session)
+                        continue;
+                if (strcmp(event, "open") == 0 && strcmp(g->bound_session, JIT_SESSION_PENDING) == 0) {
+                        free(g->bound_session);
+                        g->bound_session = strdup(session);
+                        (void)svc_save_grant(s, g);
+                        n++;
+                } else if (strcmp(event, "close") == 0 && strcmp(g->bound_session, session) == 0) {
+                        (void)svc_grant_end(s, g, JIT_GRANT_REVOKED, "session-closed");
+                        n++;
+                }
+        }
+        snprintf(msg, sizeof(msg), "%zu grant%s %s", n, n == 1 ? "" : "s", strcmp(event, "open") ? "ended" : "bound");
+        return answer(NULL, msg);
+}
+
 /* jitctl reconcile (the jit-reconcile timer): a reconcile pass now. */
 static cJSON *op_reconcile(struct svc *s, struct client *c, const cJSON *req)
 {
@@ -1338,6 +1371,7 @@ static const struct {
         { JIT_OP_REVIEW,  false, op_review },
         { JIT_OP_RELOAD,  true,  op_reload },
         { JIT_OP_DONE,    false, op_done },
+        { JIT_OP_SESSION, true,  op_session },
         { JIT_OP_RECONCILE, true, op_reconcile },
         { JIT_OP_TEMPLATE_ADD, true, op_template_add },
         { JIT_OP_TEMPLATE_REMOVE, true, op_template_remove },

@@ -210,13 +210,15 @@ static int grant_scope(struct svc *s, const struct jit_request *r, struct jit_gr
                         *ret_err = strdup("the grant must end with the asking unit, but the request came from no unit");
                 return -EINVAL;
         }
-        if (bind_session && !r->session) {
+        /* A login (sshd's account phase) has no session yet: the grant
+         * waits for pam_jit's session open to name it (JIT_SESSION_PENDING). */
+        if (bind_session && !r->session && !(r->service && strcmp(r->service, "jitctl") != 0)) {
                 if (ret_err)
                         *ret_err = strdup("the grant must end with the login session, but the request came from none");
                 return -EINVAL;
         }
         g->bound_unit = bind_unit ? strdup(r->unit) : NULL;
-        g->bound_session = bind_session ? strdup(r->session) : NULL;
+        g->bound_session = bind_session ? strdup(r->session ? r->session : JIT_SESSION_PENDING) : NULL;
         if (!g->end || (r->task && !g->task) || (bind_unit && !g->bound_unit) || (bind_session && !g->bound_session))
                 return -ENOMEM;
         return 0;
@@ -451,8 +453,11 @@ static void check_bindings(struct svc *s, uint64_t now)
 
                 if (!jit_grant_is_active(g, now))
                         continue;
-                if (g->bound_session && (sd_session_get_state(g->bound_session, &state) < 0 ||
-                                         strcmp(state, "closing") == 0))
+                if (g->bound_session && strcmp(g->bound_session, JIT_SESSION_PENDING) == 0) {
+                        if (now > g->created_us + JIT_SESSION_PENDING_US)
+                                gone = "session-never-opened";
+                } else if (g->bound_session && (sd_session_get_state(g->bound_session, &state) < 0 ||
+                                                strcmp(state, "closing") == 0))
                         gone = "session-closed";
                 else if (g->bound_unit && !svc_unit_is_running(s, g->bound_unit))
                         gone = "unit-stopped";

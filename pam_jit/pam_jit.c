@@ -403,16 +403,58 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
         return only_account(pamh);
 }
 
+/* Session phase (optional): tell the service which logind session a
+ * login opened or closed, so grants bound to the session start and end
+ * with it. sshd runs close in another process than account and open: the
+ * session id (XDG_SESSION_ID, set by pam_systemd, which must come first)
+ * is what ties them together. */
+static int session_event(pam_handle_t *pamh, int argc, const char **argv, const char *event)
+{
+        _cleanup_close_ int fd = -1;
+        const char *user = NULL, *session;
+        cJSON *req, *ans = NULL;
+        struct opts o;
+        int r;
+
+        if (parse_opts(pamh, argc, argv, &o) < 0 || pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user)
+                return PAM_SESSION_ERR;
+        session = pam_getenv(pamh, "XDG_SESSION_ID");
+        if (!session || !*session || strlen(session) > 64) {
+                if (o.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "no logind session (is pam_systemd before pam_jit?)");
+                return PAM_IGNORE;
+        }
+        o.quiet = true;
+        fd = connect_to_service(pamh, &o);
+        if (fd < 0)
+                return PAM_SESSION_ERR;
+        req = cJSON_CreateObject();
+        if (!req || add_str(req, "op", JIT_OP_SESSION) || add_str(req, "event", event) ||
+            add_str(req, "user", user) || add_str(req, "session", session)) {
+                cJSON_Delete(req);
+                return PAM_SESSION_ERR;
+        }
+        r = jit_proto_send(fd, req, (int)(o.timeout_s * 1000));
+        cJSON_Delete(req);
+        if (r == 0)
+                r = jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, (int)(o.timeout_s * 1000), &ans);
+        r = r == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok")) ? PAM_SUCCESS : PAM_SESSION_ERR;
+        if (r != PAM_SUCCESS)
+                pam_syslog(pamh, LOG_ERR, "the jit service did not take the session %s of %s", event, user);
+        cJSON_Delete(ans);
+        return r;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-        (void)flags; (void)argc; (void)argv;
-        return only_account(pamh);
+        (void)flags;
+        return session_event(pamh, argc, argv, "open");
 }
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-        (void)flags; (void)argc; (void)argv;
-        return only_account(pamh);
+        (void)flags;
+        return session_event(pamh, argc, argv, "close");
 }
 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
