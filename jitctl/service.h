@@ -73,6 +73,7 @@ struct svc {
         struct client *clients;
         size_t n_clients;
         uint64_t next_reconcile_us;
+        pid_t sweep_exempt_pid;         /* the sudo using a single-use grant as it ends */
 };
 
 /* Who is asking: resolved from the peer uid or, for access, the PAM user. */

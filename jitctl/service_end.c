@@ -230,7 +230,7 @@ static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
                 if (off < sizeof(pids))
                         off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%d(%s)", i ? " " : "",
                                                 (int)h[i].pid, h[i].name);
-                if (none)
+                if (none || h[i].pid == s->sweep_exempt_pid)
                         continue;
                 if (by_session && sd_pid_get_session(h[i].pid, &session) >= 0) {
                         if (!jit_strv_contains(sessions, session) && terminate_session(s, session) >= 0)
@@ -265,8 +265,13 @@ void svc_end_sweep(struct svc *s, uint64_t now)
                 struct jit_grant *g = s->grants[i];
 
                 if (g->state == JIT_GRANT_ACTIVE || g->swept_us || !g->end || !g->ended_us ||
-                    now > g->ended_us + 24ULL * 3600 * 1000000 || now < g->ended_us + g->end_grace_s * 1000000)
+                    now < g->ended_us + g->end_grace_s * 1000000)
                         continue;
+                if (now > g->ended_us + 24ULL * 3600 * 1000000) {
+                        g->swept_us = now;      /* too old to tell what its processes were */
+                        (void)svc_save_grant(s, g);
+                        continue;
+                }
                 if (svc_membership_needed(s, g, now)) {
                         g->swept_us = now;      /* another grant still gives the group */
                         (void)svc_save_grant(s, g);

@@ -453,6 +453,26 @@ static cJSON *grant_by_template(struct svc *s, struct jit_request *r, const stru
         return svc_outcome(s, r);
 }
 
+/* A grant that must be bound to the asking session or unit needs one
+ * (a login through sshd gets its session named at pam_jit's session open). */
+static bool can_bind(struct svc *s, const struct ask *q, const struct jit_context *ctx)
+{
+        const struct jit_role *role = jit_config_find_role(s->config, q->role);
+        bool unit = (q->bind && strcmp(q->bind, "unit") == 0) || (role && role->bind_unit);
+        bool session = (q->bind && strcmp(q->bind, "session") == 0) || (role && role->bind_session);
+
+        return (!unit || ctx->unit) && (!session || ctx->session || q->from_pam);
+}
+
+/* A single-use grant ends as it is used; the sudo using it is spared
+ * (it holds the group too, and must live to run its command). */
+static void end_used_once(struct svc *s, struct jit_grant *g, pid_t user)
+{
+        s->sweep_exempt_pid = user;
+        (void)svc_grant_end(s, g, JIT_GRANT_REVOKED, "used-once");
+        s->sweep_exempt_pid = 0;
+}
+
 /* access, request, extend and break-glass share this: take the context,
  * decide, record, act, answer. */
 static cJSON *decide_and_act(struct svc *s, const struct ask *q)
@@ -490,7 +510,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 svc_context_done(&x);
                 a = use_grant(q, active, now);
                 if (active->single_use && q->from_pam)
-                        (void)svc_grant_end(s, active, JIT_GRANT_REVOKED, "used-once");
+                        end_used_once(s, active, q->pid);
                 return a;
         }
         if (d.action == JIT_ACTION_ESCALATE && !q->extends &&
@@ -503,6 +523,11 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 svc_context_done(&x);
                 return answer("deny", "jit: denied: you have too many requests waiting for a decision; "
                                       "cancel some (jitctl list, jitctl cancel ID) or wait for them");
+        }
+        if (d.action != JIT_ACTION_DENY && !can_bind(s, q, &x.ctx)) {
+                svc_context_done(&x);
+                return answer("deny", "jit: denied: this grant must end with your login session or unit, "
+                                      "but the request comes from neither");
         }
         r = request_new(s, q, &x.ctx, &d);
         svc_context_done(&x);
@@ -532,7 +557,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 a = grant_by_template(s, r, &d, now);
                 g = r->grant_id[0] ? svc_find_grant(s, r->grant_id) : NULL;
                 if (g && g->single_use && q->from_pam)
-                        (void)svc_grant_end(s, g, JIT_GRANT_REVOKED, "used-once");
+                        end_used_once(s, g, q->pid);
                 return a;
         }
         r->decided_at_us = now;

@@ -345,11 +345,14 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
 {
         _cleanup_free_ char *err = NULL;
         uint64_t now = svc_now_us();
+        bool needed;
+        char late[64] = "";
         int e;
 
         if (g->state != JIT_GRANT_ACTIVE)
                 return 0;       /* already ended: idempotent */
-        if (!svc_membership_needed(s, g, now)) {
+        needed = svc_membership_needed(s, g, now);
+        if (!needed) {
                 e = jit_membership_remove(g->user, g->group, &err);
                 if (e < 0) {
                         jit_journal_event(JIT_EV_ERROR, LOG_ERR,
@@ -357,32 +360,33 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
                                                                         .group = g->group },
                                           "cannot remove %s from group %s: %s (will retry)",
                                           g->user, g->group, err ? err : strerror(-e));
-                        /* What still holds the group: warned now, ended after the grace. */
-        if (g->end_grace_s)
-                svc_end_warn(s, g);
-        else
-                svc_end_sweep(s, now);
-        return e;
+                        return e;
                 }
         }
         (void)jit_grant_transition(g, how);
         g->ended_us = now;
         free(g->ended_by);
         g->ended_by = strdup(by);
+        if (needed)
+                g->swept_us = now;      /* another grant gives the group: nothing to end */
         e = svc_save_grant(s, g);
         if (s->bus)
                 (void)jit_timer_cancel(s->bus, g->id);
+        if (how == JIT_GRANT_EXPIRED)
+                snprintf(late, sizeof(late), " (%.3f s after its expiry time)",
+                         now >= g->expires_us ? (double)(now - g->expires_us) / 1e6
+                                              : -(double)(g->expires_us - now) / 1e6);
         jit_journal_event(how == JIT_GRANT_EXPIRED ? JIT_EV_EXPIRE : JIT_EV_REVOKE, LOG_NOTICE,
                           &(struct jit_journal_fields){ .grant_id = g->id, .request_id = g->request_id,
                                                         .role = g->role, .user = g->user, .group = g->group,
                                                         .by = by },
-                          "grant %s %s by %s: %s removed from group %s (%.3f s after its expiry time)",
-                          g->id, how == JIT_GRANT_EXPIRED ? "expired" : "revoked", by, g->user, g->group,
-                          now >= g->expires_us ? (double)(now - g->expires_us) / 1e6 : -(double)(g->expires_us - now) / 1e6);
+                          needed ? "grant %s %s by %s: %s kept in group %s (another active grant gives it)%s"
+                                 : "grant %s %s by %s: %s removed from group %s%s",
+                          g->id, how == JIT_GRANT_EXPIRED ? "expired" : "revoked", by, g->user, g->group, late);
         /* What still holds the group: warned now, ended after the grace. */
-        if (g->end_grace_s)
+        if (!needed && g->end_grace_s)
                 svc_end_warn(s, g);
-        else
+        else if (!needed)
                 svc_end_sweep(s, now);
         return e;
 }
