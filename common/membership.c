@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <gshadow.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -126,6 +127,31 @@ int jit_membership_remove(const char *user, const char *group, char **ret_err)
         return run_gpasswd("-d", user, group, ret_err);
 }
 
+static int add_gshadow_members(const char *group, char ***v)
+{
+        _cleanup_close_ int fd = open("/etc/gshadow", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct sgrp *sg;
+        FILE *f;
+        int r = 0;
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        fd = -1;
+        while ((sg = fgetsgent(f))) {
+                if (strcmp(sg->sg_namp, group) != 0)
+                        continue;
+                for (char **m = sg->sg_mem; m && *m && r == 0; m++)
+                        if (!jit_strv_contains(*v, *m))
+                                r = jit_strv_push(v, *m);
+                break;
+        }
+        fclose(f);
+        return r;
+}
+
 int jit_membership_list(const char *group, char ***ret)
 {
         _cleanup_close_ int fd = open("/etc/group", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -149,6 +175,9 @@ int jit_membership_list(const char *group, char ***ret)
                 break;
         }
         fclose(f);
+        /* gshadow members may newgrp/sg into the group without a password */
+        if (r == 0)
+                r = add_gshadow_members(group, &v);
         if (r < 0) {
                 jit_strv_free(v);
                 return r;

@@ -24,8 +24,8 @@ int jit_membership_remove(const char *user, const char *group, char **ret_err);
  * /etc/group)? -ENOENT when the group does not exist. */
 int jit_membership_check(const char *group_file, const char *user, const char *group, bool *ret);
 
-/* The members of group in /etc/group (a strv, NULL when none). -ENOENT
- * when the group does not exist. */
+/* The members of group in /etc/group and /etc/gshadow (a strv, NULL when
+ * none). -ENOENT when the group does not exist in /etc/group. */
 int jit_membership_list(const char *group, char ***ret);
 
 #endif

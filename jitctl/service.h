@@ -129,6 +129,10 @@ bool svc_membership_needed(struct svc *s, const struct jit_grant *g, uint64_t no
 /* service_end.c: what still holds the group when a grant ends */
 void svc_end_warn(struct svc *s, const struct jit_grant *g);
 void svc_end_sweep(struct svc *s, uint64_t now);
+/* End uid's processes holding group as mode ("processes", "sessions",
+ * "none") says, at once; logged under label. */
+void svc_end_holders(struct svc *s, uid_t uid, const char *user, const char *group, const char *mode,
+                     const char *label, const char *grant_id);
 uint64_t svc_end_next_us(struct svc *s, uint64_t next);
 /* Is the systemd unit active, activating or reloading? (No bus: assume so.) */
 bool svc_unit_is_running(struct svc *s, const char *unit);

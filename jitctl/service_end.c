@@ -209,21 +209,20 @@ void svc_end_warn(struct svc *s, const struct jit_grant *g)
                           g->id, n, n == 1 ? "" : "es", g->user, g->group, (unsigned long long)g->end_grace_s);
 }
 
-/* End what holds the group of one ended grant, as its end mode says. */
-static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
+/* End uid's processes that hold group, as mode says; log under label
+ * (a grant id, or "reconcile"). */
+void svc_end_holders(struct svc *s, uid_t uid, const char *user, const char *group, const char *mode,
+                     const char *label, const char *grant_id)
 {
         _cleanup_free_ struct holder *h = NULL;
         _cleanup_strv_free_ char **sessions = NULL;
         char pids[512] = "";
-        size_t n = 0, off = 0, ended = 0;
+        size_t n = 0, off = 0, killed = 0, in_sessions = 0;
         gid_t gid;
-        bool none = strcmp(g->end, "none") == 0, by_session = strcmp(g->end, "sessions") == 0;
+        bool none = strcmp(mode, "none") == 0, by_session = strcmp(mode, "sessions") == 0;
 
-        g->swept_us = now;
-        if (group_gid(g->group, &gid) < 0 || find_holders(g->uid, gid, &h, &n) < 0 || !n) {
-                (void)svc_save_grant(s, g);
+        if (group_gid(group, &gid) < 0 || find_holders(uid, gid, &h, &n) < 0 || !n)
                 return;
-        }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *session = NULL;
 
@@ -236,24 +235,33 @@ static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
                         if (!jit_strv_contains(sessions, session) && terminate_session(s, session) >= 0)
                                 (void)jit_strv_push(&sessions, session);
                         if (jit_strv_contains(sessions, session)) {
-                                ended++;
+                                in_sessions++;
                                 continue;
                         }
                 }
-                ended += kill_holder(h[i].pid, g->uid, gid) == 0;
+                killed += kill_holder(h[i].pid, uid, gid) == 0;
         }
-        (void)svc_save_grant(s, g);
         jit_journal_event(none ? JIT_EV_RECONCILE : JIT_EV_REVOKE, none ? LOG_WARNING : LOG_NOTICE,
-                          &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
-                          none ? "grant %s ended, but %zu process%s of %s still hold group %s (end: none): %s"
-                               : "grant %s ended: %zu process%s of %s held group %s: %s",
-                          g->id, n, n == 1 ? "" : "es", g->user, g->group, pids);
+                          &(struct jit_journal_fields){ .grant_id = grant_id, .user = user, .group = group },
+                          none ? "%s ended, but %zu process%s of %s still hold group %s (end: none): %s"
+                               : "%s ended: %zu process%s of %s held group %s: %s",
+                          label, n, n == 1 ? "" : "es", user, group, pids);
         if (!none)
                 jit_journal_event(JIT_EV_REVOKE, LOG_NOTICE,
-                                  &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
-                                  "grant %s: ended %zu of them (%s%zu session%s terminated)", g->id, ended,
-                                  by_session ? "" : "killed; ", jit_strv_length(sessions),
+                                  &(struct jit_journal_fields){ .grant_id = grant_id, .user = user, .group = group },
+                                  "%s: ended %zu of them (%zu killed; %zu in %zu session%s terminated)", label,
+                                  killed + in_sessions, killed, in_sessions, jit_strv_length(sessions),
                                   jit_strv_length(sessions) == 1 ? "" : "s");
+}
+
+static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
+{
+        char label[32];
+
+        g->swept_us = now;
+        (void)svc_save_grant(s, g);
+        snprintf(label, sizeof(label), "grant %s", g->id);
+        svc_end_holders(s, g->uid, g->user, g->group, g->end, label, g->id);
 }
 
 /* Ended grants whose grace is over and that were not swept yet. Grants

@@ -327,6 +327,8 @@ struct ask {
         const char *bind;               /* "session" or "unit" */
 };
 
+static void end_used_once(struct svc *s, struct jit_grant *g, pid_t user);
+
 static char *dup_or_null(const char *v)
 {
         return v ? strdup(v) : NULL;
@@ -506,6 +508,12 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 svc_context_done(&x);
                 return refuse_unrecorded(q, &d);
         }
+        if (d.action == JIT_ACTION_ALLOW && active && (q->task || q->single_use || q->bind)) {
+                svc_context_done(&x);
+                return svc_error(JIT_CODE_CONFLICT, "you already hold grant %s for role %s; a task, single use or "
+                                 "binding applies to a new grant only: end it first (jitctl done %s)",
+                                 active->id, active->role, active->id);
+        }
         if (d.action == JIT_ACTION_ALLOW && active) {
                 svc_context_done(&x);
                 a = use_grant(q, active, now);
@@ -513,7 +521,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                         end_used_once(s, active, q->pid);
                 return a;
         }
-        if (d.action == JIT_ACTION_ESCALATE && !q->extends &&
+        if (d.action == JIT_ACTION_ESCALATE && !q->extends && !q->task && !q->single_use && !q->bind &&
             (pending = find_pending(s, q->who->name, q->role, q->command))) {
                 svc_context_done(&x);
                 return pending_answer(s, pending, q->wait_s, true);
@@ -737,12 +745,20 @@ static cJSON *op_wait(struct svc *s, struct client *c, const cJSON *req)
 
 void svc_notify_decided(struct svc *s, const struct jit_request *r)
 {
+        struct jit_grant *g = r->grant_id[0] ? svc_find_grant(s, r->grant_id) : NULL;
+        pid_t used_by = 0;
+
         for (struct client *c = s->clients; c; c = c->next) {
                 if (!c->waiting || strcmp(c->wait_id, r->id) != 0)
                         continue;
                 c->waiting = false;
                 svc_client_answer(s, c, svc_outcome(s, r));
+                /* a sudo/ssh that waited for this approval is the use */
+                if (c->cancel_on_hangup && !used_by)
+                        used_by = c->pid;
         }
+        if (g && g->single_use && used_by && jit_grant_is_active(g, svc_now_us()))
+                end_used_once(s, g, used_by);
 }
 
 void svc_expire_waiters(struct svc *s, uint64_t now)
@@ -1124,7 +1140,7 @@ static cJSON *op_done(struct svc *s, struct client *c, const cJSON *req)
         if (g->state != JIT_GRANT_ACTIVE)
                 return grant_answer(g, true);
         if (svc_grant_end(s, g, JIT_GRANT_REVOKED, "done") < 0)
-                return svc_error(JIT_CODE_INTERNAL, "could not end grant %s (see the service log); it will be retried", g->id);
+                return svc_error(JIT_CODE_INTERNAL, "could not end grant %s (see the service log): run jitctl done again", g->id);
         return grant_answer(g, false);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <pwd.h>
 #include <systemd/sd-login.h>
 #include <string.h>
 #include <syslog.h>
@@ -484,6 +485,7 @@ static void strip_strays(struct svc *s, uint64_t now)
                 for (size_t k = 0; members && members[k]; k++) {
                         struct jit_grant probe = { .user = members[k], .group = (char *)group };
                         _cleanup_free_ char *err = NULL;
+                        struct passwd *pw;
 
                         if (svc_membership_needed(s, &probe, now))
                                 continue;
@@ -491,7 +493,10 @@ static void strip_strays(struct svc *s, uint64_t now)
                                           &(struct jit_journal_fields){ .user = members[k], .group = group },
                                           "%s is in group %s, which jit manages, without an active grant "
                                           "(added by hand?): removing", members[k], group);
-                        (void)jit_membership_remove(members[k], group, &err);
+                        if (jit_membership_remove(members[k], group, &err) == 0 && (pw = getpwnam(members[k])))
+                                svc_end_holders(s, pw->pw_uid, members[k], group,
+                                                jit_end_mode_to_string(s->config->roles[i].end), "a hand-made membership",
+                                                NULL);
                 }
         }
 }

@@ -137,6 +137,12 @@ static void show_grant(const cJSON *g, uint64_t now)
         time_line("Expires:", jit_json_u64(g, "expires_us"), now);
         time_line("Ended:", jit_json_u64(g, "ended_us"), now);
         line("Ended by:", jit_json_str(g, "ended_by"));
+        line("Tier:", jit_json_str(g, "tier"));
+        line("Task:", jit_json_str(g, "task"));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "single_use")))
+                line("Single use:", "yes: ends at its first use");
+        line("Bound to:", jit_json_str(g, "bound_session") ? jit_json_str(g, "bound_session") : jit_json_str(g, "bound_unit"));
+        line("At its end:", jit_json_str(g, "end"));
         line("Timer:", jit_json_str(g, "timer"));
 }
 

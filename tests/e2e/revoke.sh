@@ -138,7 +138,7 @@ check "processes: the service log warned of it, with the grace" \
 # (the kill comes before the log lines: wait for them too)
 poll 5 log_has "grant $GK: ended 1 of them"
 check "processes: the service log names its pid ($DURING)" log_has "grant $GK ended: 1 process of alice held group jit-kill: $DURING(sleep)"
-check "processes: ... and says it ended 1 of them" log_has "grant $GK: ended 1 of them (killed; 0 sessions terminated)"
+check "processes: ... and says it ended 1 of them" log_has "grant $GK: ended 1 of them (1 killed; 0 in 0 sessions terminated)"
 check "processes: alice's process from before the grant survives" alive "$BEFORE"
 check "processes: root's process holding the group survives (not the grant's user)" alive "$ROOTP"
 check "processes: carol's process holding the group survives (not the grant's user)" alive "$CAROLP"
@@ -248,6 +248,9 @@ take plain --for 10m; GP=$G
 check "strays: alice holds plain (exit $rc, $GP)" bash -c '[ "$1" = 0 ] && [ -n "$2" ]' _ $rc "$GP"
 gpasswd -a carol jit-plain >/dev/null
 check "strays: carol was added to jit-plain by hand" is_member carol jit-plain
+runuser -u carol -- sleep 600 & CP=$!
+sleep 0.2
+check "strays: a process carol starts now holds jit-plain" holds "$CP" "$(gid_of jit-plain)"
 as alice "$JITCTL" reconcile >/dev/null 2>&1; rc=$?
 check "strays: jitctl reconcile is root's (alice: exit $rc = 5)" [ $rc = 5 ]
 check "strays: ... and alice's call changed nothing" is_member carol jit-plain
@@ -256,6 +259,8 @@ check "strays: jitctl reconcile (exit $rc)" [ $rc = 0 ]
 check "strays: carol is removed" not_member carol jit-plain
 check "strays: the log says so" \
         log_has "carol is in group jit-plain, which jit manages, without an active grant (added by hand?): removing"
+poll 10 gone "$CP"
+check "strays: carol's process holding jit-plain is ended too (role end: processes)" gone "$CP"
 check "strays: alice, with an active grant, stays" is_member alice jit-plain
 check "strays: the log says nothing of alice" bash -c '! grep -qF "alice is in group jit-plain, which jit manages" "$1"' _ "$W/service.log"
 sandbox_stop_service
@@ -282,7 +287,7 @@ check "sessions: the holder in no session is killed" gone "$EP"
 poll 5 log_has "grant $GE: ended 1 of them"
 check "sessions: the log names it and says no session was terminated" bash -c \
         'grep -qF "grant $1 ended: 1 process of alice held group jit-sess: $2(sleep)" "$3" &&
-         grep -qF "grant $1: ended 1 of them (0 sessions terminated)" "$3"' _ "$GE" "$EP" "$W/service.log"
+         grep -qF "grant $1: ended 1 of them (1 killed; 0 in 0 sessions terminated)" "$3"' _ "$GE" "$EP" "$W/service.log"
 
 # 8. A grant bound to a login session cannot be had outside one (no
 #    logind here): it is refused, and no request is left approved with no grant.
