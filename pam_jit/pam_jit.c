@@ -56,7 +56,14 @@ static int parse_secs(const char *v, bool zero_ok, uint64_t *ret)
         return jit_duration_parse(v, ret);
 }
 
+static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struct opts *o, bool need_role);
+
 static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
+{
+        return parse_opts_for(pamh, argc, argv, o, true);
+}
+
+static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struct opts *o, bool need_role)
 {
         *o = (struct opts) {
                 .socket = JIT_SOCKET_PATH, .secure_path = DEFAULT_SECURE_PATH,
@@ -95,7 +102,7 @@ static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct op
                 pam_syslog(pamh, LOG_ERR, "wait=/batch_wait= above 1d or timeout= above 1h: denying");
                 return -EINVAL;
         }
-        if (!o->role || !*o->role) {
+        if (need_role && (!o->role || !*o->role)) {
                 pam_syslog(pamh, LOG_ERR, "missing role= option: denying");
                 return -EINVAL;
         }
@@ -411,13 +418,16 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 static int session_event(pam_handle_t *pamh, int argc, const char **argv, const char *event)
 {
         _cleanup_close_ int fd = -1;
-        const char *user = NULL, *session;
+        const char *user = NULL, *session, *service;
         cJSON *req, *ans = NULL;
         struct opts o;
         int r;
 
-        if (parse_opts(pamh, argc, argv, &o) < 0 || pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user)
+        if (parse_opts_for(pamh, argc, argv, &o, false) < 0 || pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user)
                 return PAM_SESSION_ERR;
+        service = item(pamh, PAM_SERVICE);
+        if (service && (strcmp(service, "sudo") == 0 || strcmp(service, "sudo-i") == 0))
+                return PAM_IGNORE;      /* sudo's session is the command's, not the login's */
         session = pam_getenv(pamh, "XDG_SESSION_ID");
         if (!session || !*session || strlen(session) > 64) {
                 if (o.debug)
