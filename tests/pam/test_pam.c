@@ -132,11 +132,10 @@ out:
         return NULL;
 }
 
-static int run_with(struct script *s, const char *tty)
+static pthread_t fake_start(struct script *s)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         pthread_t t;
-        int r;
 
         unlink(sock);
         s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -145,9 +144,31 @@ static int run_with(struct script *s, const char *tty)
         assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
         assert_int_equal(listen(s->lfd, 4), 0);
         assert_int_equal(pthread_create(&t, NULL, serve_script, s), 0);
-        r = run_account("jit-test", "alice", tty);
+        return t;
+}
+
+/* Queue a connection that says nothing, then join: if the module never
+ * connected, the fake takes this one, reads nothing and got_first stays
+ * NULL; if it did, its connection was first in the queue and was served. */
+static void fake_stop(struct script *s, pthread_t t)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        strcpy(sa.sun_path, sock);
+        (void)connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        close(fd);
         pthread_join(t, NULL);
         close(s->lfd);
+}
+
+static int run_with(struct script *s, const char *tty)
+{
+        pthread_t t = fake_start(s);
+        int r = run_account("jit-test", "alice", tty);
+
+        fake_stop(s, t);
         return r;
 }
 
@@ -426,7 +447,7 @@ static void t_bad_options_deny(void **state)
         assert_int_equal(run_account("jit-bad3", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
 }
 
-static void t_other_phases_refuse(void **state)
+static void t_auth_and_password_phases_refuse_with_service_err(void **state)
 {
         struct pam_conv c = { conv, NULL };
         pam_handle_t *pamh = NULL;
@@ -437,12 +458,193 @@ static void t_other_phases_refuse(void **state)
         snprintf(path, sizeof(path), "%s/jit-auth", dir);
         f = fopen(path, "w");
         assert_non_null(f);
-        fprintf(f, "auth required %s role=ops\nsession required %s role=ops\n", PAM_JIT_SO, PAM_JIT_SO);
+        fprintf(f, "auth required %s role=ops\npassword required %s role=ops\n", PAM_JIT_SO, PAM_JIT_SO);
         fclose(f);
         assert_int_equal(pam_start_confdir("jit-auth", "alice", &c, dir, &pamh), PAM_SUCCESS);
-        assert_int_not_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
-        assert_int_not_equal(pam_open_session(pamh, 0), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SERVICE_ERR);
+        assert_int_equal(pam_setcred(pamh, PAM_ESTABLISH_CRED), PAM_SERVICE_ERR);
+        assert_int_equal(pam_chauthtok(pamh, 0), PAM_SERVICE_ERR);
         pam_end(pamh, PAM_SUCCESS);
+}
+
+/* ---- tests: the session phase ----------------------------------------- */
+
+/* "[success=ok ignore=ok default=bad]" rather than the deployed "optional":
+ * with it libpam hands back pam_jit's own code (a lone optional module turns
+ * PAM_IGNORE and every failure alike into PAM_PERM_DENIED). */
+static void write_session_service(const char *name, const char *extra)
+{
+        char path[256];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "session [success=ok ignore=ok default=bad] %s socket=%s timeout=1s %s\n",
+                PAM_JIT_SO, sock, extra);
+        fclose(f);
+}
+
+/* One session call as a login would make it; env is put in the PAM
+ * environment first, as pam_systemd would. */
+static int run_session(const char *service, const char *env, bool close_it)
+{
+        struct pam_conv c = { conv, NULL };
+        pam_handle_t *pamh = NULL;
+        int r;
+
+        said[0] = '\0';
+        assert_int_equal(pam_start_confdir(service, "alice", &c, dir, &pamh), PAM_SUCCESS);
+        if (env)
+                assert_int_equal(pam_putenv(pamh, env), PAM_SUCCESS);
+        r = close_it ? pam_close_session(pamh, 0) : pam_open_session(pamh, 0);
+        pam_end(pamh, r);
+        return r;
+}
+
+static int session_with(struct script *s, const char *service, const char *env, bool close_it)
+{
+        pthread_t t = fake_start(s);
+        int r = run_session(service, env, close_it);
+
+        fake_stop(s, t);
+        return r;
+}
+
+/* The request is exactly these four members, nothing more. */
+static void assert_session_request(const cJSON *j, const char *event, const char *session)
+{
+        assert_non_null(j);
+        assert_true(cJSON_IsObject(j));
+        assert_string_equal(str_of(j, "op"), "session");
+        assert_string_equal(str_of(j, "event"), event);
+        assert_string_equal(str_of(j, "user"), "alice");
+        assert_string_equal(str_of(j, "session"), session);
+        assert_int_equal(cJSON_GetArraySize(j), 4);
+}
+
+#define SESSION_OK "{\"ok\":true,\"message\":\"1 grant bound\"}"
+
+static void t_session_open_sends_user_and_session_id(void **state)
+{
+        struct script s = { .first = SESSION_OK };
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();         /* the fake must pass the root-peer check */
+        write_session_service("jit-login", "");
+        assert_int_equal(session_with(&s, "jit-login", "XDG_SESSION_ID=7", false), PAM_SUCCESS);
+        assert_session_request(s.got_first, "open", "7");
+        assert_string_equal(said, "");
+        script_done(&s);
+}
+
+static void t_session_close_sends_close_event(void **state)
+{
+        struct script s = { .first = "{\"ok\":true,\"message\":\"1 grant ended\"}" };
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        write_session_service("jit-login", "");
+        assert_int_equal(session_with(&s, "jit-login", "XDG_SESSION_ID=c12", true), PAM_SUCCESS);
+        assert_session_request(s.got_first, "close", "c12");
+        script_done(&s);
+}
+
+static void t_session_without_logind_session_is_ignored_and_sends_nothing(void **state)
+{
+        static const char *const envs[] = { NULL, "XDG_SESSION_ID=", "XDG_SESSION_IDX=7" };
+
+        (void)state;
+        write_session_service("jit-login", "debug");
+        for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+                struct script s = { .first = SESSION_OK };
+
+                assert_int_equal(session_with(&s, "jit-login", envs[i], false), PAM_IGNORE);
+                assert_null(s.got_first);
+                script_done(&s);
+                s = (struct script){ .first = SESSION_OK };
+                assert_int_equal(session_with(&s, "jit-login", envs[i], true), PAM_IGNORE);
+                assert_null(s.got_first);
+                script_done(&s);
+        }
+}
+
+static void t_session_under_sudo_is_ignored_and_sends_nothing(void **state)
+{
+        static const char *const services[] = { "sudo", "sudo-i" };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+                struct script s = { .first = SESSION_OK };
+
+                write_session_service(services[i], "");
+                assert_int_equal(session_with(&s, services[i], "XDG_SESSION_ID=7", false), PAM_IGNORE);
+                assert_null(s.got_first);
+                script_done(&s);
+                s = (struct script){ .first = SESSION_OK };
+                assert_int_equal(session_with(&s, services[i], "XDG_SESSION_ID=7", true), PAM_IGNORE);
+                assert_null(s.got_first);
+                script_done(&s);
+        }
+}
+
+static void t_session_service_not_running_is_session_err(void **state)
+{
+        (void)state;
+        unlink(sock);
+        write_session_service("jit-login", "");
+        assert_int_equal(run_session("jit-login", "XDG_SESSION_ID=7", false), PAM_SESSION_ERR);
+        assert_int_equal(run_session("jit-login", "XDG_SESSION_ID=7", true), PAM_SESSION_ERR);
+}
+
+static void t_session_refused_by_service_is_session_err(void **state)
+{
+        struct script s = {
+                .first = "{\"ok\":false,\"code\":\"invalid\",\"error\":\"malformed session event\"}",
+        };
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();         /* else the peer check, not the answer, would fail it */
+        write_session_service("jit-login", "");
+        assert_int_equal(session_with(&s, "jit-login", "XDG_SESSION_ID=7", false), PAM_SESSION_ERR);
+        assert_session_request(s.got_first, "open", "7");   /* it was asked, and said no */
+        script_done(&s);
+}
+
+static void t_session_bad_option_is_session_err_and_sends_nothing(void **state)
+{
+        struct script s = { .first = SESSION_OK };
+
+        (void)state;
+        write_session_service("jit-login", "frobnicate");
+        assert_int_equal(session_with(&s, "jit-login", "XDG_SESSION_ID=7", false), PAM_SESSION_ERR);
+        assert_null(s.got_first);
+        script_done(&s);
+}
+
+static void t_session_id_longer_than_64_is_ignored(void **state)
+{
+        char env[128];
+        struct script s = { .first = SESSION_OK };
+
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        write_session_service("jit-login", "");
+        /* 64 characters is the longest that is sent... */
+        snprintf(env, sizeof(env), "XDG_SESSION_ID=%064d", 7);
+        assert_int_equal(session_with(&s, "jit-login", env, false), PAM_SUCCESS);
+        assert_session_request(s.got_first, "open", env + strlen("XDG_SESSION_ID="));
+        script_done(&s);
+        /* ...65 is not. */
+        s = (struct script){ .first = SESSION_OK };
+        snprintf(env, sizeof(env), "XDG_SESSION_ID=%065d", 7);
+        assert_int_equal(session_with(&s, "jit-login", env, false), PAM_IGNORE);
+        assert_null(s.got_first);
+        script_done(&s);
 }
 
 /* ---- tests: the real service decides ---------------------------------- */
@@ -577,7 +779,15 @@ int main(void)
                 cmocka_unit_test_setup(t_broken_frames_deny, reset_service_file),
                 cmocka_unit_test_setup(t_control_characters_are_not_shown, reset_service_file),
                 cmocka_unit_test_setup(t_bad_options_deny, reset_service_file),
-                cmocka_unit_test_setup(t_other_phases_refuse, reset_service_file),
+                cmocka_unit_test_setup(t_auth_and_password_phases_refuse_with_service_err, reset_service_file),
+                cmocka_unit_test(t_session_open_sends_user_and_session_id),
+                cmocka_unit_test(t_session_close_sends_close_event),
+                cmocka_unit_test(t_session_without_logind_session_is_ignored_and_sends_nothing),
+                cmocka_unit_test(t_session_under_sudo_is_ignored_and_sends_nothing),
+                cmocka_unit_test(t_session_service_not_running_is_session_err),
+                cmocka_unit_test(t_session_refused_by_service_is_session_err),
+                cmocka_unit_test(t_session_bad_option_is_session_err_and_sends_nothing),
+                cmocka_unit_test(t_session_id_longer_than_64_is_ignored),
                 cmocka_unit_test_setup(t_real_user_outside_every_role_is_denied, reset_service_file),
                 cmocka_unit_test_setup(t_real_broken_policy_denies_everything, reset_service_file),
         };
