@@ -1,4 +1,5 @@
-/* pam_jit.so — the moment-of-use gate, PAM account phase.
+/* pam_jit.so — the moment-of-use gate, PAM account phase (and, optional,
+ * the session phase that names a login's logind session to the service).
  *
  * It gathers the PAM context (and, under sudo, the command line from
  * /proc/self/cmdline as the stated intent), asks the jit service over its
@@ -7,7 +8,9 @@
  * MUSTs (this code runs inside setuid sudo and sshd):
  *  - fail closed: every path but one returns a denial; only decide() can
  *    return PAM_SUCCESS, and only for an "allow" answer from the service;
- *  - no network, no /etc/group edits, no libcurl, no environment variables;
+ *  - no network, no /etc/group edits, no libcurl, no process environment
+ *    variables (the session phase reads XDG_SESSION_ID from the PAM
+ *    environment, which pam_systemd set);
  *  - text from the service is printed only after control characters are
  *    replaced;
  *  - every wait is bounded.
@@ -43,6 +46,7 @@ struct opts {
         uint64_t batch_wait_s;  /* no tty, sudo -n, sshd: 0 = do not wait */
         uint64_t timeout_s;     /* first answer */
         bool quiet, debug;
+        bool silent;            /* session phase: nothing is shown to the user */
 };
 
 enum outcome { OUT_ERROR = 0, OUT_DENIED, OUT_ALLOWED };
@@ -125,7 +129,7 @@ static void say(pam_handle_t *pamh, const struct opts *o, bool error, const char
 {
         char buf[1024];
 
-        if (!text || (!error && o->quiet))
+        if (!text || o->silent || (!error && o->quiet))
                 return;
         snprintf(buf, sizeof(buf), "%s", text);
         sanitize(buf);
@@ -394,7 +398,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 
 static int only_account(pam_handle_t *pamh)
 {
-        pam_syslog(pamh, LOG_ERR, "pam_jit works in the account phase only: denying");
+        pam_syslog(pamh, LOG_ERR, "pam_jit decides in the account phase (and names sessions in the session phase) only: denying");
         return PAM_SERVICE_ERR;
 }
 
@@ -423,18 +427,22 @@ static int session_event(pam_handle_t *pamh, int argc, const char **argv, const 
         struct opts o;
         int r;
 
-        if (parse_opts_for(pamh, argc, argv, &o, false) < 0 || pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user)
+        if (parse_opts_for(pamh, argc, argv, &o, false) < 0 || pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user)
                 return PAM_SESSION_ERR;
         service = item(pamh, PAM_SERVICE);
         if (service && (strcmp(service, "sudo") == 0 || strcmp(service, "sudo-i") == 0))
                 return PAM_IGNORE;      /* sudo's session is the command's, not the login's */
         session = pam_getenv(pamh, "XDG_SESSION_ID");
-        if (!session || !*session || strlen(session) > 64) {
+        if (session && strlen(session) > 64) {
+                pam_syslog(pamh, LOG_ERR, "XDG_SESSION_ID longer than 64 characters: ignored");
+                return PAM_IGNORE;
+        }
+        if (!session || !*session) {
                 if (o.debug)
                         pam_syslog(pamh, LOG_DEBUG, "no logind session (is pam_systemd before pam_jit?)");
                 return PAM_IGNORE;
         }
-        o.quiet = true;
+        o.silent = true;
         fd = connect_to_service(pamh, &o);
         if (fd < 0)
                 return PAM_SESSION_ERR;
