@@ -298,6 +298,24 @@ RB=$(latest_req alice task)
 st=$("$JITCTL" --json show "$RB" 2>/dev/null | field 'd["request"]["state"]+"/"+d["request"].get("grant_id","")' 2>/dev/null)
 check "bind session, no session: the request ($RB) is not left approved without a grant ($st)" [ "$st" != approved/ ]
 
+# 8. setgid persistence: a file alice makes setgid to the group during a
+# grant is what jitctl audit setgid finds afterwards; one made before it,
+# or of another group, is not.
+mkdir -m 1777 "$W/shared"
+as alice sh -c "cp /bin/true '$W/shared/before'; chgrp jit-plain '$W/shared/before' 2>/dev/null; chmod g+s '$W/shared/before'"
+take plain --for 10m; GSG=$G
+as alice sh -c "cp /bin/true '$W/shared/kept'; chgrp jit-plain '$W/shared/kept' && chmod g+s '$W/shared/kept'
+                cp /bin/true '$W/shared/mine'; chmod g+s '$W/shared/mine'"
+"$JITCTL" revoke "$GSG" >/dev/null
+out=$("$JITCTL" audit setgid --grant "$GSG" "$W/shared"); rc=$?
+check "setgid: audit setgid finds the file made setgid to jit-plain during the grant (exit $rc = 10)" \
+        bash -c '[ "$1" = 10 ] && grep -q "/kept$" <<<"$2"' _ $rc "$out"
+check "setgid: ... and not the one of alice's own group, nor the one from before the grant" \
+        bash -c '! grep -q "/mine$\|/before$" <<<"$1" && grep -q "^1 setgid file of group jit-plain" <<<"$1"' _ "$out"
+chmod g-s "$W/shared/kept"
+out=$("$JITCTL" audit setgid --grant "$GSG" "$W/shared"); rc=$?
+check "setgid: once the bit is cleared, nothing is found (exit $rc = 0)" [ "$rc" = 0 ]
+
 check "grpck -r is clean" grpck -r
 sandbox_stop_service
 out=$("$JITCTL" audit verify --file "$W/state/audit.log" --key /etc/jit/host.pub 2>&1); rc=$?
