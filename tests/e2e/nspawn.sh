@@ -1,5 +1,6 @@
 # Boot a throwaway Debian container with systemd-nspawn and run commands in it.
-# Sourced (bash) by tests/e2e/systemd.sh and bench/expiry-lateness.sh.
+# Sourced (bash) by tests/e2e/systemd.sh, tests/e2e/lifecycle.sh and
+# bench/expiry-lateness.sh.
 #
 #   ns_check                  exit 77 with a reason when nspawn cannot run here
 #   ns_boot BUILD             unpack (once) and boot the rootfs, BUILD bound
@@ -9,6 +10,8 @@
 #   ns_sh 'SCRIPT' [ARGS]     run a sh script inside
 #   ns_put FILE DEST MODE     copy a host file into the container
 #   ns_stop                   clean poweroff (RTMIN+4), bounded, SIGKILL last
+#   ns_boot_persistent BUILD  like ns_boot, but what the machine writes
+#                             survives ns_stop: call it again to reboot it
 #
 # Recipe: /work/shared/TESTING.md, "Real systemd". --register=no and
 # --keep-unit because there is no systemd on the host; --volatile=overlay
@@ -224,4 +227,78 @@ ns_cleanup() {
                 rm -rf "$NS_TMP"
         fi
         exit "$rc"
+}
+
+# --- a container whose writes survive a reboot --------------------------------
+#
+#   ns_boot_persistent BUILD  like ns_boot, but the root is an overlay of the
+#                             cached rootfs whose upper dir ($NS_TMP/persist)
+#                             is kept: after ns_stop, call it again to boot
+#                             the same machine with what it wrote (groups,
+#                             /var/lib, enabled units) still there.
+#
+# nspawn's --volatile=overlay puts the upper dir on a tmpfs of its own, gone
+# at poweroff, and --overlay= cannot replace the root. So the overlay is
+# mounted by hand, in a private mount namespace (unshare -m) that nspawn is
+# then exec'd in: the mount dies with nspawn, nothing on the host needs
+# unmounting, and the upper dir goes with $NS_TMP at cleanup. The cached
+# rootfs is only the lower dir: it stays clean.
+ns_boot_persistent() {
+        local build=$1 t0 p
+        build=$(realpath -e "$build") || { echo "no build directory $1" >&2; return 1; }
+        command -v unshare >/dev/null 2>&1 || ns_skip "unshare is not installed (util-linux)"
+        if [ -z "$NS_TMP" ]; then
+                NS_ROOT=$(ns_rootfs) || ns_skip "no rootfs: tests/e2e/mkrootfs.sh failed (needs mmdebstrap and a Debian mirror)"
+                NS_TMP=$(mktemp -d /tmp/jit-nspawn.XXXXXX)
+                NS_MACHINE="jit-$$-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+                trap ns_cleanup EXIT
+                trap 'exit 129' HUP
+                trap 'exit 130' INT
+                trap 'exit 143' TERM
+        fi
+        p=$NS_TMP/persist
+        mkdir -p "$p/upper" "$p/work" "$p/root"
+        t0=$(date +%s%N)
+        setsid unshare -m --propagation private /bin/sh -c '
+                mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$2/root" || exit 1
+                shift 2
+                exec "$@"' ns-overlay "$NS_ROOT" "$p" \
+                systemd-nspawn -D "$p/root" -M "$NS_MACHINE" --boot --register=no --keep-unit \
+                --private-network --bind-ro="$build":/opt/jit --console=pipe \
+                </dev/null >"$NS_TMP/console.log" 2>&1 &
+        NS_PID=$!
+        ns_wait_booted "$t0"
+}
+
+# Wait (bounded) for the container NS_PID started to boot; as in ns_boot.
+ns_wait_booted() { # T0_NS
+        local state
+        NS_LEADER=
+        for _ in $(seq 1 $((NS_BOOT_TIMEOUT * 10))); do
+                NS_LEADER=$(ns_find_leader) && break
+                ns_alive || break
+                sleep 0.1
+        done
+        if [ -z "$NS_LEADER" ]; then
+                echo "systemd-nspawn did not start a container:" >&2
+                sed 's/^/  | /' "$NS_TMP/console.log" >&2
+                return 1
+        fi
+        ns_watchdog
+        state=
+        for _ in $(seq 1 $((NS_BOOT_TIMEOUT * 10))); do
+                state=$(ns_run systemctl is-system-running 2>/dev/null)
+                case $state in running|degraded) break ;; esac
+                ns_alive || break
+                sleep 0.1
+        done
+        case $state in
+        running|degraded)
+                ns_log "container $NS_MACHINE booted ($state) in $(( ($(date +%s%N) - $1) / 1000000 )) ms, leader pid $NS_LEADER"
+                [ "$state" = degraded ] && ns_run systemctl --failed --no-legend --plain | sed 's/^/#   failed: /'
+                return 0 ;;
+        esac
+        echo "the container did not finish booting in ${NS_BOOT_TIMEOUT}s (state: ${state:-none}):" >&2
+        tail -n 30 "$NS_TMP/console.log" | sed 's/^/  | /' >&2
+        return 1
 }
