@@ -586,6 +586,7 @@ cJSON *jit_grant_to_json(const struct jit_grant *g)
         e |= add_str(o, "task", g->task);
         e |= add_str(o, "bound_session", g->bound_session);
         e |= add_str(o, "bound_unit", g->bound_unit);
+        e |= add_str(o, "bound_boot", g->bound_boot);
         e |= add_str(o, "timer", g->timer);
         e |= add_signed(o, &g->signed_decision);
         if (e) {
@@ -626,6 +627,7 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
         e = e ? e : get_str(j, "task", false, JIT_TEXT_MAX, &g->task);
         e = e ? e : get_str(j, "bound_session", false, 64, &g->bound_session);
         e = e ? e : get_str(j, "bound_unit", false, 256, &g->bound_unit);
+        e = e ? e : get_str(j, "bound_boot", false, 32, &g->bound_boot);
         e = e ? e : get_str(j, "timer", false, 128, &g->timer);
         e = e ? e : get_signed(j, &g->signed_decision);
         if (e)
@@ -652,6 +654,7 @@ void jit_grant_free(struct jit_grant *g)
         free(g->task);
         free(g->bound_session);
         free(g->bound_unit);
+        free(g->bound_boot);
         free(g->timer);
         jit_signed_done(&g->signed_decision);
         free(g);

@@ -117,6 +117,7 @@ struct jit_grant {
         bool single_use;                /* ends at its first use */
         char *task;                     /* what it is for (jitctl request --task) */
         char *bound_session, *bound_unit; /* ends when this session/unit goes */
+        char *bound_boot;               /* the boot the session belongs to (ids restart at boot) */
         char *timer;                    /* transient unit name, or NULL */
         struct jit_signed signed_decision; /* the approval this grant rests on */
 };

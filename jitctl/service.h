@@ -134,6 +134,8 @@ void svc_end_sweep(struct svc *s, uint64_t now);
 void svc_end_holders(struct svc *s, uid_t uid, const char *user, const char *group, const char *mode,
                      const char *label, const char *grant_id);
 uint64_t svc_end_next_us(struct svc *s, uint64_t next);
+/* This boot's id, as 32 hex digits. */
+int svc_boot_id(char buf[33]);
 /* Is the systemd unit active, activating or reloading? (No bus: assume so.) */
 bool svc_unit_is_running(struct svc *s, const char *unit);
 void svc_reconcile(struct svc *s, bool at_start);

@@ -155,27 +155,81 @@ static int terminate_session(struct svc *s, const char *session)
                                   "org.freedesktop.login1.Manager", "TerminateSession", &err, NULL, "s", session);
 }
 
-/* The terminals of the login sessions the holders run in. */
+/* A terminal name is "pts/N" or "ttyN" (never a path elsewhere). */
+static bool is_terminal_name(const char *t)
+{
+        const char *d = strncmp(t, "pts/", 4) == 0 ? t + 4 : strncmp(t, "tty", 3) == 0 ? t + 3 : NULL;
+
+        if (!d || !*d || strlen(d) > 8)
+                return false;
+        for (; *d; d++)
+                if (*d < '0' || *d > '9')
+                        return false;
+        return true;
+}
+
+/* The controlling terminal of pid from /proc/PID/stat's tty_nr: the pts
+ * devices (majors 136-143) and the virtual consoles (major 4, 1-63). */
+static int controlling_tty(pid_t pid, char *buf, size_t size)
+{
+        char path[32], stat[1024], *p;
+        unsigned long tty_nr;
+        unsigned major, minor;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, stat, sizeof(stat) - 1);
+        close(fd);
+        if (n <= 0)
+                return -EIO;
+        stat[n] = '\0';
+        p = strrchr(stat, ')');        /* the name may hold anything */
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %lu", &tty_nr) != 1 || !tty_nr)
+                return -ENOTTY;
+        major = (unsigned)((tty_nr >> 8) & 0xfff);
+        minor = (unsigned)((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+        if (major >= 136 && major <= 143)
+                snprintf(buf, size, "pts/%u", (major - 136) * 256 + minor);
+        else if (major == 4 && minor >= 1 && minor < 64)
+                snprintf(buf, size, "tty%u", minor);
+        else
+                return -ENOTTY;
+        return 0;
+}
+
+/* Every terminal the holders can be reached on: their logind sessions'
+ * terminals (sd-login has none for ssh logins on some systemd versions)
+ * and their own controlling terminals. */
 static void warn_terminals(const struct holder *h, size_t n, const char *msg)
 {
         _cleanup_strv_free_ char **seen = NULL;
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *session = NULL, *tty = NULL;
-                char path[64];
-                int fd;
+                char ctty[32], path[64];
+                const char *names[2] = { NULL, NULL };
 
-                if (sd_pid_get_session(h[i].pid, &session) < 0 || jit_strv_contains(seen, session))
-                        continue;
-                (void)jit_strv_push(&seen, session);
-                if (sd_session_get_tty(session, &tty) < 0 || !tty || strchr(tty, '/') || strstr(tty, ".."))
-                        continue;
-                snprintf(path, sizeof(path), "/dev/%s", tty);
-                fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-                if (fd < 0)
-                        continue;
-                (void)!write(fd, msg, strlen(msg));
-                close(fd);
+                if (sd_pid_get_session(h[i].pid, &session) >= 0 && sd_session_get_tty(session, &tty) >= 0 && tty)
+                        names[0] = tty;
+                if (controlling_tty(h[i].pid, ctty, sizeof(ctty)) == 0)
+                        names[1] = ctty;
+                for (size_t k = 0; k < 2; k++) {
+                        int fd;
+
+                        if (!names[k] || !is_terminal_name(names[k]) || jit_strv_contains(seen, names[k]))
+                                continue;
+                        (void)jit_strv_push(&seen, names[k]);
+                        snprintf(path, sizeof(path), "/dev/%s", names[k]);
+                        fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                        if (fd < 0)
+                                continue;
+                        (void)!write(fd, msg, strlen(msg));
+                        close(fd);
+                }
         }
 }
 
@@ -223,24 +277,32 @@ void svc_end_holders(struct svc *s, uid_t uid, const char *user, const char *gro
 
         if (group_gid(group, &gid) < 0 || find_holders(uid, gid, &h, &n) < 0 || !n)
                 return;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *session = NULL;
+        /* Each holder's session first: terminating one session ends its
+         * other holders too, and they could no longer be looked up. */
+        char **hs = calloc(n, sizeof(char *));
 
+        for (size_t i = 0; hs && by_session && i < n; i++)
+                if (sd_pid_get_session(h[i].pid, &hs[i]) < 0)
+                        hs[i] = NULL;
+        for (size_t i = 0; i < n; i++) {
                 if (off < sizeof(pids))
                         off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%d(%s)", i ? " " : "",
                                                 (int)h[i].pid, h[i].name);
                 if (none || h[i].pid == s->sweep_exempt_pid)
                         continue;
-                if (by_session && sd_pid_get_session(h[i].pid, &session) >= 0) {
-                        if (!jit_strv_contains(sessions, session) && terminate_session(s, session) >= 0)
-                                (void)jit_strv_push(&sessions, session);
-                        if (jit_strv_contains(sessions, session)) {
+                if (hs && hs[i]) {
+                        if (!jit_strv_contains(sessions, hs[i]) && terminate_session(s, hs[i]) >= 0)
+                                (void)jit_strv_push(&sessions, hs[i]);
+                        if (jit_strv_contains(sessions, hs[i])) {
                                 in_sessions++;
                                 continue;
                         }
                 }
                 killed += kill_holder(h[i].pid, uid, gid) == 0;
         }
+        for (size_t i = 0; hs && i < n; i++)
+                free(hs[i]);
+        free(hs);
         jit_journal_event(none ? JIT_EV_RECONCILE : JIT_EV_REVOKE, none ? LOG_WARNING : LOG_NOTICE,
                           &(struct jit_journal_fields){ .grant_id = grant_id, .user = user, .group = group },
                           none ? "%s ended, but %zu process%s of %s still hold group %s (end: none): %s"

@@ -1164,8 +1164,12 @@ static cJSON *op_session(struct svc *s, struct client *c, const cJSON *req)
                 if (!jit_grant_is_active(g, now) || strcmp(g->user, user) != 0 || !g->bound_session)
                         continue;
                 if (strcmp(event, "open") == 0 && strcmp(g->bound_session, JIT_SESSION_PENDING) == 0) {
+                        char boot[33];
+
                         free(g->bound_session);
                         g->bound_session = strdup(session);
+                        free(g->bound_boot);
+                        g->bound_boot = svc_boot_id(boot) == 0 ? strdup(boot) : NULL;
                         (void)svc_save_grant(s, g);
                         n++;
                 } else if (strcmp(event, "close") == 0 && strcmp(g->bound_session, session) == 0) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <pwd.h>
+#include <systemd/sd-id128.h>
 #include <systemd/sd-login.h>
 #include <string.h>
 #include <syslog.h>
@@ -201,6 +202,7 @@ static int grant_scope(struct svc *s, const struct jit_request *r, struct jit_gr
         const struct jit_role *role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
         bool bind_unit = (r->bind && strcmp(r->bind, "unit") == 0) || (role && role->bind_unit);
         bool bind_session = (r->bind && strcmp(r->bind, "session") == 0) || (role && role->bind_session);
+        char boot[SD_ID128_STRING_MAX];
 
         g->end = strdup(jit_end_mode_to_string(role ? role->end : JIT_END_PROCESSES));
         g->end_grace_s = role ? role->end_grace : 10;
@@ -220,6 +222,8 @@ static int grant_scope(struct svc *s, const struct jit_request *r, struct jit_gr
         }
         g->bound_unit = bind_unit ? strdup(r->unit) : NULL;
         g->bound_session = bind_session ? strdup(r->session ? r->session : JIT_SESSION_PENDING) : NULL;
+        if (bind_session && svc_boot_id(boot) == 0)
+                g->bound_boot = strdup(boot);
         if (!g->end || (r->task && !g->task) || (bind_unit && !g->bound_unit) || (bind_session && !g->bound_session))
                 return -ENOMEM;
         return 0;
@@ -448,6 +452,26 @@ static void restore_timers(struct svc *s, uint64_t now)
         }
 }
 
+int svc_boot_id(char buf[SD_ID128_STRING_MAX])
+{
+        sd_id128_t id;
+        int r = sd_id128_get_boot(&id);
+
+        if (r < 0)
+                return r;
+        sd_id128_to_string(id, buf);
+        return 0;
+}
+
+/* Session ids restart at each boot: an id from another boot names
+ * another login, never the one the grant was bound to. */
+static bool same_boot(const char *bound)
+{
+        char now[SD_ID128_STRING_MAX];
+
+        return !bound || (svc_boot_id(now) == 0 && strcmp(now, bound) == 0);
+}
+
 /* Grants tied to a login session or a unit end when it goes. */
 static void check_bindings(struct svc *s, uint64_t now)
 {
@@ -462,7 +486,7 @@ static void check_bindings(struct svc *s, uint64_t now)
                         if (now > g->created_us + JIT_SESSION_PENDING_US)
                                 gone = "session-never-opened";
                 } else if (g->bound_session && (sd_session_get_state(g->bound_session, &state) < 0 ||
-                                                strcmp(state, "closing") == 0))
+                                                strcmp(state, "closing") == 0 || !same_boot(g->bound_boot)))
                         gone = "session-closed";
                 else if (g->bound_unit && !svc_unit_is_running(s, g->bound_unit))
                         gone = "unit-stopped";
