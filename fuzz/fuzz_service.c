@@ -202,6 +202,12 @@ int jit_membership_remove(const char *user, const char *group, char **ret_err)
              user ? user : "(null)", group ? group : "(null)");
 }
 
+int jit_membership_check(const char *group_file, const char *user, const char *group, bool *ret)
+{
+        FAIL("jit_membership_check(%s, %s) called: a grant is active", user ? user : "(null)",
+             group ? group : "(null)");
+}
+
 /* The reconcile pass between requests looks for hand-made members of the
  * managed groups: here no such group exists on the host (were one found,
  * removing its members would call jit_membership_remove, which fails). */

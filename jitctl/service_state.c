@@ -435,6 +435,24 @@ static void expire_due(struct svc *s, uint64_t now, uint64_t slack, const char *
         }
 }
 
+/* An active grant whose membership is missing (a crash between the
+ * record and gpasswd): reconcile finishes the job the record promises. */
+static void restore_memberships(struct svc *s, uint64_t now)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_grant *g = s->grants[i];
+                _cleanup_free_ char *err = NULL;
+                bool member = false;
+
+                if (!jit_grant_is_active(g, now) || jit_membership_check(NULL, g->user, g->group, &member) < 0 || member)
+                        continue;
+                jit_journal_event(JIT_EV_RECONCILE, LOG_WARNING,
+                                  &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
+                                  "grant %s is active but %s is not in group %s: adding", g->id, g->user, g->group);
+                (void)jit_membership_add(g->user, g->group, &err);
+        }
+}
+
 static void restore_timers(struct svc *s, uint64_t now)
 {
         for (size_t i = 0; s->bus && i < s->n_grants; i++) {
@@ -539,6 +557,7 @@ void svc_reconcile(struct svc *s, bool at_start)
         svc_end_sweep(s, now);
         if (pass) {
                 strip_strays(s, now);
+                restore_memberships(s, now);
                 restore_timers(s, now);
                 s->next_reconcile_us = now + (s->config ? s->config->settings.reconcile_interval : 60) * 1000000ULL;
         }
