@@ -901,6 +901,208 @@ static void t_bad_risk_weights_are_errors(void **state)
                      "$.settings.history_window", "forever");
 }
 
+/* ---- how a role's grants end ------------------------------------------- */
+
+#define ROLE(name, group, extra) "'" name "':{'group':'" group "','max_ttl':'1h'," REQ "," APP "," extra "}"
+
+static void t_end_keys_parse_with_their_values(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{"
+                ROLE("ops", "jit-ops", "'end':'sessions','end_grace':'5m','single_use':true,'bind':'session'") ","
+                ROLE("db", "jit-db", "'end':'none','end_grace':'1h','single_use':false,'bind':'unit'") ","
+                ROLE("web", "jit-web", "'end':'processes','end_grace':'1s'") "}}");
+        const struct jit_role *ops = jit_config_find_role(c, "ops");
+        const struct jit_role *db = jit_config_find_role(c, "db");
+        const struct jit_role *web = jit_config_find_role(c, "web");
+
+        assert_non_null(ops);
+        assert_int_equal(ops->end, JIT_END_SESSIONS);
+        assert_int_equal(ops->end_grace, 300);
+        assert_true(ops->single_use);
+        assert_true(ops->bind_session);
+        assert_false(ops->bind_unit);
+
+        assert_non_null(db);
+        assert_int_equal(db->end, JIT_END_NONE);
+        assert_int_equal(db->end_grace, 3600);
+        assert_false(db->single_use);
+        assert_false(db->bind_session);
+        assert_true(db->bind_unit);
+
+        assert_non_null(web);
+        assert_int_equal(web->end, JIT_END_PROCESSES);
+        assert_int_equal(web->end_grace, 1);
+        assert_false(web->single_use);
+        assert_false(web->bind_session);
+        assert_false(web->bind_unit);
+}
+
+static void t_end_keys_have_their_defaults(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(MINIMAL);
+        const struct jit_role *ops = &c->roles[0];
+
+        assert_int_equal(ops->end, JIT_END_PROCESSES);
+        assert_int_equal(ops->end_grace, 10);
+        assert_false(ops->single_use);
+        assert_false(ops->bind_session);
+        assert_false(ops->bind_unit);
+}
+
+static void t_end_grace_of_the_string_zero_means_no_grace(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(WITH_ROLE("'end_grace':'0'"));
+        _cleanup_config_free_ struct jit_config *none = parse_ok(WITH_ROLE("'end':'none','end_grace':'0'"));
+
+        assert_int_equal(c->roles[0].end_grace, 0);
+        assert_int_equal(c->roles[0].end, JIT_END_PROCESSES);
+        assert_int_equal(none->roles[0].end_grace, 0);
+        assert_int_equal(none->roles[0].end, JIT_END_NONE);
+        expect_error(WITH_ROLE("'end_grace':0"), "$.roles.ops.end_grace", "string");
+}
+
+static void t_end_grace_of_at_most_one_hour_is_valid(void **state)
+{
+        static const struct { const char *text; uint64_t s; } ok[] = {
+                { "1h", 3600 }, { "60m", 3600 }, { "3600s", 3600 }, { "59m59s", 3599 }, { "1s", 1 },
+        };
+
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                char json[512];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'end_grace':'%s'"), ok[i].text);
+                _cleanup_config_free_ struct jit_config *c = parse_ok(json);
+
+                assert_int_equal(c->roles[0].end_grace, ok[i].s);
+        }
+}
+
+static void t_end_grace_above_one_hour_is_an_error(void **state)
+{
+        static const char *const over[] = { "1h1s", "3601s", "61m", "2h", "1d", NULL };
+
+        for (size_t i = 0; over[i]; i++) {
+                char json[512];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'end_grace':'%s'"), over[i]);
+                expect_error(json, "$.roles.ops.end_grace", "at most 1h");
+        }
+}
+
+static void t_bad_end_grace_is_an_error(void **state)
+{
+        static const char *const bad[] = { "soon", "-1", "10 s", "1h30", "1m1h", "", "0x10", NULL };
+
+        for (size_t i = 0; bad[i]; i++) {
+                char json[512];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'end_grace':'%s'"), bad[i]);
+                expect_error(json, "$.roles.ops.end_grace", "bad duration");
+        }
+        expect_error(WITH_ROLE("'end_grace':10"), "$.roles.ops.end_grace", "string");
+        expect_error(WITH_ROLE("'end_grace':null"), "$.roles.ops.end_grace", "string");
+        expect_error(WITH_ROLE("'end_grace':'100000000000000000000s'"), "$.roles.ops.end_grace", NULL);
+}
+
+static void t_bad_end_mode_is_an_error(void **state)
+{
+        static const char *const bad[] = { "kill", "Processes", "session", "process", "NONE", "sessions ", NULL };
+
+        for (size_t i = 0; bad[i]; i++) {
+                char json[512], word[64];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'end':'%s'"), bad[i]);
+                snprintf(word, sizeof(word), "not \"%s\"", bad[i]);
+                expect_error(json, "$.roles.ops.end", word);
+        }
+        expect_error(WITH_ROLE("'end':''"), "$.roles.ops.end", "not \"\"");
+        expect_error(WITH_ROLE("'end':'processesprocesses'"), "$.roles.ops.end", "longer than 16");
+        expect_error(WITH_ROLE("'end':2"), "$.roles.ops.end", "string");
+        expect_error(WITH_ROLE("'end':null"), "$.roles.ops.end", "string");
+        expect_error(WITH_ROLE("'end':['none']"), "$.roles.ops.end", "string");
+}
+
+static void t_single_use_that_is_not_a_bool_is_an_error(void **state)
+{
+        static const char *const bad[] = { "'true'", "1", "0", "null", "[]", "{}", NULL };
+
+        for (size_t i = 0; bad[i]; i++) {
+                char json[512];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'single_use':%s"), bad[i]);
+                expect_error(json, "$.roles.ops.single_use", "true or false");
+        }
+}
+
+static void t_bind_other_than_session_or_unit_is_an_error(void **state)
+{
+        static const char *const bad[] = { "sessions", "Session", "UNIT", "scope", "none", "user", "", NULL };
+
+        for (size_t i = 0; bad[i]; i++) {
+                char json[512], word[64];
+
+                snprintf(json, sizeof(json), WITH_ROLE("'bind':'%s'"), bad[i]);
+                snprintf(word, sizeof(word), "not \"%s\"", bad[i]);
+                expect_error(json, "$.roles.ops.bind", word);
+        }
+        expect_error(WITH_ROLE("'bind':'session-and-unit-too'"), "$.roles.ops.bind", "longer than 16");
+        expect_error(WITH_ROLE("'bind':true"), "$.roles.ops.bind", "string");
+        expect_error(WITH_ROLE("'bind':['session','unit']"), "$.roles.ops.bind", "string");
+}
+
+static void t_every_end_key_error_is_reported_at_its_own_path(void **state)
+{
+        char **errs = parse_fail("{'version':1,'roles':{"
+                                 ROLE("ops", "jit-ops", "'end':'kill','end_grace':'2h','single_use':'yes','bind':'tty'") ","
+                                 ROLE("db", "jit-db", "'end_grace':'soon'") "}}");
+
+        assert_error(errs, "$.roles.ops.end", "kill");
+        assert_error(errs, "$.roles.ops.end_grace", "at most 1h");
+        assert_error(errs, "$.roles.ops.single_use", "true or false");
+        assert_error(errs, "$.roles.ops.bind", "tty");
+        assert_error(errs, "$.roles.db.end_grace", "soon");
+        assert_int_equal(jit_strv_length(errs), 5);
+        jit_strv_free(errs);
+}
+
+static void t_end_keys_belong_to_roles_not_templates(void **state)
+{
+        static const char *const keys[] = { "'end':'none'", "'end_grace':'0'", "'single_use':true", "'bind':'unit'", NULL };
+
+        for (size_t i = 0; keys[i]; i++) {
+                char json[512];
+
+                snprintf(json, sizeof(json), WITH_TEMPLATE("'role':'ops','users':['alice'],%s"), keys[i]);
+                expect_error(json, "$.templates.t", "unknown key");
+        }
+}
+
+static void t_end_mode_names_round_trip(void **state)
+{
+        assert_string_equal(jit_end_mode_to_string(JIT_END_PROCESSES), "processes");
+        assert_string_equal(jit_end_mode_to_string(JIT_END_SESSIONS), "sessions");
+        assert_string_equal(jit_end_mode_to_string(JIT_END_NONE), "none");
+        for (int m = JIT_END_PROCESSES; m <= JIT_END_NONE; m++)
+                assert_int_equal(jit_end_mode_from_string(jit_end_mode_to_string((enum jit_end_mode)m)), m);
+}
+
+static void t_unknown_end_mode_names_are_refused(void **state)
+{
+        static const char *const bad[] = { "", "Processes", "SESSIONS", "session", "process", "none ", "kill", NULL };
+
+        for (size_t i = 0; bad[i]; i++)
+                assert_int_equal(jit_end_mode_from_string(bad[i]), -EINVAL);
+        assert_int_equal(jit_end_mode_from_string(NULL), -EINVAL);
+}
+
+/* A mode out of range is named for the strictest end, never "none". */
+static void t_end_mode_out_of_range_is_named_processes(void **state)
+{
+        assert_string_equal(jit_end_mode_to_string((enum jit_end_mode)(JIT_END_NONE + 1)), "processes");
+        assert_string_equal(jit_end_mode_to_string((enum jit_end_mode)-1), "processes");
+}
+
 static void t_template_may_match_by_units_alone(void **state)
 {
         _cleanup_config_free_ struct jit_config *c = parse_ok(WITH_TEMPLATE("'role':'ops','units':['deploy.service']"));
@@ -1253,6 +1455,20 @@ int main(void)
                 cmocka_unit_test(t_bad_change_windows_are_errors_with_their_index),
                 cmocka_unit_test(t_unknown_keys_in_the_new_objects_are_errors),
                 cmocka_unit_test(t_bad_risk_weights_are_errors),
+                cmocka_unit_test(t_end_keys_parse_with_their_values),
+                cmocka_unit_test(t_end_keys_have_their_defaults),
+                cmocka_unit_test(t_end_grace_of_the_string_zero_means_no_grace),
+                cmocka_unit_test(t_end_grace_of_at_most_one_hour_is_valid),
+                cmocka_unit_test(t_end_grace_above_one_hour_is_an_error),
+                cmocka_unit_test(t_bad_end_grace_is_an_error),
+                cmocka_unit_test(t_bad_end_mode_is_an_error),
+                cmocka_unit_test(t_single_use_that_is_not_a_bool_is_an_error),
+                cmocka_unit_test(t_bind_other_than_session_or_unit_is_an_error),
+                cmocka_unit_test(t_every_end_key_error_is_reported_at_its_own_path),
+                cmocka_unit_test(t_end_keys_belong_to_roles_not_templates),
+                cmocka_unit_test(t_end_mode_names_round_trip),
+                cmocka_unit_test(t_unknown_end_mode_names_are_refused),
+                cmocka_unit_test(t_end_mode_out_of_range_is_named_processes),
                 cmocka_unit_test(t_template_may_match_by_units_alone),
                 cmocka_unit_test(t_deny_rule_matching_everything_shadows_every_template),
                 cmocka_unit_test(t_template_command_also_denied_is_a_conflict),

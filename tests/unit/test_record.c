@@ -93,6 +93,10 @@ static struct jit_request *full_request(void)
         r->review_by = xstrdup("sam");
         r->review_comment = xstrdup("fine — \"INC-42\"");
         r->review_at_us = 1700086400000003ULL;
+        /* what it is for and how it should end */
+        r->task = xstrdup("rotate \"db\" keys — ticket 7");
+        r->single_use = true;
+        r->bind = xstrdup("unit");
         return r;
 }
 
@@ -115,6 +119,15 @@ static struct jit_grant *full_grant(void)
         g->ended_by = xstrdup("carol");
         g->timer = xstrdup("jit-expire-g-abcdefghjk.timer");
         g->tier = xstrdup("break-glass");
+        /* how it ends and what it is bound to */
+        g->end = xstrdup("sessions");
+        g->end_grace_s = 3600;
+        g->swept_us = 1700000310000005ULL;
+        g->single_use = true;
+        g->task = xstrdup("rotate \"db\" keys — ticket 7");
+        g->bound_session = xstrdup("c42");
+        g->bound_unit = xstrdup("backup@nightly.service");
+        g->bound_boot = xstrdup("0123456789abcdef0123456789abcdef");
         return g;
 }
 
@@ -189,6 +202,9 @@ static void assert_request_same(const struct jit_request *a, const struct jit_re
         assert_str_same(a->review_by, b->review_by);
         assert_str_same(a->review_comment, b->review_comment);
         assert_int_equal(a->review_at_us, b->review_at_us);
+        assert_str_same(a->task, b->task);
+        assert_int_equal(a->single_use, b->single_use);
+        assert_str_same(a->bind, b->bind);
 }
 
 static void assert_grant_same(const struct jit_grant *a, const struct jit_grant *b)
@@ -207,6 +223,14 @@ static void assert_grant_same(const struct jit_grant *a, const struct jit_grant 
         assert_str_same(a->ended_by, b->ended_by);
         assert_str_same(a->timer, b->timer);
         assert_str_same(a->tier, b->tier);
+        assert_str_same(a->end, b->end);
+        assert_int_equal(a->end_grace_s, b->end_grace_s);
+        assert_int_equal(a->swept_us, b->swept_us);
+        assert_int_equal(a->single_use, b->single_use);
+        assert_str_same(a->task, b->task);
+        assert_str_same(a->bound_session, b->bound_session);
+        assert_str_same(a->bound_unit, b->bound_unit);
+        assert_str_same(a->bound_boot, b->bound_boot);
 }
 
 /* To text and back, as on the wire. */
@@ -347,6 +371,128 @@ static void t_grant_json_round_trip_keeps_every_field(void **state)
         cJSON_Delete(wire);
 }
 
+static void t_grant_round_trip_keeps_how_it_ends_its_task_and_bindings(void **state)
+{
+        _cleanup_grant_free_ struct jit_grant *g = full_grant(), *back = NULL;
+        cJSON *j = jit_grant_to_json(g), *wire;
+
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_grant_from_json(wire, &back), 0);
+        assert_string_equal(back->end, "sessions");
+        assert_int_equal(back->end_grace_s, 3600);
+        assert_int_equal(back->swept_us, 1700000310000005ULL);
+        assert_true(back->single_use);
+        assert_string_equal(back->task, "rotate \"db\" keys — ticket 7");
+        assert_string_equal(back->bound_session, "c42");
+        assert_string_equal(back->bound_unit, "backup@nightly.service");
+        assert_string_equal(back->bound_boot, "0123456789abcdef0123456789abcdef");
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_request_round_trip_keeps_task_single_use_and_either_binding(void **state)
+{
+        static const char *const binds[] = { "session", "unit", NULL };
+
+        for (size_t i = 0; i < sizeof(binds) / sizeof(binds[0]); i++) {
+                _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+                cJSON *j, *wire;
+
+                free(r->bind);
+                r->bind = binds[i] ? xstrdup(binds[i]) : NULL;
+                r->single_use = i % 2 == 0;
+                j = jit_request_to_json(r);
+                assert_non_null(j);
+                wire = through_text(j);
+                assert_int_equal(jit_request_from_json(wire, &back), 0);
+                assert_str_same(back->bind, binds[i]);
+                assert_int_equal(back->single_use, i % 2 == 0);
+                assert_string_equal(back->task, "rotate \"db\" keys — ticket 7");
+                assert_request_same(r, back);
+                cJSON_Delete(j);
+                cJSON_Delete(wire);
+        }
+}
+
+static void t_minimal_request_leaves_task_single_use_and_bind_unset(void **state)
+{
+        struct jit_request r = {
+                .id = "r-zzzzzzzzzz", .state = JIT_REQ_PENDING, .user = "bob", .role = "db", .ttl = 60,
+                .created_us = 1,
+        };
+        _cleanup_request_free_ struct jit_request *back = NULL;
+        cJSON *j = jit_request_to_json(&r);
+
+        assert_non_null(j);
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "task"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "single_use"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "bind"));
+        assert_int_equal(jit_request_from_json(j, &back), 0);
+        assert_null(back->task);
+        assert_false(back->single_use);
+        assert_null(back->bind);
+        cJSON_Delete(j);
+}
+
+static void t_minimal_grant_leaves_end_single_use_task_and_bindings_unset(void **state)
+{
+        static const char *const keys[] = {
+                "end", "end_grace_s", "swept_us", "single_use", "task", "bound_session", "bound_unit", "bound_boot",
+        };
+        struct jit_grant g = {
+                .id = "g-zzzzzzzzzz", .request_id = "r-zzzzzzzzzz", .state = JIT_GRANT_ACTIVE, .user = "bob",
+                .role = "db", .group = "jit-db", .created_us = 1, .expires_us = 2,
+        };
+        _cleanup_grant_free_ struct jit_grant *back = NULL;
+        cJSON *j = jit_grant_to_json(&g);
+
+        assert_non_null(j);
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (cJSON_GetObjectItemCaseSensitive(j, keys[i]))
+                        fail_msg("a grant without it still wrote \"%s\"", keys[i]);
+        assert_int_equal(jit_grant_from_json(j, &back), 0);
+        assert_null(back->end);
+        assert_int_equal(back->end_grace_s, 0);
+        assert_int_equal(back->swept_us, 0);
+        assert_false(back->single_use);
+        assert_null(back->task);
+        assert_null(back->bound_session);
+        assert_null(back->bound_unit);
+        assert_null(back->bound_boot);
+        assert_grant_same(&g, back);
+        cJSON_Delete(j);
+}
+
+/* A grant from before ends existed has no "end", and its grace means
+ * nothing without one; with an end a zero grace is written and kept. */
+static void t_end_grace_is_written_with_an_end_even_when_zero(void **state)
+{
+        struct jit_grant g = {
+                .id = "g-zzzzzzzzzz", .request_id = "r-zzzzzzzzzz", .state = JIT_GRANT_EXPIRED, .user = "bob",
+                .role = "db", .group = "jit-db", .created_us = 1, .expires_us = 2, .end_grace_s = 30,
+        };
+        _cleanup_grant_free_ struct jit_grant *back = NULL;
+        cJSON *j = jit_grant_to_json(&g);
+        const cJSON *grace;
+
+        assert_non_null(j);
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "end_grace_s"));
+        cJSON_Delete(j);
+
+        g.end = "none";
+        g.end_grace_s = 0;
+        j = jit_grant_to_json(&g);
+        assert_non_null(j);
+        grace = cJSON_GetObjectItemCaseSensitive(j, "end_grace_s");
+        assert_true(cJSON_IsNumber(grace));
+        assert_true(grace->valuedouble == 0);
+        assert_int_equal(jit_grant_from_json(j, &back), 0);
+        assert_string_equal(back->end, "none");
+        assert_int_equal(back->end_grace_s, 0);
+        cJSON_Delete(j);
+}
+
 static void t_every_request_state_round_trips(void **state)
 {
         for (int s = 0; s < _JIT_REQ_STATE_MAX; s++) {
@@ -440,6 +586,55 @@ static void expect_grant_refused(const char *key, const char *value)
                 fail_msg("grant with %s=%s: want -EBADMSG, got %d", key, value ? value : "(absent)", e);
         assert_ptr_equal(back, (struct jit_grant *)(uintptr_t)1);
         cJSON_Delete(j);
+}
+
+/* The JSON string "aaa…" of n characters, quotes included. */
+static char *quoted(size_t n)
+{
+        char *s = malloc(n + 3);
+
+        assert_non_null(s);
+        s[0] = '"';
+        memset(s + 1, 'a', n);
+        strcpy(s + 1 + n, "\"");
+        return s;
+}
+
+/* full_grant() with key replaced by value, which must be accepted. */
+static struct jit_grant *grant_with(const char *key, const char *value)
+{
+        _cleanup_grant_free_ struct jit_grant *g = full_grant();
+        struct jit_grant *back = NULL;
+        cJSON *j = jit_grant_to_json(g), *v = cJSON_Parse(value);
+        int e;
+
+        assert_non_null(j);
+        assert_non_null(v);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+        cJSON_AddItemToObject(j, key, v);
+        e = jit_grant_from_json(j, &back);
+        if (e != 0)
+                fail_msg("grant with %s=%.40s: want 0, got %d", key, value, e);
+        cJSON_Delete(j);
+        return back;
+}
+
+static struct jit_request *request_with(const char *key, const char *value)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request();
+        struct jit_request *back = NULL;
+        cJSON *j = jit_request_to_json(r), *v = cJSON_Parse(value);
+        int e;
+
+        assert_non_null(j);
+        assert_non_null(v);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+        cJSON_AddItemToObject(j, key, v);
+        e = jit_request_from_json(j, &back);
+        if (e != 0)
+                fail_msg("request with %s=%.40s: want 0, got %d", key, value, e);
+        cJSON_Delete(j);
+        return back;
 }
 
 static void t_from_json_rejects_wrong_types(void **state)
@@ -575,6 +770,71 @@ static void t_from_json_rejects_bad_new_request_fields(void **state)
         sprintf(approvals + off, "]");
         expect_request_refused("approvals", approvals);
         expect_grant_refused("tier", "[]");
+}
+
+static void t_from_json_rejects_bind_other_than_session_or_unit(void **state)
+{
+        static const char *const bad[] = {
+                "\"Session\"", "\"UNIT\"", "\"session \"", "\"scope\"", "\"user\"", "\"none\"", "\"\"",
+                "\"sessions\"", "1", "true", "[\"session\"]", "{}",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_request_refused("bind", bad[i]);
+}
+
+static void t_from_json_rejects_wrong_types_of_task_end_and_binding_fields(void **state)
+{
+        expect_request_refused("task", "5");
+        expect_request_refused("task", "[\"rotate keys\"]");
+        expect_request_refused("single_use", "\"true\"");
+        expect_request_refused("single_use", "1");
+        expect_request_refused("single_use", "null");
+        expect_grant_refused("end", "0");
+        expect_grant_refused("end", "[\"sessions\"]");
+        expect_grant_refused("end_grace_s", "\"10s\"");
+        expect_grant_refused("end_grace_s", "-1");
+        expect_grant_refused("end_grace_s", "1.5");
+        expect_grant_refused("end_grace_s", "1e300");
+        expect_grant_refused("swept_us", "\"now\"");
+        expect_grant_refused("swept_us", "-1");
+        expect_grant_refused("swept_us", "true");
+        expect_grant_refused("single_use", "\"yes\"");
+        expect_grant_refused("single_use", "0");
+        expect_grant_refused("task", "{}");
+        expect_grant_refused("bound_session", "42");
+        expect_grant_refused("bound_unit", "[\"x.service\"]");
+        expect_grant_refused("bound_boot", "false");
+}
+
+/* Each new string at its maximum is read; one character more is refused. */
+static void t_from_json_refuses_task_end_and_binding_strings_over_their_maximum(void **state)
+{
+        static const struct { const char *key; size_t max; } grant_max[] = {
+                { "end", 16 }, { "task", JIT_TEXT_MAX }, { "bound_session", 64 }, { "bound_unit", 256 },
+                { "bound_boot", 32 },
+        };
+
+        for (size_t i = 0; i < sizeof(grant_max) / sizeof(grant_max[0]); i++) {
+                char *at = quoted(grant_max[i].max), *over = quoted(grant_max[i].max + 1);
+                struct jit_grant *g = grant_with(grant_max[i].key, at);
+
+                jit_grant_free(g);
+                expect_grant_refused(grant_max[i].key, over);
+                free(at);
+                free(over);
+        }
+
+        char *at = quoted(JIT_TEXT_MAX), *over = quoted(JIT_TEXT_MAX + 1), *bind_over = quoted(17);
+        struct jit_request *r = request_with("task", at);
+
+        assert_int_equal(strlen(r->task), JIT_TEXT_MAX);
+        jit_request_free(r);
+        expect_request_refused("task", over);
+        expect_request_refused("bind", bind_over);
+        free(at);
+        free(over);
+        free(bind_over);
 }
 
 static void t_from_json_rejects_non_objects(void **state)
@@ -921,6 +1181,11 @@ int main(void)
                 cmocka_unit_test(t_add_approval_takes_copies),
                 cmocka_unit_test(t_add_approval_refuses_more_than_the_maximum),
                 cmocka_unit_test(t_grant_json_round_trip_keeps_every_field),
+                cmocka_unit_test(t_grant_round_trip_keeps_how_it_ends_its_task_and_bindings),
+                cmocka_unit_test(t_request_round_trip_keeps_task_single_use_and_either_binding),
+                cmocka_unit_test(t_minimal_request_leaves_task_single_use_and_bind_unset),
+                cmocka_unit_test(t_minimal_grant_leaves_end_single_use_task_and_bindings_unset),
+                cmocka_unit_test(t_end_grace_is_written_with_an_end_even_when_zero),
                 cmocka_unit_test(t_every_request_state_round_trips),
                 cmocka_unit_test(t_every_grant_state_round_trips),
                 cmocka_unit_test(t_state_names),
@@ -930,6 +1195,9 @@ int main(void)
                 cmocka_unit_test(t_from_json_rejects_bad_states),
                 cmocka_unit_test(t_from_json_rejects_oversized_fields),
                 cmocka_unit_test(t_from_json_rejects_bad_new_request_fields),
+                cmocka_unit_test(t_from_json_rejects_bind_other_than_session_or_unit),
+                cmocka_unit_test(t_from_json_rejects_wrong_types_of_task_end_and_binding_fields),
+                cmocka_unit_test(t_from_json_refuses_task_end_and_binding_strings_over_their_maximum),
                 cmocka_unit_test(t_from_json_rejects_non_objects),
                 cmocka_unit_test(t_pending_request_moves_to_any_decision),
                 cmocka_unit_test(t_decided_request_never_changes_again),
