@@ -567,7 +567,7 @@ static void parse_end(struct vctx *v, const cJSON *obj, const char *path, struct
         if (cJSON_GetObjectItemCaseSensitive(obj, "end_grace")) {
                 const cJSON *g = cJSON_GetObjectItemCaseSensitive(obj, "end_grace");
 
-                if (cJSON_IsString(g) && strcmp(g->valuestring, "0") == 0)
+                if (cJSON_IsString(g) && (strcmp(g->valuestring, "0") == 0 || strcmp(g->valuestring, "0s") == 0))
                         r->end_grace = 0;
                 else if (get_duration(v, obj, path, "end_grace", false, &r->end_grace) == 0 && r->end_grace > 3600) {
                         subpath(p, path, "end_grace");

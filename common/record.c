@@ -621,7 +621,12 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
         e = e ? e : get_str(j, "ended_by", false, 80, &g->ended_by);
         e = e ? e : get_str(j, "tier", false, 16, &g->tier);
         e = e ? e : get_str(j, "end", false, 16, &g->end);
+        if (!e && g->end && strcmp(g->end, "processes") != 0 && strcmp(g->end, "sessions") != 0 &&
+            strcmp(g->end, "none") != 0)
+                e = -EBADMSG;
         e = e ? e : get_u64(j, "end_grace_s", false, &g->end_grace_s);
+        if (!e && g->end_grace_s > 3600)
+                e = -EBADMSG;
         e = e ? e : get_u64(j, "swept_us", false, &g->swept_us);
         e = e ? e : get_bool(j, "single_use", &g->single_use);
         e = e ? e : get_str(j, "task", false, JIT_TEXT_MAX, &g->task);
