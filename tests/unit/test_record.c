@@ -792,6 +792,9 @@ static void t_from_json_rejects_wrong_types_of_task_end_and_binding_fields(void 
         expect_request_refused("single_use", "null");
         expect_grant_refused("end", "0");
         expect_grant_refused("end", "[\"sessions\"]");
+        expect_grant_refused("end", "\"Sessions\"");   /* only the three modes */
+        expect_grant_refused("end", "\"kill\"");
+        expect_grant_refused("end_grace_s", "3601");    /* at most 1h, as in jit.conf */
         expect_grant_refused("end_grace_s", "\"10s\"");
         expect_grant_refused("end_grace_s", "-1");
         expect_grant_refused("end_grace_s", "1.5");
@@ -811,8 +814,7 @@ static void t_from_json_rejects_wrong_types_of_task_end_and_binding_fields(void 
 static void t_from_json_refuses_task_end_and_binding_strings_over_their_maximum(void **state)
 {
         static const struct { const char *key; size_t max; } grant_max[] = {
-                { "end", 16 }, { "task", JIT_TEXT_MAX }, { "bound_session", 64 }, { "bound_unit", 256 },
-                { "bound_boot", 32 },
+                { "task", JIT_TEXT_MAX }, { "bound_session", 64 }, { "bound_unit", 256 }, { "bound_boot", 32 },
         };
 
         for (size_t i = 0; i < sizeof(grant_max) / sizeof(grant_max[0]); i++) {
