@@ -25,6 +25,11 @@
 #       (b) the service's own decision -> grant applied (gpasswd done), from
 #           its log lines "HH:MM:SS.mmm jitd[decision|grant] ..." (1 ms
 #           resolution, so +-1 ms).
+#  4. a template grant at the moment of use: carol's
+#     `sudo -n /usr/bin/journalctl --version`, pre-approved by the read-logs
+#     template, with no active grant (root revokes it between runs): the
+#     whole sudo, decision + durable record + audit line + gpasswd + timer
+#     (none here) included.
 #
 # Prints min/median/p90/max in ms. It measures; it asserts no timings (it
 # exits non-zero only if the flow itself breaks). Wall-clock stamps come
@@ -187,12 +192,25 @@ for i in $(seq 1 $((WARMUP + COUNT))); do
         runuser -u bob -- "$JITCTL" revoke "$g" >/dev/null || die "iteration $i: cannot revoke $g"
 done
 
+# --- 4. a template grant at the moment of use ------------------------------------
+: >"$W/template.txt"
+for i in $(seq 1 $((WARMUP + COUNT))); do
+        t0=$(now_us)
+        runuser -u carol -- sudo -n /usr/bin/journalctl --version >/dev/null 2>&1; rc=$?
+        t1=$(now_us)
+        [ "$rc" = 0 ] || die "iteration $i: carol's templated sudo failed (exit $rc)"
+        [ "$i" -gt "$WARMUP" ] && echo "$((t1 - t0))" >>"$W/template.txt"
+        g=$("$JITCTL" --json list --active | field '[x["id"] for x in d["grants"] if x["user"] == "carol"][0]')
+        [ -n "$g" ] || die "iteration $i: no active grant for carol"
+        "$JITCTL" revoke "$g" >/dev/null || die "iteration $i: cannot revoke $g"
+done
+
 sandbox_stop_service
 
 # --- figures ----------------------------------------------------------------------------
-"$PY" - "$W/fast.txt" "$W/access.txt" "$W/approve.txt" "$W/service.log" <<'PY'
+"$PY" - "$W/fast.txt" "$W/access.txt" "$W/approve.txt" "$W/service.log" "$W/template.txt" <<'PY'
 import re, statistics, sys
-fast_f, access_f, approve_f, log_f = sys.argv[1:5]
+fast_f, access_f, approve_f, log_f, template_f = sys.argv[1:6]
 
 def pct(v, p):
     s = sorted(v)
@@ -250,4 +268,7 @@ row("       bob's approve command, start -> exit", approve_cmd)
 row("   (b) service log: decision -> grant applied", to_grant)
 if len(to_grant) != len(rows):
     print("   (b) matched %d of %d approvals in the service log" % (len(to_grant), len(rows)))
+template = [int(l) / 1000 for l in open(template_f) if l.strip()]
+print("4. template grant at the moment of use (carol, no active grant)")
+row("   sudo -n journalctl --version, granted + run", template)
 PY
