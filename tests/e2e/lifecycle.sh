@@ -15,6 +15,10 @@
 #      that holds the group is only reported and keeps running; end:
 #      processes — it is killed, and a process of the same user that does
 #      not hold the group is left alone.
+#  1t. end: sessions at expiry — a short grant runs out through its own
+#      transient jit-expire-G.timer while an ssh login holds the group: the
+#      grant ends by timer, logind terminates the session, the process and
+#      the membership are gone, the journal names the pid.
 #   2. jitctl request --bind session inside an ssh login: the grant records
 #      the logind session and is revoked (session-closed) when it closes.
 #   3. jitctl request --bind unit inside a systemd unit: revoked
@@ -25,6 +29,11 @@
 #      active grant and every active grant a timer.
 #   6. jit-reconcile.timer can be enabled; jit-reconcile.service runs
 #      `jitctl reconcile` under its sandbox and reaches the service.
+#   7. jit.service SIGKILLs itself (tests/preload/crashpoint.so, a drop-in
+#      sets LD_PRELOAD) inside a grant: right after the record is durable,
+#      right after gpasswd -a, right before StartTransientUnit. After the
+#      restart: one active grant, the membership (added by the start-up
+#      reconcile after "record"), its timer recreated, and the invariant.
 #   4. (last) a grant expires while the machine is off: at the next boot the
 #      membership is gone as soon as jit.service is up, the record says
 #      expired by reconcile; a longer grant keeps its membership and gets its
@@ -52,6 +61,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
 BOUND=15        # seconds any single bounded wait may take
 SHORT_TTL=10    # seconds: the grant that expires while the machine is off
+EXPIRE_TTL=8    # seconds: the grant whose timer ends an ssh login (1t)
 
 T0=$(date +%s%N)
 N=0
@@ -190,7 +200,9 @@ cat >"$NS_TMP/jit.conf" <<'CONF'
     "boot":  { "description": "outlives a reboot", "group": "jit-boot", "max_ttl": "1h",
                "requesters": { "users": ["erin", "frank"] }, "approvers": { "users": ["root"] } },
     "crash": { "description": "outlives a crash", "group": "jit-crash", "max_ttl": "1h",
-               "requesters": { "users": ["gina"] }, "approvers": { "users": ["root"] } }
+               "requesters": { "users": ["gina"] }, "approvers": { "users": ["root"] } },
+    "step":  { "description": "a crash inside a grant", "group": "jit-step", "max_ttl": "1h",
+               "requesters": { "users": ["ivy", "jack", "kim"] }, "approvers": { "users": ["root"] } }
   },
   "templates": {
     "t-sess":  { "role": "sess",  "description": "e2e", "users": ["alice"] },
@@ -199,18 +211,19 @@ cat >"$NS_TMP/jit.conf" <<'CONF'
     "t-bound": { "role": "bound", "description": "e2e", "users": ["carol"] },
     "t-job":   { "role": "job",   "description": "e2e", "users": ["dave"] },
     "t-boot":  { "role": "boot",  "description": "e2e", "users": ["erin", "frank"] },
-    "t-crash": { "role": "crash", "description": "e2e", "users": ["gina"] }
+    "t-crash": { "role": "crash", "description": "e2e", "users": ["gina"] },
+    "t-step":  { "role": "step",  "description": "e2e", "users": ["ivy", "jack", "kim"] }
   }
 }
 CONF
-MANAGED="jit-sess jit-keep jit-proc jit-bound jit-job jit-boot jit-crash"
+MANAGED="jit-sess jit-keep jit-proc jit-bound jit-job jit-boot jit-crash jit-step"
 ns_sh 'mkdir -p /etc/jit && chmod 0755 /etc/jit'
 ns_put "$NS_TMP/jit.conf" /etc/jit/jit.conf 0644
 
 if out=$(ns_sh '
         set -e
         for g in $1; do groupadd --system "$g"; done
-        for u in alice bob carol dave erin frank gina hank; do
+        for u in alice bob carol dave erin frank gina hank ivy jack kim; do
                 useradd -m -s /bin/bash "$u"
                 usermod -p "*" "$u"
         done
@@ -356,6 +369,45 @@ if [ -n "$HAVE_SSH" ]; then
                 notok "1: the login's terminal was warned (\"jit: your grant $G1 (role sess) has ended\")"
                 ns_run journalctl --no-pager -a -o cat -u ssh-alice | tail -n 5 | diag
         fi
+
+        # The same, but the grant runs out: its transient jit-expire-G.timer
+        # fires `jitctl expire`, and the service ends the login.
+        ans=$(request alice sess "${EXPIRE_TTL}s"); GT=$(echo "$ans" | jget grant.id)
+        GT_EXP=$(echo "$ans" | jget grant.expires_us)
+        ssh_login ssh-alice-exp alice 'exec sleep 311'
+        poll "$BOUND" 'pgrep -u alice -f "sleep 311" >/dev/null && loginctl list-sessions --no-legend | grep -q " alice "'
+        ST=$(session_of alice)
+        PT=$(ns_run pgrep -u alice -f 'sleep 311' | head -n 1)
+        if [ -n "$GT" ] && [ -n "$PT" ] && holds_group "$PT" "$GID_SESS" &&
+           [ "$(ns_run systemctl is-active "jit-expire-$GT.timer")" = active ]; then
+                ok "1t: alice granted sess for ${EXPIRE_TTL}s ($GT, jit-expire-$GT.timer active); her ssh login (session $ST) runs pid $PT, which holds jit-sess"
+        else
+                notok "1t: alice granted sess for ${EXPIRE_TTL}s (${GT:-?}) with a timer; her ssh login's pid ${PT:-?} holds jit-sess"
+                echo "$ans" | diag
+        fi
+        if poll $((EXPIRE_TTL + BOUND)) '/opt/jit/jitctl --json show "$1" | grep -q "\"ended_by\":[[:space:]]*\"timer\""' "$GT"; then
+                s=$(show "$GT")
+                ok "1t: $GT ended by its timer: state $(echo "$s" | jget grant.state), ended_by timer, $(( ($(echo "$s" | jget grant.ended_us) - GT_EXP) / 1000 )) ms after expires_us"
+        else
+                notok "1t: $GT ended by its timer (ended_by timer)"
+                show "$GT" | diag
+                ns_run journalctl --no-pager -o cat -u "jit-expire-$GT.service" | diag
+        fi
+        check "1t: alice is out of jit-sess" not_member alice jit-sess
+        if poll "$BOUND" '! [ -d /proc/$1 ] && ! loginctl list-sessions --no-legend | awk "{print \$1}" | grep -qx "$2"' "$PT" "$ST"; then
+                ok "1t: after the 1 s grace the session $ST is terminated (not in loginctl list-sessions) and pid $PT is gone"
+        else
+                notok "1t: after the grace the session $ST is terminated and pid $PT is gone"
+                ns_run loginctl list-sessions --no-legend | diag
+                ns_sh 'ps -o pid,user,args -u alice' | diag
+        fi
+        if jlog "grant $GT: ended " && ns_run journalctl --no-pager -o cat -b -u jit.service | grep -F "grant $GT ended: " | grep -qF "$PT(sleep)" &&
+           ns_run journalctl --no-pager -o cat -b -u jit.service | grep -F "grant $GT: ended " | grep -q ' 1 session terminated)'; then
+                ok "1t: the journal names pid $PT(sleep) and says \"1 session terminated\""
+        else
+                notok "1t: the journal names pid $PT(sleep) and says \"1 session terminated\""
+                ns_run journalctl --no-pager -o cat -b -u jit.service | grep -F "$GT" | diag
+        fi
 else
         skip "1: end: sessions (no sshd here)"
 fi
@@ -452,8 +504,9 @@ check "3: dave is out of jit-job" not_member dave jit-job
 
 # --- 5. SIGKILL, a lost timer, a member added by hand ---------------------------------------
 # Killing the service exactly between writing the record, the membership
-# and the timer cannot be aimed from outside; this kills it right after a
-# grant and then breaks the timer and the group by hand.
+# and the timer cannot be aimed from outside (check 7 aims it from inside,
+# with crashpoint.so); this kills it right after a grant and then breaks the
+# timer and the group by hand.
 main_pid() { ns_run systemctl show -p MainPID --value jit.service; }
 PID_BEFORE=$(main_pid)
 ans=$(request gina crash 10m); G5=$(echo "$ans" | jget grant.id)
@@ -568,6 +621,82 @@ else
         { echo "$out"; ns_run journalctl --no-pager -o cat -u jit-reconcile.service | tail -n 5; } | diag
 fi
 check "6: its pass reached the service: hank, added by hand again, is out of jit-crash" not_member hank jit-crash
+
+# --- 7. SIGKILL inside a grant: after the record, the membership, before the timer ---------
+# tests/preload/crashpoint.so (LD_PRELOAD, set by a drop-in) makes
+# jit.service SIGKILL itself at the step $JIT_CRASH_AT of making a grant,
+# once (marker $JIT_CRASH_ONCE). One user per step; Restart=on-failure
+# brings the service back, and its start-up reconcile must leave no member
+# without a grant and no grant without a timer.
+CP_SO=/opt/jit/tests/crashpoint.so
+if ns_sh '[ -f "$1" ]' "$CP_SO"; then
+        ns_sh 'mkdir -p /etc/systemd/system/jit.service.d && cat > /etc/systemd/system/jit.service.d/crashpoint.conf && systemctl daemon-reload' <<C
+[Service]
+Environment=LD_PRELOAD=$CP_SO
+EnvironmentFile=-/run/crashpoint.env
+C
+        killed_lines() { ns_run journalctl --no-pager -o cat -b -u jit.service | grep -c 'Main process exited, code=killed, status=9/KILL'; }
+        for cp in record:ivy membership:jack timer:kim; do
+                at=${cp%%:*} u=${cp#*:}
+                # reset-failed: these restarts and crashes would otherwise
+                # hit the start limit (5 starts in 10 s) and fail the unit.
+                ns_sh 'printf "JIT_CRASH_AT=%s\nJIT_CRASH_ONCE=/run/crashpoint.%s.done\n" "$1" "$1" > /run/crashpoint.env &&
+                        systemctl reset-failed jit.service && systemctl restart jit.service' "$at"
+                PID_BEFORE=$(main_pid)
+                KILLED_BEFORE=$(killed_lines)
+                if ! ns_sh 'grep -qF "$2" /proc/"$1"/maps' "$PID_BEFORE" "$CP_SO"; then
+                        notok "7 $at: jit.service (pid $PID_BEFORE) runs with $CP_SO loaded"
+                        continue
+                fi
+                out=$(request "$u" step 10m); rc=$?
+                if poll "$BOUND" '[ -e /run/crashpoint.$1.done ] && [ "$(systemctl is-active jit.service)" = active ] && [ "$(systemctl show -p MainPID --value jit.service)" != "$2" ]' "$at" "$PID_BEFORE" &&
+                   [ "$rc" != 0 ] && [ "$(killed_lines)" -gt "$KILLED_BEFORE" ] && ! alive "$PID_BEFORE"; then
+                        ok "7 $at: jitctl request step as $u: the service (pid $PID_BEFORE, crashpoint.so) SIGKILLed itself (journal: code=killed, status=9/KILL); the client failed (exit $rc); Restart=on-failure started pid $(main_pid)"
+                else
+                        notok "7 $at: the service SIGKILLed itself during $u's grant and came back (client exit $rc)"
+                        echo "$out" | diag
+                        ns_run systemctl status --no-pager jit.service | diag
+                        ns_run systemctl reset-failed jit.socket jit.service
+                        ns_run systemctl start jit.socket jit.service
+                fi
+                echo "$out" | tail -n 1 | diag
+                G=$(ns_run /opt/jit/jitctl --json list --all | python3 -c '
+import json, sys
+print(" ".join(g["id"] for g in json.load(sys.stdin).get("grants", []) if g.get("user") == sys.argv[1]))' "$u" 2>/dev/null)
+                timer=$(ns_run systemctl is-active "jit-expire-$G.timer")
+                if [ -n "$G" ] && [ "${G#* }" = "$G" ] && [ "$(show "$G" | jget grant.state)" = active ] &&
+                   is_member "$u" jit-step && [ "$timer" = active ] &&
+                   jlog "expiry timer of grant $G was missing: recreating it"; then
+                        ok "7 $at: after the restart $u has one grant $G, active, $u in jit-step, jit-expire-$G.timer recreated at start"
+                else
+                        notok "7 $at: after the restart $u has one active grant (${G:-none}), is in jit-step ($(is_member "$u" jit-step && echo yes || echo no)), its timer is active ($timer)"
+                        ns_run journalctl --no-pager -o cat -b -u jit.service | tail -n 8 | diag
+                fi
+                # Whether the restart had to add the membership (only a
+                # crash between the record and gpasswd needs it) and
+                # whether the grant's own audit line ("grant G: U is in
+                # group ...", before gpasswd) made it to the journal.
+                added=no; ns_run journalctl --no-pager -o cat -b -u jit.service | grep -qF "grant $G is active but $u is not in group jit-step: adding" && added=yes
+                logged=no; ns_run journalctl --no-pager -o cat -b -u jit.service | grep -qF "grant $G: $u is in group jit-step" && logged=yes
+                case $at in
+                record)   check "7 $at: the start-up reconcile added the missing membership (\"grant $G is active but $u is not in group jit-step: adding\"); grant line in the journal: $logged" [ "$added" = yes ] ;;
+                *)        check "7 $at: the membership was already there (no \"adding\" line); grant line in the journal: $logged" [ "$added,$logged" = no,yes ] ;;
+                esac
+                RQ=$(show "$G" | jget grant.request_id)
+                echo "# 7 $at: request $RQ: state $(show "$RQ" | jget request.state), grant_id $(show "$RQ" | jget request.grant_id)"
+                if out=$(invariant 2>&1); then
+                        ok "7 $at: invariant: no member without an active grant, no active grant without a waiting timer ($(echo "$out" | tail -n 1))"
+                else
+                        notok "7 $at: invariant: no member without an active grant, no active grant without a waiting timer"
+                        echo "$out" | diag
+                fi
+        done
+        ns_sh 'rm -f /etc/systemd/system/jit.service.d/crashpoint.conf /run/crashpoint.env /run/crashpoint.*.done && systemctl daemon-reload && systemctl restart jit.service'
+        check "7: drop-in removed; jit.service (pid $(main_pid)) runs without crashpoint.so" \
+                eval '[ "$(ns_run systemctl is-active jit.service)" = active ] && ! ns_sh "grep -qF crashpoint /proc/\$1/maps" "$(main_pid)"'
+else
+        skip "7: SIGKILL inside a grant ($BUILD/tests/crashpoint.so is not built: cmake --build BUILD --target crashpoint)"
+fi
 
 # --- 4. a reboot while a grant expires -------------------------------------------------------
 # Also bound grants whose login and unit are still there at poweroff: after
