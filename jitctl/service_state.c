@@ -446,9 +446,22 @@ static void restore_memberships(struct svc *s, uint64_t now)
 
                 if (!jit_grant_is_active(g, now) || jit_membership_check(NULL, g->user, g->group, &member) < 0 || member)
                         continue;
+                char until[64];
+
                 jit_journal_event(JIT_EV_RECONCILE, LOG_WARNING,
                                   &(struct jit_journal_fields){ .grant_id = g->id, .user = g->user, .group = g->group },
                                   "grant %s is active but %s is not in group %s: adding", g->id, g->user, g->group);
+                /* The grant line may never have been written (a crash right
+                 * after the record): on record before it takes effect. */
+                svc_format_until(until, sizeof(until), g->expires_us, now);
+                if (jit_journal_event(JIT_EV_GRANT, LOG_NOTICE,
+                                      &(struct jit_journal_fields){ .grant_id = g->id, .request_id = g->request_id,
+                                                                    .role = g->role, .user = g->user, .group = g->group,
+                                                                    .approver = g->approved_by, .decision = "allow" },
+                                      "grant %s (restored by reconcile): %s is in group %s (role %s) until %s, approved by %s",
+                                      g->id, g->user, g->group, g->role, until,
+                                      g->approved_by ? g->approved_by : "?") < 0)
+                        continue;       /* no audit line, no membership */
                 (void)jit_membership_add(g->user, g->group, &err);
         }
 }
@@ -543,10 +556,27 @@ static void strip_strays(struct svc *s, uint64_t now)
         }
 }
 
+/* A crash between a grant's record and its request's: the request is
+ * approved but does not name the grant that names it. */
+static void link_requests(struct svc *s)
+{
+        for (size_t i = 0; i < s->n_grants; i++) {
+                struct jit_request *r = svc_find_request(s, s->grants[i]->request_id);
+
+                if (r && !r->grant_id[0] && r->state == JIT_REQ_APPROVED) {
+                        memcpy(r->grant_id, s->grants[i]->id, sizeof(r->grant_id));
+                        (void)svc_save_request(s, r);
+                }
+        }
+}
+
 void svc_reconcile(struct svc *s, bool at_start)
 {
         uint64_t now = svc_now_us();
         bool pass = at_start || now >= s->next_reconcile_us;
+
+        if (at_start)
+                link_requests(s);
 
         check_bindings(s, now);
         lapse_requests(s, now);
