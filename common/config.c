@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -589,12 +590,409 @@ static void parse_end(struct vctx *v, const cJSON *obj, const char *path, struct
         }
 }
 
+/* ---- notifications ------------------------------------------------------- */
+
+static const char *const notify_event_names[_JIT_NOTIFY_EVENT_MAX] = {
+        [JIT_NOTIFY_PENDING] = "pending",
+        [JIT_NOTIFY_GRANTED] = "granted",
+        [JIT_NOTIFY_DENIED] = "denied",
+        [JIT_NOTIFY_BREAK_GLASS] = "break-glass",
+        [JIT_NOTIFY_EXPIRED] = "expired",
+        [JIT_NOTIFY_REVIEW] = "review",
+};
+
+const char *jit_notify_event_to_string(enum jit_notify_event e)
+{
+        return (unsigned)e < _JIT_NOTIFY_EVENT_MAX ? notify_event_names[e] : "unknown";
+}
+
+int jit_notify_event_from_string(const char *s)
+{
+        for (int i = 0; s && i < _JIT_NOTIFY_EVENT_MAX; i++)
+                if (strcmp(s, notify_event_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+const char *jit_notify_type_to_string(enum jit_notify_type t)
+{
+        switch (t) {
+        case JIT_NOTIFY_SLACK: return "slack";
+        case JIT_NOTIFY_JSON: return "json";
+        default: return "command";
+        }
+}
+
+const struct jit_notify_target *jit_config_find_target(const struct jit_config *c, const char *name)
+{
+        for (size_t i = 0; c && name && i < c->notify.n_targets; i++)
+                if (c->notify.targets[i].name && strcmp(c->notify.targets[i].name, name) == 0)
+                        return &c->notify.targets[i];
+        return NULL;
+}
+
+static bool is_url_char(unsigned char c)
+{
+        return c > 0x20 && c < 0x7f && !strchr("\"<>\\^`{|}", c);
+}
+
+/* host[:port] of an authority with no userinfo; 0 or a reason. */
+static const char *check_host_port(const char *a, size_t n, bool *ret_loopback)
+{
+        const char *colon = NULL, *host_end;
+
+        if (n == 0)
+                return "has no host";
+        if (a[0] == '[') {
+                host_end = memchr(a, ']', n);
+                if (!host_end || host_end == a + 1)
+                        return "has a bad [IPv6] host";
+                host_end++;
+                if (host_end < a + n && *host_end != ':')
+                        return "has a bad [IPv6] host";
+        } else {
+                host_end = memchr(a, ':', n);
+                if (!host_end)
+                        host_end = a + n;
+                if (host_end == a)
+                        return "has no host";
+        }
+        if (host_end < a + n) {
+                unsigned long port = 0;
+
+                colon = host_end;
+                if (colon + 1 == a + n || a + n - colon - 1 > 5)
+                        return "has a bad port";
+                for (const char *p = colon + 1; p < a + n; p++) {
+                        if (*p < '0' || *p > '9')
+                                return "has a bad port";
+                        port = port * 10 + (unsigned long)(*p - '0');
+                }
+                if (port == 0 || port > 65535)
+                        return "has a bad port";
+        }
+        *ret_loopback = ((size_t)(host_end - a) == 9 && strncmp(a, "127.0.0.1", 9) == 0) ||
+                        ((size_t)(host_end - a) == 5 && strncmp(a, "[::1]", 5) == 0) ||
+                        ((size_t)(host_end - a) == 9 && strncasecmp(a, "localhost", 9) == 0);
+        return NULL;
+}
+
+int jit_notify_url_check(const char *url, bool allow_http_loopback, const char **ret_why)
+{
+        const char *why = NULL, *a;
+        size_t n, alen;
+        bool http, loopback = false;
+
+        n = url ? strlen(url) : 0;
+        if (n == 0 || n > JIT_NOTIFY_URL_MAX)
+                why = "must be 1 to 2048 characters";
+        for (size_t i = 0; !why && i < n; i++)
+                if (!is_url_char((unsigned char)url[i]))
+                        why = "may hold printable ASCII only, without spaces, quotes, <, >, \\, ^, `, {, | or }";
+        http = !why && strncmp(url, "http://", 7) == 0;
+        if (!why && !http && strncmp(url, "https://", 8) != 0)
+                why = "must start with https://";
+        if (!why) {
+                a = url + (http ? 7 : 8);
+                alen = strcspn(a, "/?#");
+                if (memchr(a, '@', alen))
+                        why = "must not hold a user name or password (keep secrets in key_file or url_file)";
+                else
+                        why = check_host_port(a, alen, &loopback);
+        }
+        if (!why && http && !(allow_http_loopback && loopback))
+                why = "must be https (http only to 127.0.0.1, [::1] or localhost, with allow_http_loopback)";
+        if (why && ret_why)
+                *ret_why = why;
+        return why ? -EINVAL : 0;
+}
+
+/* An absolute path without "." or ".." components, at most 255 bytes. */
+static bool is_abs_path(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n < 2 || n > 255 || s[0] != '/' || s[n - 1] == '/' || strstr(s, "//"))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                        return false;
+        return !strstr(s, "/./") && !strstr(s, "/../") && strcmp(s + n - 2, "/.") != 0 &&
+               (n < 3 || strcmp(s + n - 3, "/..") != 0);
+}
+
+static char *get_path(struct vctx *v, const cJSON *obj, const char *path, const char *key, bool required)
+{
+        char *s = get_string(v, obj, path, key, required, 255);
+        char p[PATH_MAX_LEN];
+
+        if (s && !is_abs_path(s)) {
+                subpath(p, path, key);
+                verr(v, p, "must be an absolute path without . or .. components: \"%.64s\"", s);
+        }
+        return s;
+}
+
+/* "proxy": "http://proxy.example:3128" (http or https, no credentials, no path). */
+static void check_proxy(struct vctx *v, const char *path, const char *proxy)
+{
+        const char *a = strncmp(proxy, "http://", 7) == 0 ? proxy + 7 : strncmp(proxy, "https://", 8) == 0 ? proxy + 8 : NULL;
+        const char *why = NULL;
+        size_t alen;
+        bool loopback;
+
+        if (!a)
+                why = "must start with http:// or https://";
+        for (const char *p = proxy; !why && *p; p++)
+                if (!is_url_char((unsigned char)*p))
+                        why = "may hold printable ASCII only";
+        if (!why) {
+                alen = strcspn(a, "/?#");
+                if (memchr(a, '@', alen))
+                        why = "must not hold a user name or password";
+                else if (a[alen] && strcmp(a + alen, "/") != 0)
+                        why = "must be scheme://host:port, with no path";
+                else
+                        why = check_host_port(a, alen, &loopback);
+        }
+        if (why)
+                verr(v, path, "%s: \"%.64s\"", why, proxy);
+}
+
+static void parse_target_argv(struct vctx *v, const cJSON *obj, const char *path, struct jit_notify_target *t)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "argv"), *e;
+        char p[PATH_MAX_LEN];
+        int n, i = 0;
+
+        subpath(p, path, "argv");
+        n = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : -1;
+        if (n < 1 || n > JIT_NOTIFY_ARGV_MAX) {
+                verr(v, p, "must be an array of 1 to %d strings, the first an absolute path", JIT_NOTIFY_ARGV_MAX);
+                return;
+        }
+        cJSON_ArrayForEach(e, it) {
+                char ep[PATH_MAX_LEN];
+                const char *s = cJSON_IsString(e) ? e->valuestring : NULL;
+                bool ok = s && strlen(s) <= 1024;
+
+                for (const char *c = s; ok && *c; c++)
+                        ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
+                snprintf(ep, sizeof(ep), "%s[%d]", p, i);
+                if (!ok)
+                        verr(v, ep, "must be a string of at most 1024 characters, no control characters");
+                else if (i == 0 && !is_abs_path(s))
+                        verr(v, ep, "must be the program's absolute path: \"%.64s\"", s);
+                else if (jit_strv_push(&t->argv, s) < 0)
+                        v->oom = 1;
+                i++;
+        }
+}
+
+static void parse_target(struct vctx *v, const cJSON *obj, const char *path, struct jit_notify_target *t)
+{
+        static const char *const keys[] = {
+                "type", "url", "url_file", "key_file", "ca_file", "proxy", "allow_http_loopback", "timeout", "argv", NULL,
+        };
+        static const char *const http_only[] = { "url", "url_file", "key_file", "ca_file", "proxy", "allow_http_loopback", NULL };
+        _cleanup_free_ char *type = NULL;
+        const cJSON *lb;
+        const char *why = NULL;
+        char p[PATH_MAX_LEN];
+
+        if (!cJSON_IsObject(obj)) {
+                verr(v, path, "must be an object");
+                return;
+        }
+        check_keys(v, obj, path, keys);
+        type = get_string(v, obj, path, "type", true, 16);
+        if (type && strcmp(type, "slack") == 0)
+                t->type = JIT_NOTIFY_SLACK;
+        else if (type && strcmp(type, "json") == 0)
+                t->type = JIT_NOTIFY_JSON;
+        else if (type && strcmp(type, "command") == 0)
+                t->type = JIT_NOTIFY_COMMAND;
+        else if (type) {
+                subpath(p, path, "type");
+                verr(v, p, "must be \"slack\", \"json\" or \"command\", not \"%.32s\"", type);
+                return;
+        } else
+                return;
+        t->timeout = 5;
+        if (get_duration(v, obj, path, "timeout", false, &t->timeout) == 0 && t->timeout > JIT_NOTIFY_TIMEOUT_MAX) {
+                subpath(p, path, "timeout");
+                verr(v, p, "at most 60s");
+        }
+        if (t->type == JIT_NOTIFY_COMMAND) {
+                for (size_t i = 0; http_only[i]; i++)
+                        if (cJSON_GetObjectItemCaseSensitive(obj, http_only[i]))
+                                verr(v, path, "\"%s\" is for slack and json targets, not commands", http_only[i]);
+                parse_target_argv(v, obj, path, t);
+                return;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(obj, "argv"))
+                verr(v, path, "\"argv\" is for command targets only");
+        lb = cJSON_GetObjectItemCaseSensitive(obj, "allow_http_loopback");
+        if (lb && !cJSON_IsBool(lb)) {
+                subpath(p, path, "allow_http_loopback");
+                verr(v, p, "must be true or false");
+        }
+        t->allow_http_loopback = cJSON_IsTrue(lb);
+        t->url = get_string(v, obj, path, "url", false, JIT_NOTIFY_URL_MAX);
+        t->url_file = get_path(v, obj, path, "url_file", false);
+        if (!cJSON_GetObjectItemCaseSensitive(obj, "url") == !cJSON_GetObjectItemCaseSensitive(obj, "url_file"))
+                verr(v, path, "give exactly one of \"url\" and \"url_file\"");
+        if (t->url && jit_notify_url_check(t->url, t->allow_http_loopback, &why) < 0) {
+                subpath(p, path, "url");
+                verr(v, p, "%s", why);
+        }
+        t->key_file = get_path(v, obj, path, "key_file", true);
+        t->ca_file = get_path(v, obj, path, "ca_file", false);
+        t->proxy = get_string(v, obj, path, "proxy", false, 512);
+        if (t->proxy) {
+                subpath(p, path, "proxy");
+                check_proxy(v, p, t->proxy);
+                if (t->allow_http_loopback)
+                        verr(v, p, "a target that allows http to loopback takes no proxy");
+        }
+}
+
+/* "retry": {"base": "2s", "max_delay": "10m", "max_attempts": 8, "max_age": "24h"} */
+static void parse_notify_retry(struct vctx *v, const cJSON *obj, struct jit_notify_settings *n)
+{
+        static const char *const keys[] = { "base", "max_delay", "max_attempts", "max_age", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "retry");
+        const char *p = "$.notify.retry";
+
+        n->retry_base = 2;
+        n->retry_max_delay = 600;
+        n->retry_max_attempts = 8;
+        n->retry_max_age = 24 * 3600;
+        if (!it)
+                return;
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object {\"base\", \"max_delay\", \"max_attempts\", \"max_age\"}");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        if (get_duration(v, it, p, "base", false, &n->retry_base) == 0 && n->retry_base > 3600)
+                verr(v, "$.notify.retry.base", "at most 1h");
+        if (get_duration(v, it, p, "max_delay", false, &n->retry_max_delay) == 0 &&
+            (n->retry_max_delay > 86400 || n->retry_max_delay < n->retry_base))
+                verr(v, "$.notify.retry.max_delay", "must be at least \"base\" and at most 1d");
+        (void)get_uint(v, it, p, "max_attempts", 1, 20, &n->retry_max_attempts);
+        if (get_duration(v, it, p, "max_age", false, &n->retry_max_age) == 0 && n->retry_max_age > 7 * 86400)
+                verr(v, "$.notify.retry.max_age", "at most 7d");
+}
+
+/* "notify": {"targets": {NAME: target}, "terminals": bool, "retry": {...}} */
+static void parse_notify(struct vctx *v, const cJSON *root, struct jit_config *c)
+{
+        static const char *const keys[] = { "targets", "terminals", "retry", NULL };
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "notify"), *targets, *it, *term;
+        struct jit_notify_settings *n = &c->notify;
+        int count;
+
+        parse_notify_retry(v, NULL, n);
+        if (!obj)
+                return;
+        if (!cJSON_IsObject(obj)) {
+                verr(v, "$.notify", "must be an object");
+                return;
+        }
+        check_keys(v, obj, "$.notify", keys);
+        parse_notify_retry(v, obj, n);
+        term = cJSON_GetObjectItemCaseSensitive(obj, "terminals");
+        if (term && !cJSON_IsBool(term))
+                verr(v, "$.notify.terminals", "must be true or false");
+        n->terminals = cJSON_IsTrue(term);
+        targets = cJSON_GetObjectItemCaseSensitive(obj, "targets");
+        if (!targets)
+                return;
+        count = cJSON_IsObject(targets) ? cJSON_GetArraySize(targets) : -1;
+        if (count < 0 || count > 64) {
+                verr(v, "$.notify.targets", "must be an object of at most 64 targets keyed by name");
+                return;
+        }
+        check_keys(v, targets, "$.notify.targets", NULL);
+        n->targets = calloc((size_t)count + 1, sizeof(*n->targets));
+        if (!n->targets) {
+                v->oom = 1;
+                return;
+        }
+        cJSON_ArrayForEach(it, targets) {
+                char p[PATH_MAX_LEN];
+                struct jit_notify_target *t;
+
+                if (!is_valid_name(it->string, false)) {
+                        verr(v, "$.notify.targets", "bad target name \"%.64s\" (use a-z, 0-9, _ and -, at most 32)", it->string);
+                        continue;
+                }
+                subpath(p, "$.notify.targets", it->string);
+                t = &n->targets[n->n_targets++];
+                t->name = strdup(it->string);
+                if (!t->name)
+                        v->oom = 1;
+                parse_target(v, it, p, t);
+        }
+}
+
+/* A role's "notify": {"targets": [NAME, ...], "events": ["pending", ...]} */
+static void parse_role_notify(struct vctx *v, const cJSON *role, const char *path, struct jit_role *r)
+{
+        static const char *const keys[] = { "targets", "events", NULL };
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(role, "notify");
+        _cleanup_strv_free_ char **events = NULL;
+        char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+
+        if (!it)
+                return;
+        subpath(p, path, "notify");
+        if (!cJSON_IsObject(it)) {
+                verr(v, p, "must be an object {\"targets\": [...], \"events\": [...]}");
+                return;
+        }
+        check_keys(v, it, p, keys);
+        r->notify_targets = get_list(v, it, p, "targets", LIST_NAME);
+        events = get_list(v, it, p, "events", LIST_NAME);
+        if (!cJSON_GetObjectItemCaseSensitive(it, "targets"))
+                verr(v, p, "missing required key \"targets\"");
+        if (!cJSON_GetObjectItemCaseSensitive(it, "events"))
+                verr(v, p, "missing required key \"events\"");
+        for (size_t i = 0; events && events[i]; i++) {
+                int e = jit_notify_event_from_string(events[i]);
+
+                snprintf(q, sizeof(q), "%s.events[%zu]", p, i);
+                if (e < 0)
+                        verr(v, q, "unknown event \"%s\" (pending, granted, denied, break-glass, expired, review)", events[i]);
+                else
+                        r->notify_events |= 1U << e;
+        }
+}
+
+/* Every target a role names must be declared in $.notify.targets. */
+static void check_notify_refs(struct vctx *v, const struct jit_config *c)
+{
+        for (size_t i = 0; i < c->n_roles; i++) {
+                const struct jit_role *r = &c->roles[i];
+
+                for (size_t k = 0; r->notify_targets && r->notify_targets[k]; k++) {
+                        char p[PATH_MAX_LEN];
+
+                        if (jit_config_find_target(c, r->notify_targets[k]))
+                                continue;
+                        snprintf(p, sizeof(p), "$.roles.%s.notify.targets[%zu]", r->name, k);
+                        verr(v, p, "no such target \"%s\" in $.notify.targets", r->notify_targets[k]);
+                }
+        }
+}
+
 static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struct jit_role *r)
 {
         static const char *const keys[] = {
                 "description", "group", "default_ttl", "max_ttl", "requesters", "approvers", "tier",
                 "commands", "hours", "sources", "rate", "risk", "request_ttl", "break_glass", "deny",
-                "end", "end_grace", "single_use", "bind", NULL,
+                "end", "end_grace", "single_use", "bind", "notify", NULL,
         };
         char p[PATH_MAX_LEN];
 
@@ -631,6 +1029,7 @@ static void parse_role(struct vctx *v, const cJSON *obj, const char *path, struc
         parse_break_glass(v, obj, path, r);
         parse_deny_rules(v, obj, path, r);
         parse_end(v, obj, path, r);
+        parse_role_notify(v, obj, path, r);
 }
 
 static void parse_template(struct vctx *v, const cJSON *obj, const char *path,
@@ -1108,7 +1507,7 @@ static cJSON *parse_json(const char *text, size_t len, struct vctx *v, const cha
 static int parse_root(cJSON *root, struct vctx *v, struct jit_config **ret, char ***ret_errors)
 {
         static const char *const keys[] = {
-                "version", "settings", "roles", "templates", "accounts", "security", "change_windows", NULL,
+                "version", "settings", "roles", "templates", "accounts", "security", "change_windows", "notify", NULL,
         };
         struct jit_config *c = NULL;
         const cJSON *ver;
@@ -1136,6 +1535,8 @@ static int parse_root(cJSON *root, struct vctx *v, struct jit_config **ret, char
         parse_accounts(v, root, c);
         parse_security(v, root, c);
         parse_change_windows(v, root, c);
+        parse_notify(v, root, c);
+        check_notify_refs(v, c);
         check_granted_groups(v, c);
         check_tiers(v, c);
         if (!v->errors)
@@ -1308,6 +1709,7 @@ void jit_config_free(struct jit_config *c)
                 free(r->sources.cidrs);
                 jit_strv_free(r->oncall_users);
                 jit_strv_free(r->oncall_groups);
+                jit_strv_free(r->notify_targets);
                 for (size_t j = 0; j < r->n_deny; j++) {
                         free(r->deny[j].id);
                         free(r->deny[j].reason);
@@ -1334,6 +1736,18 @@ void jit_config_free(struct jit_config *c)
         for (size_t i = 0; i < c->n_change_windows; i++)
                 free(c->change_windows[i].id);
         free(c->change_windows);
+        for (size_t i = 0; i < c->notify.n_targets; i++) {
+                struct jit_notify_target *t = &c->notify.targets[i];
+
+                free(t->name);
+                free(t->url);
+                free(t->url_file);
+                free(t->key_file);
+                free(t->ca_file);
+                free(t->proxy);
+                jit_strv_free(t->argv);
+        }
+        free(c->notify.targets);
         free(c->settings.timezone);
         jit_strv_free(c->warnings);
         free(c);

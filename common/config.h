@@ -5,7 +5,10 @@
  * Invariants: a struct jit_config exists only if the whole file validated;
  * every error names its JSON path ("$.roles.ops.max_ttl: ...").
  * MUST: unknown keys are errors; a role's default_ttl <= max_ttl; every
- * template names an existing role; command patterns are absolute.
+ * template names an existing role; command patterns are absolute; a
+ * notification target posts to https only (http only to loopback, when
+ * allowed), holds no credentials in the file (keys and secret URLs are in
+ * root-only files it names), and every target a role names exists.
  */
 #ifndef JIT_CONFIG_H
 #define JIT_CONFIG_H
@@ -93,6 +96,50 @@ struct jit_deny_rule {
         struct jit_match match;
 };
 
+/* Notifications (see notify.h): what happened, to which targets. */
+enum jit_notify_event {
+        JIT_NOTIFY_PENDING = 0,         /* a request waits for approvers */
+        JIT_NOTIFY_GRANTED,
+        JIT_NOTIFY_DENIED,              /* by an approver or the policy (recorded) */
+        JIT_NOTIFY_BREAK_GLASS,
+        JIT_NOTIFY_EXPIRED,
+        JIT_NOTIFY_REVIEW,              /* a break-glass grant ended; its review is due */
+        _JIT_NOTIFY_EVENT_MAX,
+};
+
+enum jit_notify_type {
+        JIT_NOTIFY_SLACK = 0,           /* Slack-compatible incoming webhook: {"text": ...} */
+        JIT_NOTIFY_JSON,                /* jit's own JSON document */
+        JIT_NOTIFY_COMMAND,             /* argv run with the JSON on stdin, no environment */
+};
+
+#define JIT_NOTIFY_URL_MAX 2048
+#define JIT_NOTIFY_ARGV_MAX 64
+#define JIT_NOTIFY_TIMEOUT_MAX 60       /* seconds */
+
+struct jit_notify_target {
+        char *name;
+        enum jit_notify_type type;
+        char *url;                      /* slack/json: https (http only to loopback, if allowed) */
+        char *url_file;                 /* ... or a root-only file holding it (a secret URL) */
+        char *key_file;                 /* slack/json: the HMAC key, root's alone, 32+ bytes */
+        char *ca_file;                  /* NULL: the system's CA bundle */
+        char *proxy;                    /* NULL: no proxy, whatever the environment says */
+        bool allow_http_loopback;
+        uint64_t timeout;               /* seconds, whole delivery */
+        char **argv;                    /* command: argv[0] absolute */
+};
+
+struct jit_notify_settings {
+        struct jit_notify_target *targets;
+        size_t n_targets;
+        bool terminals;                 /* pending requests: a line on approvers' terminals */
+        uint64_t retry_base;            /* seconds before the 1st retry, doubling after */
+        uint64_t retry_max_delay;       /* seconds, the longest wait between attempts */
+        uint32_t retry_max_attempts;    /* attempts in all, then dropped */
+        uint64_t retry_max_age;         /* seconds after which an undelivered one is dropped */
+};
+
 struct jit_role {
         char *name;
         char *description;
@@ -119,6 +166,8 @@ struct jit_role {
         char **oncall_users, **oncall_groups;
         uint64_t break_glass_ttl;       /* 0: break-glass not allowed */
         struct jit_rate break_glass_rate;
+        char **notify_targets;          /* names in $.notify.targets */
+        uint32_t notify_events;         /* 1 << enum jit_notify_event */
 };
 
 /* A declared account: a human (the default for anyone undeclared) or a
@@ -175,6 +224,7 @@ struct jit_config {
         struct jit_security security;
         struct jit_change_window *change_windows;
         size_t n_change_windows;
+        struct jit_notify_settings notify;
         char **warnings;                /* conflicts found (jitctl policy check); not fatal */
 };
 
@@ -211,6 +261,15 @@ const char *jit_action_to_string(enum jit_action a);
 const char *jit_tier_to_string(enum jit_tier t);
 const char *jit_end_mode_to_string(enum jit_end_mode m);
 int jit_end_mode_from_string(const char *s);
+const char *jit_notify_event_to_string(enum jit_notify_event e);
+int jit_notify_event_from_string(const char *s);
+const char *jit_notify_type_to_string(enum jit_notify_type t);
+const struct jit_notify_target *jit_config_find_target(const struct jit_config *c, const char *name);
+/* Is url one a target may post to: https (or, with allow_http_loopback,
+ * http to 127.0.0.1, [::1] or localhost), no user:password@, printable
+ * ASCII only? Returns 0, or -EINVAL with *ret_why (a static string).
+ * jit-notify checks a url_file's content with it too. */
+int jit_notify_url_check(const char *url, bool allow_http_loopback, const char **ret_why);
 
 static inline void jit_config_freep(struct jit_config **c) { jit_config_free(*c); }
 #define _cleanup_config_free_ __attribute__((cleanup(jit_config_freep)))

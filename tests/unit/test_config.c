@@ -1395,6 +1395,178 @@ static void t_load_refuses_a_relative_path(void **state)
 
 #define LOAD_TEST(f) cmocka_unit_test_setup_teardown(f, load_setup, load_teardown)
 
+/* ---- notifications --------------------------------------------------- */
+
+#define KEY "'key_file':'/etc/jit/notify/k.key'"
+#define NOTIFY(targets) "{'version':1,'roles':{'ops':{" OPS "}},'notify':{'targets':{" targets "}}}"
+#define NOTIFY_ROLE(targets, role) "{'version':1,'roles':{'ops':{" OPS ",'notify':{" role "}}},'notify':{'targets':{" targets "}}}"
+
+static void t_notify_targets_parse_with_their_values(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(
+                "{'version':1,'roles':{'ops':{" OPS ",'notify':{'targets':['chat','siem','pager'],"
+                "'events':['pending','break-glass','review']}}},"
+                "'notify':{'terminals':true,'retry':{'base':'1s','max_delay':'1m','max_attempts':3,'max_age':'1h'},"
+                "'targets':{"
+                "'chat':{'type':'slack','url_file':'/etc/jit/notify/chat.url'," KEY "},"
+                "'siem':{'type':'json','url':'https://siem.example:8443/jit?x=1'," KEY ",'ca_file':'/etc/jit/notify/ca.pem',"
+                "'proxy':'http://proxy.example:3128','timeout':'10s'},"
+                "'local':{'type':'json','url':'http://127.0.0.1:8080/hook','allow_http_loopback':true," KEY "},"
+                "'pager':{'type':'command','argv':['/usr/local/bin/page','--urgent'],'timeout':'3s'}}}}");
+        const struct jit_notify_target *t;
+        const struct jit_role *ops = jit_config_find_role(c, "ops");
+
+        assert_int_equal(c->notify.n_targets, 4);
+        assert_true(c->notify.terminals);
+        assert_int_equal(c->notify.retry_base, 1);
+        assert_int_equal(c->notify.retry_max_delay, 60);
+        assert_int_equal(c->notify.retry_max_attempts, 3);
+        assert_int_equal(c->notify.retry_max_age, 3600);
+        t = jit_config_find_target(c, "chat");
+        assert_int_equal(t->type, JIT_NOTIFY_SLACK);
+        assert_null(t->url);
+        assert_string_equal(t->url_file, "/etc/jit/notify/chat.url");
+        assert_int_equal(t->timeout, 5);                /* the default */
+        t = jit_config_find_target(c, "siem");
+        assert_int_equal(t->type, JIT_NOTIFY_JSON);
+        assert_string_equal(t->url, "https://siem.example:8443/jit?x=1");
+        assert_string_equal(t->ca_file, "/etc/jit/notify/ca.pem");
+        assert_string_equal(t->proxy, "http://proxy.example:3128");
+        assert_int_equal(t->timeout, 10);
+        assert_false(t->allow_http_loopback);
+        assert_true(jit_config_find_target(c, "local")->allow_http_loopback);
+        t = jit_config_find_target(c, "pager");
+        assert_int_equal(t->type, JIT_NOTIFY_COMMAND);
+        assert_string_equal(t->argv[0], "/usr/local/bin/page");
+        assert_string_equal(t->argv[1], "--urgent");
+        assert_null(t->argv[2]);
+        assert_null(jit_config_find_target(c, "nope"));
+        assert_string_equal(ops->notify_targets[2], "pager");
+        assert_int_equal(ops->notify_events, 1U << JIT_NOTIFY_PENDING | 1U << JIT_NOTIFY_BREAK_GLASS | 1U << JIT_NOTIFY_REVIEW);
+}
+
+static void t_notify_defaults_without_the_key(void **state)
+{
+        _cleanup_config_free_ struct jit_config *c = parse_ok(MINIMAL);
+
+        assert_int_equal(c->notify.n_targets, 0);
+        assert_false(c->notify.terminals);
+        assert_int_equal(c->notify.retry_base, 2);
+        assert_int_equal(c->notify.retry_max_delay, 600);
+        assert_int_equal(c->notify.retry_max_attempts, 8);
+        assert_int_equal(c->notify.retry_max_age, 86400);
+        assert_null(jit_config_find_role(c, "ops")->notify_targets);
+        assert_int_equal(jit_config_find_role(c, "ops")->notify_events, 0);
+}
+
+static void t_notify_urls_are_https_without_credentials(void **state)
+{
+        expect_error(NOTIFY("'a':{'type':'json','url':'http://hooks.example/x'," KEY "}"),
+                     "$.notify.targets.a.url", "must be https");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://user:pw@hooks.example/x'," KEY "}"),
+                     "$.notify.targets.a.url", "user name or password");
+        expect_error(NOTIFY("'a':{'type':'json','url':'ftp://hooks.example/x'," KEY "}"),
+                     "$.notify.targets.a.url", "https://");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://hooks.example/a b'," KEY "}"),
+                     "$.notify.targets.a.url", "printable ASCII");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https:///x'," KEY "}"),
+                     "$.notify.targets.a.url", "no host");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example:99999/'," KEY "}"),
+                     "$.notify.targets.a.url", "bad port");
+        expect_error(NOTIFY("'a':{'type':'json'," KEY "}"), "$.notify.targets.a", "exactly one of");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/','url_file':'/etc/u'," KEY "}"),
+                     "$.notify.targets.a", "exactly one of");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/'}"), "$.notify.targets.a", "key_file");
+}
+
+static void t_notify_http_only_to_loopback_when_allowed(void **state)
+{
+        const char *why = NULL;
+
+        assert_int_equal(jit_notify_url_check("http://127.0.0.1:8080/h", true, &why), 0);
+        assert_int_equal(jit_notify_url_check("http://[::1]:8080/h", true, &why), 0);
+        assert_int_equal(jit_notify_url_check("http://localhost/h", true, &why), 0);
+        assert_int_equal(jit_notify_url_check("https://hooks.example/h", true, &why), 0);
+        assert_int_equal(jit_notify_url_check("http://127.0.0.1:8080/h", false, &why), -EINVAL);
+        assert_int_equal(jit_notify_url_check("http://127.0.0.2/h", true, &why), -EINVAL);
+        assert_int_equal(jit_notify_url_check("http://localhost.evil.example/h", true, &why), -EINVAL);
+        assert_int_equal(jit_notify_url_check("http://127.0.0.1@evil.example/h", true, &why), -EINVAL);
+        assert_int_equal(jit_notify_url_check("http://[::1]evil/h", true, &why), -EINVAL);
+        assert_int_equal(jit_notify_url_check(NULL, true, &why), -EINVAL);
+        expect_error(NOTIFY("'a':{'type':'json','url':'http://127.0.0.1/h','allow_http_loopback':true,"
+                            "'proxy':'http://p.example:3128'," KEY "}"),
+                     "$.notify.targets.a.proxy", "takes no proxy");
+}
+
+static void t_notify_target_keys_fit_their_type(void **state)
+{
+        expect_error(NOTIFY("'a':{'type':'command','argv':['/bin/true'],'url':'https://h.example/'}"),
+                     "$.notify.targets.a", "\"url\" is for slack and json");
+        expect_error(NOTIFY("'a':{'type':'command','argv':['/bin/true']," KEY "}"),
+                     "$.notify.targets.a", "\"key_file\" is for slack and json");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/','argv':['/bin/true']," KEY "}"),
+                     "$.notify.targets.a", "for command targets only");
+        expect_error(NOTIFY("'a':{'type':'command','argv':['true']}"), "$.notify.targets.a.argv[0]", "absolute path");
+        expect_error(NOTIFY("'a':{'type':'command','argv':[]}"), "$.notify.targets.a.argv", "1 to 64");
+        expect_error(NOTIFY("'a':{'type':'command'}"), "$.notify.targets.a.argv", "1 to 64");
+        expect_error(NOTIFY("'a':{'type':'command','argv':['/bin/sh','a\\u001bb']}"), "$.notify.targets.a.argv[1]",
+                     "control characters");
+        expect_error(NOTIFY("'a':{'type':'mail'}"), "$.notify.targets.a.type", "\"slack\", \"json\" or \"command\"");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/','key_file':'k.key'}"),
+                     "$.notify.targets.a.key_file", "absolute path");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/','key_file':'/etc/../k.key'}"),
+                     "$.notify.targets.a.key_file", "absolute path");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/'," KEY ",'timeout':'2m'}"),
+                     "$.notify.targets.a.timeout", "at most 60s");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/'," KEY ",'proxy':'socks5://p:1080'}"),
+                     "$.notify.targets.a.proxy", "http:// or https://");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/'," KEY ",'proxy':'http://u:p@p:3128'}"),
+                     "$.notify.targets.a.proxy", "user name or password");
+        expect_error(NOTIFY("'a':{'type':'json','url':'https://h.example/'," KEY ",'color':'red'}"),
+                     "$.notify.targets.a", "unknown key \"color\"");
+        expect_error(NOTIFY("'A b':{'type':'command','argv':['/bin/true']}"), "$.notify.targets", "bad target name");
+}
+
+static void t_notify_roles_name_declared_targets_and_known_events(void **state)
+{
+        expect_error(NOTIFY_ROLE("'a':{'type':'command','argv':['/bin/true']}", "'targets':['b'],'events':['pending']"),
+                     "$.roles.ops.notify.targets[0]", "no such target \"b\"");
+        expect_error(NOTIFY_ROLE("'a':{'type':'command','argv':['/bin/true']}", "'targets':['a'],'events':['approved']"),
+                     "$.roles.ops.notify.events[0]", "unknown event \"approved\"");
+        expect_error(NOTIFY_ROLE("'a':{'type':'command','argv':['/bin/true']}", "'targets':['a']"),
+                     "$.roles.ops.notify", "missing required key \"events\"");
+        expect_error(NOTIFY_ROLE("'a':{'type':'command','argv':['/bin/true']}", "'targets':[],'events':['pending']"),
+                     "$.roles.ops.notify.targets", "must not be empty");
+        expect_error(WITH_ROLE("'notify':{'targets':['a'],'events':['pending']}"),
+                     "$.roles.ops.notify.targets[0]", "no such target");
+}
+
+static void t_notify_retry_and_terminals_are_checked(void **state)
+{
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'retry':{'max_attempts':0}}}",
+                     "$.notify.retry.max_attempts", "from 1 to 20");
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'retry':{'base':'2h'}}}",
+                     "$.notify.retry.base", "at most 1h");
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'retry':{'base':'1m','max_delay':'30s'}}}",
+                     "$.notify.retry.max_delay", "at least");
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'terminals':'yes'}}",
+                     "$.notify.terminals", "true or false");
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'targets':[]}}",
+                     "$.notify.targets", "at most 64 targets");
+        expect_error("{'version':1,'roles':{'ops':{" OPS "}},'notify':{'sms':{}}}",
+                     "$.notify", "unknown key \"sms\"");
+}
+
+static void t_notify_event_names_round_trip(void **state)
+{
+        for (int e = 0; e < _JIT_NOTIFY_EVENT_MAX; e++)
+                assert_int_equal(jit_notify_event_from_string(jit_notify_event_to_string((enum jit_notify_event)e)), e);
+        assert_string_equal(jit_notify_event_to_string(JIT_NOTIFY_BREAK_GLASS), "break-glass");
+        assert_int_equal(jit_notify_event_from_string("nope"), -EINVAL);
+        assert_int_equal(jit_notify_event_from_string(NULL), -EINVAL);
+        assert_string_equal(jit_notify_type_to_string(JIT_NOTIFY_SLACK), "slack");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1475,6 +1647,14 @@ int main(void)
                 cmocka_unit_test(t_template_command_outside_the_role_commands_is_a_conflict),
                 cmocka_unit_test(t_template_covered_by_an_earlier_broad_one_is_a_conflict),
                 cmocka_unit_test(t_policy_with_errors_reports_no_conflicts),
+                cmocka_unit_test(t_notify_targets_parse_with_their_values),
+                cmocka_unit_test(t_notify_defaults_without_the_key),
+                cmocka_unit_test(t_notify_urls_are_https_without_credentials),
+                cmocka_unit_test(t_notify_http_only_to_loopback_when_allowed),
+                cmocka_unit_test(t_notify_target_keys_fit_their_type),
+                cmocka_unit_test(t_notify_roles_name_declared_targets_and_known_events),
+                cmocka_unit_test(t_notify_retry_and_terminals_are_checked),
+                cmocka_unit_test(t_notify_event_names_round_trip),
                 LOAD_TEST(t_load_reads_a_root_owned_file),
                 LOAD_TEST(t_load_reads_a_root_only_file),
                 LOAD_TEST(t_load_refuses_a_group_writable_file),
