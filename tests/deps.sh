@@ -7,7 +7,8 @@ pkgs="cmake make gcc pkg-config
       libcmocka-dev
       sudo openssh-server openssh-client iproute2 passwd login bsdutils util-linux procps python3
       systemd-container mmdebstrap zstd
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev
+      dpkg-dev lintian"
 missing=$(for p in $pkgs; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
         echo "== installing: $(echo $missing)"
