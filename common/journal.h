@@ -5,7 +5,7 @@
  * goes through jit_journal_event exactly once, from the service.
  * Fields: JIT_EVENT, JIT_REQUEST_ID, JIT_GRANT_ID, JIT_ROLE, JIT_USER,
  * JIT_GROUP, JIT_DECISION, JIT_APPROVER, JIT_RULE, JIT_SERVICE, JIT_BY,
- * JIT_COMMAND.
+ * JIT_COMMAND, JIT_TARGET.
  * MUST: user-supplied text (reasons, comments, commands) reaches this
  * module only after the service replaced its control characters.
  */
@@ -27,12 +27,14 @@ enum jit_event {
         JIT_EV_BREAK_GLASS,     /* logged at LOG_ALERT */
         JIT_EV_REVIEW,
         JIT_EV_POLICY,          /* templates added or removed */
+        JIT_EV_NOTIFY,          /* a notification queued, delivered, retried or dropped */
         _JIT_EV_MAX,
 };
 
 struct jit_journal_fields {
         const char *request_id, *grant_id, *role, *user, *group;
         const char *decision, *approver, *rule, *service, *by, *command;
+        const char *target;     /* a notification target */
 };
 
 /* Also print one line per event to stderr (foreground service). */

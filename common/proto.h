@@ -38,6 +38,7 @@
 #define JIT_OP_RECONCILE "reconcile" /* root only: a reconcile pass now */
 #define JIT_OP_TEMPLATE_ADD "template-add"       /* root only (validate runs in jitctl) */
 #define JIT_OP_TEMPLATE_REMOVE "template-remove" /* root only */
+#define JIT_OP_NOTIFY_RESULT "notify-result"     /* root only: jit-notify reports a delivery */
 
 /* Answer codes. */
 #define JIT_CODE_DENIED    "denied"

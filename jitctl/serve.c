@@ -3,6 +3,7 @@
 #include "service.h"
 #include "cleanup.h"
 #include "journal.h"
+#include "notify.h"
 #include "safeio.h"
 #include "strv.h"
 
@@ -341,6 +342,7 @@ static int loop(struct svc *s, int lfd, int sfd)
                 svc_expire_waiters(s, now);
                 drop_idle_clients(s, now);
                 svc_reconcile(s, false);
+                svc_notify_flush(s);    /* after the answers: never delays one */
                 sweep_clients(s);
         }
 }
@@ -434,6 +436,10 @@ int verb_serve(int argc, char **argv)
                                 r == -EKEYREJECTED ? "host.key is not a hex Ed25519 secret key" :
                                 r == -EPERM ? "wrong owner or mode" : strerror(-r));
         svc_config_refresh(&s, true);
+        r = svc_notify_open(&s, o.state_dir);
+        if (r < 0)
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, NULL, "cannot open the notification outbox %s/%s: %s; "
+                                  "no notifications will be sent", o.state_dir, JIT_OUTBOX_DIR, strerror(-r));
         open_bus(&s);
         lfd = listen_socket(o.socket);
         if (lfd < 0 || sfd < 0 || !s.self_path)
@@ -444,6 +450,7 @@ int verb_serve(int argc, char **argv)
         (void)sd_notify(0, "READY=1");
         r = loop(&s, lfd, sfd);
         jit_journal_event(JIT_EV_SERVICE, LOG_INFO, NULL, "jit service stopping");
+        svc_notify_close(&s);
         svc_audit_close(&s);
         if (!socket_activated)
                 (void)unlink(o.socket);        /* ours, not systemd's */

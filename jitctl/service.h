@@ -74,6 +74,7 @@ struct svc {
         size_t n_clients;
         uint64_t next_reconcile_us;
         pid_t sweep_exempt_pid;         /* the sudo using a single-use grant as it ends */
+        struct svc_notify *notify;      /* NULL: no notifications (no outbox) */
 };
 
 /* Who is asking: resolved from the peer uid or, for access, the PAM user. */
@@ -134,6 +135,9 @@ void svc_end_sweep(struct svc *s, uint64_t now);
 void svc_end_holders(struct svc *s, uid_t uid, const char *user, const char *group, const char *mode,
                      const char *label, const char *grant_id);
 uint64_t svc_end_next_us(struct svc *s, uint64_t next);
+/* A terminal name ("pts/N", "ttyN"), and pid's controlling terminal as one. */
+bool svc_is_terminal_name(const char *t);
+int svc_controlling_tty(pid_t pid, char *buf, size_t size);
 /* This boot's id, as 32 hex digits. */
 int svc_boot_id(char buf[33]);
 /* Is the systemd unit active, activating or reloading? (No bus: assume so.) */
@@ -146,6 +150,16 @@ void svc_format_until(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
 /* service_audit.c: the host key and the audit log behind every event */
 int svc_audit_open(struct svc *s, const char *state_dir);
 void svc_audit_close(struct svc *s);
+
+/* service_notify.c: notifications (rendered at the event, written to the
+ * outbox and to approvers' terminals by svc_notify_flush, after the loop
+ * has answered), and jit-notify's reports of each delivery */
+int svc_notify_open(struct svc *s, const char *state_dir);
+void svc_notify_close(struct svc *s);
+void svc_notify(struct svc *s, enum jit_notify_event ev, const struct jit_request *r, const struct jit_grant *g);
+void svc_notify_grant_ended(struct svc *s, const struct jit_grant *g, enum jit_grant_state how, const char *by);
+void svc_notify_flush(struct svc *s);
+cJSON *svc_op_notify_result(struct svc *s, struct client *c, const cJSON *req);
 
 /* service_who.c: the host's name, and an approver's registered key */
 const char *svc_hostname(void);

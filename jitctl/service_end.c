@@ -156,7 +156,7 @@ static int terminate_session(struct svc *s, const char *session)
 }
 
 /* A terminal name is "pts/N" or "ttyN" (never a path elsewhere). */
-static bool is_terminal_name(const char *t)
+bool svc_is_terminal_name(const char *t)
 {
         const char *d = strncmp(t, "pts/", 4) == 0 ? t + 4 : strncmp(t, "tty", 3) == 0 ? t + 3 : NULL;
 
@@ -170,7 +170,7 @@ static bool is_terminal_name(const char *t)
 
 /* The controlling terminal of pid from /proc/PID/stat's tty_nr: the pts
  * devices (majors 136-143) and the virtual consoles (major 4, 1-63). */
-static int controlling_tty(pid_t pid, char *buf, size_t size)
+int svc_controlling_tty(pid_t pid, char *buf, size_t size)
 {
         char path[32], stat[1024], *p;
         unsigned long tty_nr;
@@ -215,12 +215,12 @@ static void warn_terminals(const struct holder *h, size_t n, const char *msg)
 
                 if (sd_pid_get_session(h[i].pid, &session) >= 0 && sd_session_get_tty(session, &tty) >= 0 && tty)
                         names[0] = tty;
-                if (controlling_tty(h[i].pid, ctty, sizeof(ctty)) == 0)
+                if (svc_controlling_tty(h[i].pid, ctty, sizeof(ctty)) == 0)
                         names[1] = ctty;
                 for (size_t k = 0; k < 2; k++) {
                         int fd;
 
-                        if (!names[k] || !is_terminal_name(names[k]) || jit_strv_contains(seen, names[k]))
+                        if (!names[k] || !svc_is_terminal_name(names[k]) || jit_strv_contains(seen, names[k]))
                                 continue;
                         (void)jit_strv_push(&seen, names[k]);
                         snprintf(path, sizeof(path), "/dev/%s", names[k]);

@@ -548,6 +548,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                           r->service ? r->service : "?", q->break_glass ? ", BREAK-GLASS" : "", r->risk);
         if (d.action == JIT_ACTION_ESCALATE) {
                 log_decision(r, "escalate", "policy", NULL);
+                svc_notify(s, JIT_NOTIFY_PENDING, r, NULL);
                 return pending_answer(s, r, q->wait_s, false);
         }
         if (d.action == JIT_ACTION_ALLOW && q->break_glass) {
@@ -573,6 +574,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         r->decided_by = strdup("policy");
         (void)svc_save_request(s, r);
         log_decision(r, "deny", "policy", NULL);
+        svc_notify(s, JIT_NOTIFY_DENIED, r, NULL);
         return svc_outcome(s, r);
 }
 
@@ -1015,8 +1017,10 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                               err ? err : "see the service log");
         else
                 a = svc_outcome(s, r);
-        if (bg && g)
+        if (bg && g) {
                 announce_break_glass(r);
+                svc_notify(s, JIT_NOTIFY_BREAK_GLASS, r, g);
+        }
         svc_notify_decided(s, r);
         who_done(&w);
         return a;
@@ -1083,6 +1087,7 @@ static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
         }
         record_decision(s, r, JIT_REQ_DENIED, &sd, w.name, str_of(req, "reason"));
         svc_notify_decided(s, r);
+        svc_notify(s, JIT_NOTIFY_DENIED, r, NULL);
         who_done(&w);
         return svc_outcome(s, r);
 }
@@ -1420,6 +1425,7 @@ static const struct {
         { JIT_OP_RECONCILE, true, op_reconcile },
         { JIT_OP_TEMPLATE_ADD, true, op_template_add },
         { JIT_OP_TEMPLATE_REMOVE, true, op_template_remove },
+        { JIT_OP_NOTIFY_RESULT, true, svc_op_notify_result },
 };
 
 cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req)

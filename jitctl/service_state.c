@@ -324,6 +324,7 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         }
         /* 4. the timer */
         schedule_timer(s, g);
+        svc_notify(s, JIT_NOTIFY_GRANTED, r, g);
         /* An extension replaces the grant it follows; the membership stays
          * (the new grant needs it). */
         if (r->extends[0]) {
@@ -388,6 +389,7 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
                           needed ? "grant %s %s by %s: %s kept in group %s (another active grant gives it)%s"
                                  : "grant %s %s by %s: %s removed from group %s%s",
                           g->id, how == JIT_GRANT_EXPIRED ? "expired" : "revoked", by, g->user, g->group, late);
+        svc_notify_grant_ended(s, g, how, by);
         /* What still holds the group: warned now, ended after the grace. */
         if (!needed && g->end_grace_s)
                 svc_end_warn(s, g);
