@@ -80,5 +80,6 @@ int verb_done(int argc, char **argv);
 /* setgid.c: jitctl audit setgid */
 int jit_audit_setgid(const char *grant, char **paths);
 int verb_reconcile(int argc, char **argv);
+int verb_doctor(int argc, char **argv);
 
 #endif
