@@ -35,7 +35,7 @@ static const struct verb {
         { "keygen",  0, 0, verb_keygen,  "keygen [--passphrase-file FILE] [--force]   (an approver's signing key)" },
         { "approver",1, 3, verb_approver,"approver add USER PUBFILE | remove USER | list   (root)" },
         { "verify",  1, 1, verb_verify,  "verify GRANT|REQUEST   (check its signed decision)" },
-        { "doctor",  0, 1, verb_doctor,  "doctor [--pam-dir DIR] [--config FILE] [--state-dir DIR]   (what is wrong here, and the fix)" },
+        { "doctor",  0, 0, verb_doctor,  "doctor [--pam-dir DIR] [--config FILE] [--state-dir DIR]   (what is wrong here, and the fix)" },
         { "serve",   0, 0, verb_serve,   "serve [--config FILE] [--state-dir DIR] [--socket PATH] [--foreground]" },
 };
 
@@ -78,7 +78,7 @@ static int count_positional(int argc, char **argv)
                                                 "--role", "--rhost", "--tty", "--time", "--command", "--unit",
                                                 "--service", "--target-user", "--name", "--requests", "--denials",
                                                 "--grants", "--break-glass-count", "--session", "--groups",
-                                                "--task", "--bind", NULL };
+                                                "--task", "--bind", "--pam-dir", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

@@ -95,9 +95,13 @@ static int open_spool(struct svc *s, const char *dir)
         struct stat st;
         int r;
 
+        _cleanup_close_ int dfd = -1;
+
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        if (lstat(dir, &st) < 0)
+        /* checked on the fd we opened, not on the path */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 || fstat(dfd, &st) < 0)
                 return -errno;
         if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
                 jit_journal_event(JIT_EV_ERROR, LOG_ERR, NULL,

@@ -68,9 +68,13 @@ CONF
 }
 
 # pam_jit options for the sudo stack; the line goes first in the account phase.
+# Both sudo stacks: Debian's sudo runs `sudo -i` through sudo-i.
 sandbox_pam() {
-        sed -i '/pam_jit.so/d' /etc/pam.d/sudo
-        sed -i "0,/^@include common-account/s||account required $BUILD/pam_jit.so role=ops $*\n@include common-account|" /etc/pam.d/sudo
+        for stack in sudo sudo-i; do
+                [ -e "/etc/pam.d/$stack" ] || continue
+                sed -i '/pam_jit.so/d' "/etc/pam.d/$stack"
+                sed -i "0,/^@include common-account/s||account required $BUILD/pam_jit.so role=ops $*\n@include common-account|" "/etc/pam.d/$stack"
+        done
 }
 
 sandbox_start_service() {

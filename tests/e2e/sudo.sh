@@ -41,6 +41,11 @@ check "template: carol's sudo journalctl runs at once" [ $rc = 0 ]
 check "template: carol is in jit-ops in /etc/group" is_member carol jit-ops
 check "template: carol is in jit-ops in /etc/gshadow" grep -q '^jit-ops:.*:.*carol' /etc/gshadow
 
+# 1b. sudo -i runs through its own PAM stack (sudo-i): gated as well.
+out=$(as alice sudo -n -i /usr/bin/id -un 2>&1); rc=$?
+check "sudo -i without a grant: refused (rc=$rc), not root" bash -c '[ "$1" != 0 ] && ! grep -qx root <<<"$2"' _ $rc "$out"
+as alice "$JITCTL" --json list 2>/dev/null | python3 -c 'import json,sys; [print(r["id"]) for r in json.load(sys.stdin)["requests"] if r["user"]=="alice"]' | while read -r id; do as alice "$JITCTL" cancel "$id" >/dev/null 2>&1; done
+
 # 2. sudo -n never hangs: alice's request escalates, she is denied with the id.
 t0=$(ms)
 out=$(timeout 30 runuser -u alice -- sudo -n /usr/bin/id -un 2>&1); rc=$?
