@@ -35,6 +35,8 @@ ns_boot "$BUILD" || exit 1
 ns_put "$SRC/systemd/jit.socket" /etc/systemd/system/jit.socket 0644
 sed 's|@CMAKE_INSTALL_FULL_BINDIR@/jitctl|/opt/jit/jitctl|g' "$SRC/systemd/jit.service.in" >"$NS_TMP/jit.service"
 ns_put "$NS_TMP/jit.service" /etc/systemd/system/jit.service 0644
+ns_sh 'mkdir -p /etc/systemd/system/jit-expire-.service.d'
+ns_put "$SRC/systemd/jit-expire-.service.d/sandbox.conf" /etc/systemd/system/jit-expire-.service.d/sandbox.conf 0644
 settings='"expiry": "auto"'
 [ -n "$ACCURACY" ] && settings="$settings, \"timer_accuracy_ms\": $ACCURACY"
 cat >"$NS_TMP/jit.conf" <<CONF

@@ -173,6 +173,9 @@ for u in jit.service jit-reconcile.service; do
         fi
         ns_put "$NS_TMP/$u" /etc/systemd/system/"$u" 0644
 done
+# The sandbox of the transient expiry units: a drop-in by name prefix.
+ns_sh 'mkdir -p /etc/systemd/system/jit-expire-.service.d'
+ns_put "$SRC/systemd/jit-expire-.service.d/sandbox.conf" /etc/systemd/system/jit-expire-.service.d/sandbox.conf 0644
 
 # One role per way of ending, one user per role (a grant's membership is per
 # user and group, so the checks cannot disturb each other). Every user is

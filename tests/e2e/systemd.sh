@@ -80,6 +80,9 @@ if grep -q '@[A-Z_]*@' "$NS_TMP/jit.service"; then
         grep '@[A-Z_]*@' "$NS_TMP/jit.service" | diag
 fi
 ns_put "$NS_TMP/jit.service" /etc/systemd/system/jit.service 0644
+# The sandbox of the transient expiry units: a drop-in by name prefix.
+ns_sh 'mkdir -p /etc/systemd/system/jit-expire-.service.d'
+ns_put "$SRC/systemd/jit-expire-.service.d/sandbox.conf" /etc/systemd/system/jit-expire-.service.d/sandbox.conf 0644
 
 # Templates match when users/groups match and list no commands, so
 # `jitctl request ops` by alice is granted at once. expiry "auto": timers,
@@ -236,6 +239,16 @@ if echo "$svcexec" | grep -qF "path=/opt/jit/jitctl ; argv[]=jitctl --socket /ru
 else
         notok "(b) jit-expire-$G.service runs /opt/jit/jitctl --socket /run/jit/jit.sock expire $G"
         echo "$svcexec" | diag
+fi
+sandbox=$(ns_run systemctl show "jit-expire-$G.service" -p DropInPaths -p PrivateUsers -p CapabilityBoundingSet 2>&1)
+exposure=$(ns_run systemd-analyze security "jit-expire-$G.service" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+if echo "$sandbox" | grep -qx 'DropInPaths=/etc/systemd/system/jit-expire-.service.d/sandbox.conf' &&
+   echo "$sandbox" | grep -qx 'PrivateUsers=yes' && echo "$sandbox" | grep -qx 'CapabilityBoundingSet=' &&
+   awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'; then
+        ok "(b) jit-expire-$G.service runs in the sandbox of jit-expire-.service.d (no capabilities, private users; exposure $exposure)"
+else
+        notok "(b) jit-expire-$G.service runs in the sandbox of jit-expire-.service.d (exposure ${exposure:-?})"
+        echo "$sandbox" | diag
 fi
 
 # The real sudo path while the grant is active: account phase -> pam_jit.so ->
