@@ -45,6 +45,15 @@ static int append_service(sd_bus_message *m, const char *grant_id, const char *j
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Type", "s", "oneshot");
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
+        /* A floor of sandboxing even where the jit-expire-.service.d drop-in
+         * (which adds the rest) is not installed: the client only talks to
+         * the service's socket. */
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "NoNewPrivileges", "b", true);
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "PrivateNetwork", "b", true);
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "ProtectSystem", "s", "strict");
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "ProtectHome", "s", "yes");
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "CapabilityBoundingSet", "t", (uint64_t)0);
+        if (r >= 0) r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", true, 1, "AF_UNIX");
         if (r >= 0) r = sd_bus_message_append(m, "(sv)", "ExecStart", "a(sasb)", 1,
                                               jitctl, 5, "jitctl", "--socket", socket, "expire", grant_id,
                                               false);
