@@ -11,23 +11,28 @@
  *  - no network, no /etc/group edits, no libcurl, no process environment
  *    variables (the session phase reads XDG_SESSION_ID from the PAM
  *    environment, which pam_systemd set);
- *  - text from the service is printed only after control characters are
- *    replaced;
- *  - every wait is bounded.
+ *  - text from the service reaches the terminal only escaped (escape.h):
+ *    no control character, escape sequence or BiDi override it carries is
+ *    ever acted on, and each message is capped;
+ *  - every wait is bounded, and a signal (Ctrl-C under sudo) ends it.
  */
 #include "cmdline.h"
 #include "duration.h"
+#include "escape.h"
 #include "proto.h"
 #include "../common/cleanup.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -35,6 +40,9 @@
 
 #define DEFAULT_WAIT_S 300
 #define DEFAULT_TIMEOUT_S 10
+#define DEFAULT_PROGRESS_S 15
+#define MAX_PROGRESS_S 3600
+#define SAY_MAX 1024            /* bytes of one message, escapes included */
 #define DEFAULT_SECURE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct opts {
@@ -45,6 +53,7 @@ struct opts {
         uint64_t wait_s;        /* interactive wait bound */
         uint64_t batch_wait_s;  /* no tty, sudo -n, sshd: 0 = do not wait */
         uint64_t timeout_s;     /* first answer */
+        uint64_t progress_s;    /* a line while waiting, this often: 0 = none */
         bool quiet, debug;
         bool silent;            /* session phase: nothing is shown to the user */
 };
@@ -72,6 +81,7 @@ static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struc
         *o = (struct opts) {
                 .socket = JIT_SOCKET_PATH, .secure_path = DEFAULT_SECURE_PATH,
                 .wait_s = DEFAULT_WAIT_S, .timeout_s = DEFAULT_TIMEOUT_S,
+                .progress_s = DEFAULT_PROGRESS_S,
         };
         for (int i = 0; i < argc; i++) {
                 const char *a = argv[i];
@@ -91,6 +101,8 @@ static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struc
                         r = parse_secs(a + 11, true, &o->batch_wait_s);
                 else if (strncmp(a, "timeout=", 8) == 0)
                         r = parse_secs(a + 8, false, &o->timeout_s);
+                else if (strncmp(a, "progress=", 9) == 0)
+                        r = parse_secs(a + 9, true, &o->progress_s);
                 else if (strcmp(a, "quiet") == 0)
                         o->quiet = true;
                 else if (strcmp(a, "debug") == 0)
@@ -102,8 +114,8 @@ static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struc
                         return -EINVAL;
                 }
         }
-        if (o->wait_s > 86400 || o->batch_wait_s > 86400 || o->timeout_s > 3600) {
-                pam_syslog(pamh, LOG_ERR, "wait=/batch_wait= above 1d or timeout= above 1h: denying");
+        if (o->wait_s > 86400 || o->batch_wait_s > 86400 || o->timeout_s > 3600 || o->progress_s > MAX_PROGRESS_S) {
+                pam_syslog(pamh, LOG_ERR, "wait=/batch_wait= above 1d or timeout=/progress= above 1h: denying");
                 return -EINVAL;
         }
         if (need_role && (!o->role || !*o->role)) {
@@ -113,26 +125,15 @@ static int parse_opts_for(pam_handle_t *pamh, int argc, const char **argv, struc
         return 0;
 }
 
-/* Replace C0, DEL, ESC-introduced sequences and non-ASCII bytes: the text
- * comes from the service, which quotes users' words. */
-static void sanitize(char *s)
-{
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-
-                if (c < 0x20 || c >= 0x7f)
-                        *s = '?';
-        }
-}
-
 static void say(pam_handle_t *pamh, const struct opts *o, bool error, const char *text)
 {
-        char buf[1024];
+        char buf[SAY_MAX];
 
         if (!text || o->silent || (!error && o->quiet))
                 return;
-        snprintf(buf, sizeof(buf), "%s", text);
-        sanitize(buf);
+        /* The service quotes users' words (reasons, comments): an escape
+         * sequence or a BiDi override in them is shown, never obeyed. */
+        (void)jit_escape_text(buf, sizeof(buf), text);
         if (error)
                 (void)pam_error(pamh, "%s", buf);
         else
@@ -222,15 +223,99 @@ static bool is_pending(const cJSON *ans)
                strcmp(d, "pending") == 0 && str_of(ans, "request_id");
 }
 
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One wait for an approver, as the requester sees it. */
+struct waiting {
+        const char *id, *role;
+        int64_t ends_ms;        /* CLOCK_MONOTONIC: wait= or the request's lapse, the sooner */
+        bool progress;          /* a line every progress= */
+};
+
+static void waiting_init(struct waiting *w, const struct opts *o, const cJSON *pending, uint64_t wait_s, bool batch)
+{
+        const cJSON *req = cJSON_GetObjectItemCaseSensitive(pending, "request");
+        const cJSON *deadline = cJSON_GetObjectItemCaseSensitive(req, "deadline_us");
+        int64_t ends = (int64_t)wait_s * 1000;
+        struct timespec rt;
+
+        if (cJSON_IsNumber(deadline) && clock_gettime(CLOCK_REALTIME, &rt) == 0) {
+                double lapse = deadline->valuedouble / 1000 - ((double)rt.tv_sec * 1000 + rt.tv_nsec / 1e6);
+
+                if (lapse < (double)ends)
+                        ends = lapse > 0 ? (int64_t)lapse : 0;
+        }
+        *w = (struct waiting) {
+                .id = str_of(pending, "request_id"), .role = o->role,
+                .ends_ms = mono_ms() + ends, .progress = !batch && o->progress_s > 0,
+        };
+}
+
+static void say_progress(pam_handle_t *pamh, const struct opts *o, const struct waiting *w, int64_t now)
+{
+        char left[32] = "?", line[256];
+
+        if (now >= w->ends_ms)
+                return;
+        (void)jit_duration_format(left, sizeof(left), (uint64_t)(w->ends_ms - now + 999) / 1000);
+        snprintf(line, sizeof(line), "jit: still waiting for an approver of %s (%s): %s left", w->role, w->id, left);
+        say(pamh, o, false, line);
+}
+
+/* Read the decision within limit_ms, saying how long is left every
+ * progress= meanwhile. The reader keeps a frame that arrives across a
+ * progress line. Returns 0, -EINTR when a signal arrived (sudo catches
+ * Ctrl-C and defers it: the wait must end then), or as jit_proto_recv. */
+static int recv_decision(pam_handle_t *pamh, const struct opts *o, int fd, const struct waiting *w,
+                         int64_t limit_ms, cJSON **ret)
+{
+        struct jit_proto_reader rd = { 0 };
+        int64_t step = w->progress ? (int64_t)o->progress_s * 1000 : 0;
+        int64_t start = mono_ms(), next = start + step, end = start + limit_ms;
+        int r;
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int64_t now, until;
+
+                r = jit_proto_reader_feed(&rd, fd, JIT_PROTO_MAX_REQUEST, ret);
+                if (r != 0)
+                        break;
+                now = mono_ms();
+                if (step && now >= next) {
+                        say_progress(pamh, o, w, now);
+                        while (next <= now)
+                                next += step;
+                }
+                if (now >= end) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                until = step && next < end ? next : end;
+                if (poll(&p, 1, (int)(until - now)) < 0) {
+                        r = -errno;
+                        break;
+                }
+        }
+        jit_proto_reader_reset(&rd);
+        return r < 0 ? r : 0;
+}
+
 static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, int fd,
-                                      const char *id, uint64_t wait_s)
+                                      const struct waiting *w, uint64_t wait_s)
 {
         cJSON *req = cJSON_CreateObject(), *ans = NULL;
         enum outcome out = OUT_ERROR;
         int r;
 
         if (!req || !cJSON_AddStringToObject(req, "op", JIT_OP_WAIT) ||
-            !cJSON_AddStringToObject(req, "id", id) ||
+            !cJSON_AddStringToObject(req, "id", w->id) ||
             !cJSON_AddNumberToObject(req, "timeout_ms", (double)(wait_s * 1000))) {
                 cJSON_Delete(req);
                 return OUT_ERROR;
@@ -238,18 +323,17 @@ static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, 
         r = jit_proto_send(fd, req, (int)(o->timeout_s * 1000));
         cJSON_Delete(req);
         if (r == 0)
-                r = jit_proto_recv_interruptible(fd, JIT_PROTO_MAX_REQUEST,
-                                                 (int)((wait_s + o->timeout_s) * 1000), &ans);
+                r = recv_decision(pamh, o, fd, w, (int64_t)(wait_s + o->timeout_s) * 1000, &ans);
         if (r == -EINTR) {
                 char line[160];
 
                 /* Hanging up now tells the service the request is withdrawn. */
-                snprintf(line, sizeof(line), "jit: interrupted: request %s withdrawn", id);
+                snprintf(line, sizeof(line), "jit: interrupted: request %s withdrawn", w->id);
                 say(pamh, o, true, line);
                 return OUT_DENIED;
         }
         if (r < 0) {
-                pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", id, strerror(-r));
+                pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", w->id, strerror(-r));
                 say(pamh, o, true, "jit: lost contact with the jit service while waiting: denied");
                 return OUT_ERROR;
         }
@@ -258,10 +342,11 @@ static enum outcome wait_for_decision(pam_handle_t *pamh, const struct opts *o, 
 
                 snprintf(line, sizeof(line),
                          "jit: no decision on request %s in time: denied for now. "
-                         "After approval, retry (or run: jitctl wait %s).", id, id);
+                         "After approval, retry (or run: jitctl wait %s).", w->id, w->id);
                 say(pamh, o, true, line);
                 out = OUT_DENIED;
         } else {
+                /* at once, with who decided and their comment */
                 out = verdict(ans);
                 say(pamh, o, out != OUT_ALLOWED, str_of(ans, "message"));
         }
@@ -295,6 +380,7 @@ static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *us
         _cleanup_close_ int fd = -1;
         cJSON *req, *ans = NULL;
         enum outcome out;
+        struct waiting w;
         uint64_t wait_s = batch ? o->batch_wait_s : o->wait_s;
         int r;
 
@@ -327,6 +413,13 @@ static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *us
                 return out;
         }
         say(pamh, o, wait_s == 0, str_of(ans, "message"));
+        waiting_init(&w, o, ans, wait_s, batch);
+        if (wait_s && !batch) {
+                char line[160];
+
+                snprintf(line, sizeof(line), "jit: Ctrl-C stops waiting and withdraws request %s.", w.id);
+                say(pamh, o, false, line);
+        }
         if (wait_s == 0) {
                 char line[256];
 
@@ -336,7 +429,7 @@ static enum outcome ask(pam_handle_t *pamh, const struct opts *o, const char *us
                 cJSON_Delete(ans);
                 return OUT_DENIED;
         }
-        out = wait_for_decision(pamh, o, fd, str_of(ans, "request_id"), wait_s);
+        out = wait_for_decision(pamh, o, fd, &w, wait_s);
         cJSON_Delete(ans);
         return out;
 }

@@ -125,7 +125,8 @@ static void *serve_script(void *arg)
                 goto out;
         }
         if (s->second_delay_ms)
-                nanosleep(&(struct timespec){ .tv_nsec = s->second_delay_ms * 1000000L }, NULL);
+                nanosleep(&(struct timespec){ .tv_sec = s->second_delay_ms / 1000,
+                                              .tv_nsec = s->second_delay_ms % 1000 * 1000000L }, NULL);
         send_text(fd, s->second);
 out:
         close(fd);
@@ -424,7 +425,7 @@ static void t_broken_frames_deny(void **state)
         }
 }
 
-static void t_control_characters_are_not_shown(void **state)
+static void t_control_characters_are_shown_as_escapes(void **state)
 {
         struct script s = { .first = "{\"ok\":true,\"decision\":\"deny\",\"message\":\"jit: no\\u001b[2J\\u0007 way\"}" };
 
@@ -432,7 +433,156 @@ static void t_control_characters_are_not_shown(void **state)
         assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
         assert_null(strchr(said, 0x1b));
         assert_null(strchr(said, 0x07));
-        assert_non_null(strstr(said, "jit: no?[2J? way"));
+        assert_non_null(strstr(said, "E: jit: no\\x1b[2J\\x07 way\n"));
+        script_done(&s);
+}
+
+/* Everything a terminal could act on, in the pending message and in the
+ * approval (which quote a requester's reason and an approver's comment):
+ * ESC, a C1 CSI, DEL, newline, BiDi overrides and isolates, bytes that are
+ * not UTF-8. Each is shown as a visible escape; ordinary UTF-8 is kept. */
+static void t_esc_and_bidi_from_the_service_are_escaped(void **state)
+{
+        struct script s = {
+                .first = "{\"ok\":true,\"decision\":\"pending\",\"request_id\":\"r-0123456789\","
+                         "\"message\":\"jit: request r-0123456789 (\\u001b]0;pwned\\u0007\\u009b31m) "
+                         "needs approval by: b\\u202eob\\u202c, \\u2067x\\u2069\\nfake\\r\\u007f\"}",
+                .second = "{\"ok\":true,\"decision\":\"allow\",\"message\":"
+                          "\"jit: approved by Jos\\u00e9: \\\"ok\\u202egnp.exe\\\" \xff\xfe\"}",
+        };
+
+        (void)state;
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_non_null(strstr(said, "I: jit: request r-0123456789 (\\x1b]0;pwned\\x07\\u{009B}31m) "
+                                     "needs approval by: b\\u{202E}ob\\u{202C}, \\u{2067}x\\u{2069}\\x0afake\\x0d\\x7f\n"));
+        assert_non_null(strstr(said, "I: jit: approved by Jos\xc3\xa9: \"ok\\u{202E}gnp.exe\" \\xff\\xfe\n"));
+        assert_null(strchr(said, 0x1b));
+        assert_null(strstr(said, "\xe2\x80\xae"));      /* U+202E */
+        assert_null(strstr(said, "\xc2\x9b"));          /* U+009B */
+        script_done(&s);
+}
+
+/* A message of any length is cut, at a character boundary, with "...". */
+static void t_long_messages_are_capped(void **state)
+{
+        char msg[6000], json[6100];
+        struct script s = { .first = json };
+        size_t l;
+
+        (void)state;
+        memset(msg, 0, sizeof(msg));
+        for (size_t i = 0; i < 700 * 6; i += 6)
+                memcpy(msg + i, "\\u001b", 6);          /* 700 ESC: 2800 bytes shown */
+        strcat(msg, "tail");
+        snprintf(json, sizeof(json), "{\"ok\":true,\"decision\":\"deny\",\"message\":\"%s\"}", msg);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        l = strlen(said);
+        assert_true(l <= 3 + 1023 + 1);
+        assert_null(strstr(said, "tail"));
+        assert_memory_equal(said + l - 8, "\\x1b...\n", 8);
+        script_done(&s);
+}
+
+#define APPROVED "{\"ok\":true,\"decision\":\"allow\",\"message\":" \
+        "\"jit: approved by bob: role ops (group jit-ops) until 12:00:00 (in 15m): \\\"ticket 42\\\"\"}"
+#define PROGRESS "I: jit: still waiting for an approver of ops (r-0123456789): "
+
+static size_t count_of(const char *hay, const char *needle)
+{
+        size_t n = 0;
+
+        for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+/* While alice waits she is told, every progress=, how long is left; the
+ * approval then comes at once with the approver's name and comment. */
+static void t_progress_lines_while_waiting_then_approval(void **state)
+{
+        struct script s = { .first = PENDING, .second = APPROVED, .second_delay_ms = 2500 };
+        char args[256];
+        const char *approved;
+
+        (void)state;
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=5s timeout=1s progress=1s", sock);
+        write_service("jit-test", args);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_non_null(strstr(said, "I: jit: request r-0123456789 needs approval by: bob\n"));
+        assert_non_null(strstr(said, "I: jit: Ctrl-C stops waiting and withdraws request r-0123456789.\n"));
+        assert_true(count_of(said, PROGRESS) >= 2);
+        assert_non_null(strstr(said, PROGRESS "4s left\n"));
+        assert_non_null(strstr(said, PROGRESS "3s left\n"));
+        approved = strstr(said, "I: jit: approved by bob: role ops (group jit-ops) until 12:00:00 (in 15m): \"ticket 42\"\n");
+        assert_non_null(approved);
+        assert_null(strstr(approved, PROGRESS));        /* nothing after the decision */
+        assert_true(strstr(said, PROGRESS) > strstr(said, "needs approval"));
+        script_done(&s);
+}
+
+/* The time left counts down to the request's own lapse when that is
+ * sooner than wait=. */
+static void t_progress_counts_down_to_the_lapse(void **state)
+{
+        char first[512];
+        struct timeval tv;
+        struct script s = { .first = first, .second = APPROVED, .second_delay_ms = 1500 };
+        char args[256];
+
+        (void)state;
+        gettimeofday(&tv, NULL);
+        snprintf(first, sizeof(first), "{\"ok\":true,\"decision\":\"pending\",\"request_id\":\"r-0123456789\","
+                 "\"message\":\"jit: pending\",\"request\":{\"deadline_us\":%.0f}}",
+                 ((double)tv.tv_sec + 3) * 1e6 + tv.tv_usec);
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=1h timeout=1s progress=1s", sock);
+        write_service("jit-test", args);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_non_null(strstr(said, PROGRESS "2s left\n"));
+        assert_null(strstr(said, "59m"));
+        script_done(&s);
+}
+
+static void t_progress_0_and_batch_mode_say_nothing_while_waiting(void **state)
+{
+        struct script s = { .first = PENDING, .second = APPROVED, .second_delay_ms = 1500 };
+        char args[256];
+
+        (void)state;
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=5s timeout=1s progress=0", sock);
+        write_service("jit-test", args);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
+        assert_null(strstr(said, "still waiting"));
+        assert_non_null(strstr(said, "approved by bob"));
+        script_done(&s);
+        /* batch mode (no tty) with a batch_wait: silent until the answer */
+        s = (struct script){ .first = PENDING, .second = APPROVED, .second_delay_ms = 1500 };
+        snprintf(args, sizeof(args), "role=ops socket=%s batch_wait=5s timeout=1s progress=1s", sock);
+        write_service("jit-test", args);
+        assert_int_equal(run_with(&s, NULL), PAM_SUCCESS);
+        assert_null(strstr(said, "still waiting"));
+        assert_null(strstr(said, "Ctrl-C"));
+        assert_non_null(strstr(said, "approved by bob"));
+        script_done(&s);
+}
+
+static void t_interrupt_during_progress_withdraws(void **state)
+{
+        struct script s = { .first = PENDING, .hold_second = true };
+        struct sigaction sa = { .sa_handler = on_alarm };
+        struct itimerval it = { .it_value = { .tv_sec = 1, .tv_usec = 500000 } };
+        time_t t0 = time(NULL);
+        char args[256];
+
+        (void)state;
+        snprintf(args, sizeof(args), "role=ops socket=%s wait=30s timeout=1s progress=1s", sock);
+        write_service("jit-test", args);
+        sigaction(SIGALRM, &sa, NULL);
+        setitimer(ITIMER_REAL, &it, NULL);
+        assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_PERM_DENIED);
+        signal(SIGALRM, SIG_DFL);
+        assert_int_equal(count_of(said, PROGRESS), 1);
+        assert_non_null(strstr(said, "E: jit: interrupted: request r-0123456789 withdrawn"));
+        assert_true(time(NULL) - t0 < 5);
         script_done(&s);
 }
 
@@ -445,6 +595,10 @@ static void t_bad_options_deny(void **state)
         assert_int_equal(run_account("jit-bad2", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
         write_service("jit-bad3", "role=ops frobnicate");
         assert_int_equal(run_account("jit-bad3", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        write_service("jit-bad4", "role=ops progress=2h");
+        assert_int_equal(run_account("jit-bad4", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
+        write_service("jit-bad5", "role=ops progress=often");
+        assert_int_equal(run_account("jit-bad5", "alice", "/dev/pts/7"), PAM_PERM_DENIED);
 }
 
 static void t_auth_and_password_phases_refuse_with_service_err(void **state)
@@ -777,7 +931,13 @@ int main(void)
                 cmocka_unit_test_setup(t_service_not_run_by_root_denies, reset_service_file),
                 cmocka_unit_test_setup(t_malformed_answers_deny, reset_service_file),
                 cmocka_unit_test_setup(t_broken_frames_deny, reset_service_file),
-                cmocka_unit_test_setup(t_control_characters_are_not_shown, reset_service_file),
+                cmocka_unit_test_setup(t_control_characters_are_shown_as_escapes, reset_service_file),
+                cmocka_unit_test_setup(t_esc_and_bidi_from_the_service_are_escaped, reset_service_file),
+                cmocka_unit_test_setup(t_long_messages_are_capped, reset_service_file),
+                cmocka_unit_test_setup(t_progress_lines_while_waiting_then_approval, reset_service_file),
+                cmocka_unit_test_setup(t_progress_counts_down_to_the_lapse, reset_service_file),
+                cmocka_unit_test_setup(t_progress_0_and_batch_mode_say_nothing_while_waiting, reset_service_file),
+                cmocka_unit_test_setup(t_interrupt_during_progress_withdraws, reset_service_file),
                 cmocka_unit_test_setup(t_bad_options_deny, reset_service_file),
                 cmocka_unit_test_setup(t_auth_and_password_phases_refuse_with_service_err, reset_service_file),
                 cmocka_unit_test(t_session_open_sends_user_and_session_id),
