@@ -1,10 +1,12 @@
 /* What the verbs share: calling the service, exit codes, printing. */
 #include "jitctl.h"
 #include "duration.h"
+#include "escape.h"
 #include "proto.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,11 +101,60 @@ int jit_exit_for(const cJSON *ans)
         return JIT_EXIT_DENIED;
 }
 
-/* Never send control characters from records to a terminal. */
-static void put_safe(FILE *f, const char *s)
+void jit_put_text(FILE *f, const char *s)
 {
-        for (; s && *s; s++)
-                fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+        char buf[JIT_TEXT_SHOWN_MAX];
+
+        (void)jit_escape_text(buf, sizeof(buf), s);
+        fputs(buf, f);
+}
+
+/* JSON as cJSON prints it, with what it leaves raw in strings written as
+ * \u escapes instead: DEL, C1 and BiDi controls and the other characters
+ * escape.h shows escaped (the same JSON to a parser, inert on a terminal),
+ * and bytes that are not UTF-8 (which JSON cannot hold) as U+FFFD. */
+static void put_json(FILE *f, const char *t)
+{
+        const unsigned char *p = (const unsigned char *)t;
+
+        while (*p) {
+                char one[5] = { 0 }, shown[16];
+                size_t n = *p < 0x80 ? 1 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+
+                if (*p == 0x7f) {
+                        fputs("\\u007f", f);
+                        p++;
+                        continue;
+                }
+                if (n == 1) {
+                        fputc(*p++, f);
+                        continue;
+                }
+                for (size_t i = 0; i < n && p[i]; i++)
+                        one[i] = (char)p[i];
+                (void)jit_escape_text(shown, sizeof(shown), one);
+                if (strcmp(shown, one) == 0) {
+                        fputs(one, f);
+                        p += n;
+                } else if (strncmp(shown, "\\u{", 3) == 0) {
+                        fprintf(f, "\\u%04lx", strtoul(shown + 3, NULL, 16));
+                        p += n;
+                } else {
+                        fputs("\\ufffd", f);    /* not UTF-8: one byte at a time */
+                        p++;
+                }
+        }
+}
+
+void jit_print_json(const cJSON *j)
+{
+        char *t = cJSON_Print(j);
+
+        if (t) {
+                put_json(stdout, t);
+                fputc('\n', stdout);
+        }
+        free(t);
 }
 
 int jit_print_outcome(const cJSON *ans)
@@ -114,30 +165,27 @@ int jit_print_outcome(const cJSON *ans)
 int jit_print_outcome_as(const cJSON *ans, int code)
 {
         if (jit_g.json) {
-                char *t = cJSON_Print(ans);
-
-                if (t)
-                        puts(t);
-                free(t);
+                jit_print_json(ans);
                 return code;
         }
         if (jit_json_str(ans, "message") || jit_json_str(ans, "status")) {
-                put_safe(code == JIT_EXIT_OK || code == JIT_EXIT_PENDING ? stdout : stderr,
-                         jit_json_str(ans, "message") ? jit_json_str(ans, "message") : jit_json_str(ans, "status"));
+                jit_put_text(code == JIT_EXIT_OK || code == JIT_EXIT_PENDING ? stdout : stderr,
+                             jit_json_str(ans, "message") ? jit_json_str(ans, "message") : jit_json_str(ans, "status"));
                 fputc('\n', code == JIT_EXIT_OK || code == JIT_EXIT_PENDING ? stdout : stderr);
         } else if (jit_json_str(ans, "error")) {
                 fputs("jitctl: ", stderr);
-                put_safe(stderr, jit_json_str(ans, "error"));
+                jit_put_text(stderr, jit_json_str(ans, "error"));
                 fputc('\n', stderr);
         }
         return code;
 }
 
+/* A day or more away, the date too: "2026-11-24 09:00 (in 1d)". */
 void jit_format_when(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
 {
         time_t t = (time_t)(when_us / 1000000);
         uint64_t d = when_us > now_us ? when_us - now_us : now_us - when_us;
-        char rel[32], hm[16] = "?";
+        char rel[32], hm[32] = "?";
         struct tm tm;
 
         d = (d + 500000) / 1000000;
@@ -150,7 +198,7 @@ void jit_format_when(char *buf, size_t size, uint64_t when_us, uint64_t now_us)
         else
                 snprintf(rel, sizeof(rel), "%llus", (unsigned long long)d);
         if (localtime_r(&t, &tm))
-                strftime(hm, sizeof(hm), "%H:%M:%S", &tm);
+                strftime(hm, sizeof(hm), d >= 86400 ? "%Y-%m-%d %H:%M" : "%H:%M:%S", &tm);
         if (when_us > now_us)
                 snprintf(buf, size, "%s (in %s)", hm, rel);
         else
@@ -162,4 +210,110 @@ int jit_parse_duration_arg(const char *s, uint64_t *ret)
         if (jit_duration_parse(s, ret) < 0)
                 return jit_usage_error("bad duration \"%s\" (e.g. 90s, 15m, 1h30m)", s);
         return 0;
+}
+
+/* NO_COLOR (https://no-color.org) with any value, even empty, turns
+ * colour off; so do TERM=dumb, no TERM, and a stdout that is not a
+ * terminal. */
+bool jit_colour_is_on(void)
+{
+        static int on = -1;
+
+        if (on < 0) {
+                const char *term = getenv("TERM");
+
+                on = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
+                     strcmp(term, "dumb") != 0;
+        }
+        return on;
+}
+
+/* Modest: pending yellow, active and approved green, denied and revoked
+ * red; the states that just ended stay plain. */
+const char *jit_state_colour(const char *state)
+{
+        static const struct { const char *state, *sgr; } map[] = {
+                { "pending", "\033[33m" }, { "active", "\033[32m" }, { "approved", "\033[32m" },
+                { "denied", "\033[31m" }, { "revoked", "\033[31m" },
+        };
+
+        for (size_t i = 0; state && jit_colour_is_on() && i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(state, map[i].state) == 0)
+                        return map[i].sgr;
+        return NULL;
+}
+
+/* Columns on a terminal count characters, not bytes: the escaped text is
+ * UTF-8, so every byte that does not continue a character starts one. */
+static size_t shown_width(const char *s)
+{
+        size_t w = 0;
+
+        for (; *s; s++)
+                w += ((unsigned char)*s & 0xc0) != 0x80;
+        return w;
+}
+
+int jit_table_add(struct jit_table *t, const char *const *row)
+{
+        char **cells = realloc(t->cells, (t->n_rows + 1) * t->n_cols * sizeof(char *));
+
+        if (!cells)
+                return -ENOMEM;
+        t->cells = cells;
+        for (size_t c = 0; c < t->n_cols; c++) {
+                char **cell = &t->cells[t->n_rows * t->n_cols + c];
+
+                *cell = jit_escape_dup(row[c] ? row[c] : "-", t->max_cell ? t->max_cell : JIT_TEXT_SHOWN_MAX - 1);
+                if (!*cell) {
+                        while (c-- > 0)
+                                free(t->cells[t->n_rows * t->n_cols + c]);
+                        return -ENOMEM;
+                }
+        }
+        t->n_rows++;
+        return 0;
+}
+
+static void table_cell(const char *text, size_t width, bool last, const char *sgr)
+{
+        if (sgr)
+                printf("%s%s\033[0m", sgr, text);
+        else
+                fputs(text, stdout);
+        if (last)
+                putchar('\n');
+        else
+                printf("%*s", (int)(width - shown_width(text) + 2), "");
+}
+
+void jit_table_print(const struct jit_table *t)
+{
+        size_t width[JIT_TABLE_MAX_COLS] = { 0 };
+
+        if (t->n_rows == 0 || t->n_cols > JIT_TABLE_MAX_COLS)
+                return;
+        for (size_t c = 0; c < t->n_cols; c++) {
+                width[c] = strlen(t->head[c]);
+                for (size_t r = 0; r < t->n_rows; r++)
+                        if (shown_width(t->cells[r * t->n_cols + c]) > width[c])
+                                width[c] = shown_width(t->cells[r * t->n_cols + c]);
+        }
+        for (size_t c = 0; c < t->n_cols; c++)
+                table_cell(t->head[c], width[c], c + 1 == t->n_cols, NULL);
+        for (size_t r = 0; r < t->n_rows; r++)
+                for (size_t c = 0; c < t->n_cols; c++) {
+                        const char *cell = t->cells[r * t->n_cols + c];
+
+                        table_cell(cell, width[c], c + 1 == t->n_cols,
+                                   (int)c == t->state_col ? jit_state_colour(cell) : NULL);
+                }
+}
+
+void jit_table_free(struct jit_table *t)
+{
+        for (size_t i = 0; t && t->cells && i < t->n_rows * t->n_cols; i++)
+                free(t->cells[i]);
+        if (t)
+                free(t->cells);
 }

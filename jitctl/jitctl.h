@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Stable exit codes (jitctl(8) documents them; scripts rely on them). */
 enum {
@@ -43,6 +44,32 @@ int jit_print_outcome(const cJSON *ans);
 int jit_print_outcome_as(const cJSON *ans, int code);
 const char *jit_json_str(const cJSON *j, const char *k);
 uint64_t jit_json_u64(const cJSON *j, const char *k);
+/* Text from records and users on a terminal: escaped as escape.h says
+ * (no control character, escape sequence or BiDi override gets through),
+ * cut to JIT_TEXT_SHOWN_MAX - 1 bytes. */
+#define JIT_TEXT_SHOWN_MAX 4096
+void jit_put_text(FILE *f, const char *s);
+/* --json output: cJSON's text with C1, BiDi and other invisible controls
+ * as \u escapes too, on stdout with a newline. */
+void jit_print_json(const cJSON *j);
+/* Colour only on a terminal, never with NO_COLOR (any value) or TERM=dumb. */
+bool jit_colour_is_on(void);
+/* The SGR sequence for a request's or grant's state, or NULL for none. */
+const char *jit_state_colour(const char *state);
+/* A table for people: every cell escaped (at most max_cell bytes, 0 for
+ * JIT_TEXT_SHOWN_MAX - 1), columns as wide as their widest cell, the
+ * cells of column state_col (-1: none) coloured by state. */
+#define JIT_TABLE_MAX_COLS 8
+struct jit_table {
+        const char *const *head;        /* n_cols titles */
+        size_t n_cols, max_cell;
+        int state_col;
+        size_t n_rows;
+        char **cells;
+};
+int jit_table_add(struct jit_table *t, const char *const *row);     /* 0 or -ENOMEM; NULL cells print "-" */
+void jit_table_print(const struct jit_table *t);
+void jit_table_free(struct jit_table *t);
 /* "16:40:12 (in 14m)" / "3m ago" into buf. */
 void jit_format_when(char *buf, size_t size, uint64_t when_us, uint64_t now_us);
 int jit_parse_duration_arg(const char *s, uint64_t *ret);
@@ -50,6 +77,8 @@ int jit_parse_duration_arg(const char *s, uint64_t *ret);
 int jit_simple_call(const char *op, const char *id, cJSON *extra);
 /* Ask the service to hold until request id is decided, or timeout_s. */
 int jit_wait_for(const char *id, uint64_t timeout_s, cJSON **ret);
+/* The same, with wait.c's progress line on a terminal (stderr). */
+int jit_wait_shown(const char *id, uint64_t timeout_s, cJSON **ret);
 
 /* signing.c */
 int jit_key_dir(char *buf, size_t size);

@@ -9,60 +9,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void clean(char *s)
+/* "sudo: /usr/bin/systemctl restart nginx", or the reason of a request
+ * made ahead; escaped with the rest of the row. */
+static void describe(char *what, size_t size, const cJSON *r)
 {
-        for (; s && *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        *s = '?';
+        const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(r, "command"), *a;
+        const char *svc = jit_json_str(r, "service"), *reason = jit_json_str(r, "reason");
+        size_t off;
+
+        if (!cJSON_IsArray(cmd)) {
+                snprintf(what, size, "%s%s%s", svc ? svc : "?", reason ? ": " : "", reason ? reason : "");
+                return;
+        }
+        off = (size_t)snprintf(what, size, "%s:", svc ? svc : "?");
+        cJSON_ArrayForEach(a, cmd)
+                if (off < size && cJSON_IsString(a))
+                        off += (size_t)snprintf(what + off, size - off, " %s", a->valuestring);
 }
 
-static void print_requests(const cJSON *reqs, uint64_t now)
+static int print_requests(const cJSON *reqs, uint64_t now)
 {
+        static const char *const head[] = { "REQUEST", "STATE", "USER", "ROLE", "TTL", "ASKED", "FOR" };
+        struct jit_table t = { .head = head, .n_cols = 7, .max_cell = 200, .state_col = 1 };
         const cJSON *r;
+        int e = 0;
 
-        if (cJSON_GetArraySize(reqs) == 0)
-                return;
-        printf("%-13s %-9s %-12s %-10s %-6s %-18s %s\n", "REQUEST", "STATE", "USER", "ROLE", "TTL", "ASKED", "FOR");
         cJSON_ArrayForEach(r, reqs) {
-                char ttl[16] = "?", when[48], what[256];
-                const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(r, "command");
-                const char *svc = jit_json_str(r, "service");
+                char ttl[16] = "?", when[48], what[1024];
 
                 (void)jit_duration_format(ttl, sizeof(ttl), jit_json_u64(r, "ttl"));
                 jit_format_when(when, sizeof(when), jit_json_u64(r, "created_us"), now);
-                if (cJSON_IsArray(cmd)) {
-                        const cJSON *a;
-                        size_t off = (size_t)snprintf(what, sizeof(what), "%s:", svc ? svc : "?");
-
-                        cJSON_ArrayForEach(a, cmd)
-                                if (off < sizeof(what) && cJSON_IsString(a))
-                                        off += (size_t)snprintf(what + off, sizeof(what) - off, " %s", a->valuestring);
-                } else {
-                        snprintf(what, sizeof(what), "%s%s%s", svc ? svc : "?",
-                                 jit_json_str(r, "reason") ? ": " : "",
-                                 jit_json_str(r, "reason") ? jit_json_str(r, "reason") : "");
-                }
-                clean(what);
-                printf("%-13s %-9s %-12s %-10s %-6s %-18s %s\n", jit_json_str(r, "id"), jit_json_str(r, "state"),
-                       jit_json_str(r, "user"), jit_json_str(r, "role"), ttl, when, what);
+                describe(what, sizeof(what), r);
+                e = e ? e : jit_table_add(&t, (const char *const[]){ jit_json_str(r, "id"), jit_json_str(r, "state"),
+                                                                   jit_json_str(r, "user"), jit_json_str(r, "role"),
+                                                                   ttl, when, what });
         }
+        if (!e)
+                jit_table_print(&t);
+        jit_table_free(&t);
+        return e;
 }
 
-static void print_grants(const cJSON *grants, uint64_t now)
+static int print_grants(const cJSON *grants, uint64_t now)
 {
+        static const char *const head[] = { "GRANT", "STATE", "USER", "ROLE", "GROUP", "UNTIL", "BY" };
+        struct jit_table t = { .head = head, .n_cols = 7, .max_cell = 200, .state_col = 1 };
         const cJSON *g;
+        int e = 0;
 
-        if (cJSON_GetArraySize(grants) == 0)
-                return;
-        printf("%-13s %-8s %-12s %-10s %-14s %-22s %s\n", "GRANT", "STATE", "USER", "ROLE", "GROUP", "UNTIL", "BY");
         cJSON_ArrayForEach(g, grants) {
                 char until[48];
 
                 jit_format_when(until, sizeof(until), jit_json_u64(g, "expires_us"), now);
-                printf("%-13s %-8s %-12s %-10s %-14s %-22s %s\n", jit_json_str(g, "id"), jit_json_str(g, "state"),
-                       jit_json_str(g, "user"), jit_json_str(g, "role"), jit_json_str(g, "group"), until,
-                       jit_json_str(g, "approved_by") ? jit_json_str(g, "approved_by") : "-");
+                e = e ? e : jit_table_add(&t, (const char *const[]){ jit_json_str(g, "id"), jit_json_str(g, "state"),
+                                                                   jit_json_str(g, "user"), jit_json_str(g, "role"),
+                                                                   jit_json_str(g, "group"), until,
+                                                                   jit_json_str(g, "approved_by") });
         }
+        if (!e)
+                jit_table_print(&t);
+        jit_table_free(&t);
+        return e;
 }
 
 int verb_list(int argc, char **argv)
@@ -100,12 +107,12 @@ int verb_list(int argc, char **argv)
         }
         reqs = cJSON_GetObjectItemCaseSensitive(ans, "requests");
         grants = cJSON_GetObjectItemCaseSensitive(ans, "grants");
-        print_requests(reqs, jit_json_u64(ans, "now_us"));
+        r = print_requests(reqs, jit_json_u64(ans, "now_us"));
         if (cJSON_GetArraySize(reqs) && cJSON_GetArraySize(grants))
                 putchar('\n');
-        print_grants(grants, jit_json_u64(ans, "now_us"));
+        r = r ? r : print_grants(grants, jit_json_u64(ans, "now_us"));
         if (!cJSON_GetArraySize(reqs) && !cJSON_GetArraySize(grants))
                 printf("%s\n", active ? "No active grants." : "No pending requests or active grants.");
         cJSON_Delete(ans);
-        return JIT_EXIT_OK;
+        return r ? jit_fail(JIT_EXIT_ERROR, "out of memory") : JIT_EXIT_OK;
 }

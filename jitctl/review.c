@@ -9,10 +9,12 @@
 
 static int review_list(void)
 {
+        static const char *const head[] = { "REVIEW", "USER", "ROLE", "WHEN", "REASON" };
+        struct jit_table t = { .head = head, .n_cols = 5, .max_cell = 200, .state_col = -1 };
         cJSON *req = cJSON_CreateObject(), *ans = NULL;
         const cJSON *reqs, *r;
         uint64_t now;
-        int rc, n = 0;
+        int rc, e = 0;
 
         cJSON_AddStringToObject(req, "op", JIT_OP_LIST);
         cJSON_AddTrueToObject(req, "reviews");
@@ -31,16 +33,18 @@ static int review_list(void)
 
                 if (!jit_json_str(r, "review_state") || strcmp(jit_json_str(r, "review_state"), "open") != 0)
                         continue;
-                if (!n++)
-                        printf("%-12s  %-10s  %-12s  %-20s  %s\n", "REVIEW", "USER", "ROLE", "WHEN", "REASON");
                 jit_format_when(when, sizeof(when), jit_json_u64(r, "created_us"), now);
-                printf("%-12s  %-10s  %-12s  %-20s  %s\n", jit_json_str(r, "id"), jit_json_str(r, "user"),
-                       jit_json_str(r, "role"), when, jit_json_str(r, "reason") ? jit_json_str(r, "reason") : "");
+                e = e ? e : jit_table_add(&t, (const char *const[]){ jit_json_str(r, "id"), jit_json_str(r, "user"),
+                                                                   jit_json_str(r, "role"), when,
+                                                                   jit_json_str(r, "reason") });
         }
-        if (!n)
+        if (!e)
+                jit_table_print(&t);    /* users' words escaped */
+        if (!e && !t.n_rows)
                 printf("No open break-glass reviews.\n");
+        jit_table_free(&t);
         cJSON_Delete(ans);
-        return JIT_EXIT_OK;
+        return e ? jit_fail(JIT_EXIT_ERROR, "out of memory") : JIT_EXIT_OK;
 }
 
 int verb_review(int argc, char **argv)

@@ -1,19 +1,33 @@
 /* jitctl show ID — everything about one request or grant. */
 #include "jitctl.h"
 #include "duration.h"
+#include "escape.h"
 #include "proto.h"
+#include "record.h"
 
 #include <stdio.h>
 #include <string.h>
 
+/* Every value is escaped: reasons, comments, commands and names are
+ * users' words, shown to approvers. */
 static void line(const char *k, const char *v)
 {
         if (!v)
                 return;
         printf("%-12s ", k);
-        for (; *v; v++)
-                putchar((unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v);
+        jit_put_text(stdout, v);
         putchar('\n');
+}
+
+static void state_line(const char *state)
+{
+        const char *sgr = jit_state_colour(state);
+
+        if (!state)
+                return;
+        printf("%-12s %s", "State:", sgr ? sgr : "");
+        jit_put_text(stdout, state);
+        printf("%s\n", sgr ? "\033[0m" : "");
 }
 
 static void list_line(const char *k, const cJSON *arr, const char *sep)
@@ -72,7 +86,7 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
         line("Request:", jit_json_str(r, "id"));
         line("Kind:", jit_json_str(r, "kind"));
         line("Extends:", jit_json_str(r, "extends"));
-        line("State:", jit_json_str(r, "state"));
+        state_line(jit_json_str(r, "state"));
         line("User:", jit_json_str(r, "user"));
         line("Role:", jit_json_str(r, "role"));
         line("Group:", jit_json_str(r, "group"));
@@ -103,9 +117,14 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
 
                 if (!cJSON_IsString(e))
                         continue;
-                if (cJSON_IsString(id))
-                        printf("%-12s %-26s %s\n", "Why:", id->valuestring, e->valuestring);
-                else
+                if (cJSON_IsString(id)) {
+                        char shown[128];
+
+                        (void)jit_escape_text(shown, sizeof(shown), id->valuestring);
+                        printf("%-12s %-26s ", "Why:", shown);
+                        jit_put_text(stdout, e->valuestring);
+                        putchar('\n');
+                } else
                         line("Why:", e->valuestring);
         }
         cJSON_ArrayForEach(e, apps)
@@ -119,7 +138,8 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
         line("Comment:", jit_json_str(r, "comment"));
         line("Grant:", jit_json_str(r, "grant_id"));
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "you_may_approve")) &&
-            strcmp(jit_json_str(r, "state"), "pending") == 0)
+            strcmp(jit_json_str(r, "state") ? jit_json_str(r, "state") : "", "pending") == 0 &&
+            jit_id_is_valid(jit_json_str(r, "id"), 'r'))
                 printf("\nYou may decide: jitctl approve %s  |  jitctl deny %s --reason TEXT\n",
                        jit_json_str(r, "id"), jit_json_str(r, "id"));
 }
@@ -127,7 +147,7 @@ static void show_request(const cJSON *r, const cJSON *ans, uint64_t now)
 static void show_grant(const cJSON *g, uint64_t now)
 {
         line("Grant:", jit_json_str(g, "id"));
-        line("State:", jit_json_str(g, "state"));
+        state_line(jit_json_str(g, "state"));
         line("User:", jit_json_str(g, "user"));
         line("Role:", jit_json_str(g, "role"));
         line("Group:", jit_json_str(g, "group"));
