@@ -51,7 +51,7 @@ int verb_extend(int argc, char **argv)
                 if (!jit_g.json)
                         (void)jit_print_outcome(ans);
                 cJSON_Delete(ans);
-                r = jit_wait_for(id, timeout, &fin);
+                r = jit_wait_shown(id, timeout, &fin);
                 if (r)
                         return r;
                 ans = fin;
