@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "decision.h"
 #include "duration.h"
+#include "escape.h"
 #include "journal.h"
 #include "policy.h"
 #include "safeio.h"
@@ -62,6 +63,15 @@ static char *clean_text(const char *s, size_t max)
                         p[0] = p[1] = p[2] = '?';                       /* LRI..PDI */
         }
         return (char *)out;
+}
+
+/* People's words (reasons, tasks, comments): escaped (escape.h), so that
+ * an ESC sequence or a BiDi override is kept visibly for whoever reads it
+ * — the approver, the journal, a webhook — and obeyed by none; at most
+ * max bytes, cut at a character boundary. */
+static char *clean_words(const char *s, size_t max)
+{
+        return s ? jit_escape_dup(s, max) : NULL;
 }
 
 /* Role names as jit.conf allows them; anything else is refused before it
@@ -664,8 +674,8 @@ static cJSON *op_request(struct svc *s, struct client *c, const cJSON *req)
         q.role = role;
         q.pid = c->pid;
         q.service = "jitctl";
-        q.reason = clean_text(str_of(req, "reason"), JIT_TEXT_MAX);
-        q.task = clean_text(str_of(req, "task"), JIT_TEXT_MAX);
+        q.reason = clean_words(str_of(req, "reason"), JIT_TEXT_MAX);
+        q.task = clean_words(str_of(req, "task"), JIT_TEXT_MAX);
         q.single_use = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "single_use"));
         q.bind = str_of(req, "bind");
         if (q.bind && strcmp(q.bind, "session") != 0 && strcmp(q.bind, "unit") != 0)
@@ -697,7 +707,7 @@ static cJSON *op_break_glass(struct svc *s, struct client *c, const cJSON *req)
         q.pid = c->pid;
         q.service = "jitctl";
         q.break_glass = true;
-        q.reason = clean_text(why, JIT_TEXT_MAX);
+        q.reason = clean_words(why, JIT_TEXT_MAX);
         a = decide_and_act(s, &q);
         free(q.reason);
         who_done(&w);
@@ -903,7 +913,7 @@ static void record_decision(struct svc *s, struct jit_request *r, enum jit_reque
         (void)jit_request_transition(r, to);
         r->decided_by = strdup(approver);
         r->decided_at_us = svc_now_us();
-        r->comment = clean_text(words, JIT_TEXT_MAX);
+        r->comment = clean_words(words, JIT_TEXT_MAX);
         (void)svc_save_request(s, r);
         log_decision(r, to == JIT_REQ_APPROVED ? "allow" : "deny", approver,
                      r->comment ? r->comment : to == JIT_REQ_APPROVED ? "approved" : NULL);
@@ -1057,7 +1067,7 @@ static cJSON *op_review(struct svc *s, struct client *c, const cJSON *req)
         free(r->review_state);
         r->review_state = strdup("closed");
         r->review_by = strdup(w.name);
-        r->review_comment = clean_text(comment, JIT_TEXT_MAX);
+        r->review_comment = clean_words(comment, JIT_TEXT_MAX);
         r->review_at_us = svc_now_us();
         (void)svc_save_request(s, r);
         jit_journal_event(JIT_EV_REVIEW, LOG_NOTICE,
