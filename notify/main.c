@@ -41,6 +41,7 @@
 #define MAX_INFLIGHT 32
 #define IDLE_MS 10000                   /* look again at least this often */
 #define REPORT_TIMEOUT_MS 2000
+#define REPORT_RETRY_US (5ULL * 1000000) /* after the service did not answer */
 
 struct notifier {
         const char *config_path, *outbox_path, *socket_path;
@@ -53,6 +54,7 @@ struct notifier {
         size_t n_inflight;
         bool rescan;
         uint64_t next_due_us;           /* realtime: the earliest record waiting */
+        uint64_t report_retry_us;       /* realtime: no report is tried before (service down) */
 };
 
 uint64_t now_realtime_us(void)
@@ -216,16 +218,20 @@ static uint32_t max_attempts(const struct notifier *n)
 }
 
 /* Report what the service has not heard yet, then keep or remove the
- * record. Unreported outcomes stay in it for the next pass. */
-static void settle(struct notifier *n, struct jit_outbox_record *rec)
+ * record. Unreported outcomes stay in it for a later pass; the file is
+ * rewritten only when something changed (changed: a new outcome). */
+static void settle(struct notifier *n, struct jit_outbox_record *rec, bool changed)
 {
         size_t sent = 0;
         int r = 0;
 
-        while (sent < rec->n_results && (r = report(n, rec, &rec->results[sent], max_attempts(n))) == 0)
+        while (sent < rec->n_results && now_realtime_us() >= n->report_retry_us &&
+               (r = report(n, rec, &rec->results[sent], max_attempts(n))) == 0)
                 sent++;
-        if (r < 0 && sent == 0 && rec->n_results)
+        if (r < 0) {
                 say("cannot report %s to the service (%s): will try again", rec->id, strerror(-r));
+                n->report_retry_us = now_realtime_us() + REPORT_RETRY_US;
+        }
         if (sent) {
                 for (size_t i = 0; i < sent; i++)
                         free(rec->results[i].error);
@@ -240,6 +246,8 @@ static void settle(struct notifier *n, struct jit_outbox_record *rec)
                         (void)fsync(n->outbox_fd);
                 return;
         }
+        if (!changed && !sent)
+                return;
         r = record_write(n, rec);
         if (r < 0)
                 say("cannot rewrite %s: %s", rec->id, strerror(-r));
@@ -269,7 +277,7 @@ static void attempt_done(struct notifier *n, struct jit_outbox_record *rec, stru
                 say("out of memory noting the outcome of %s", rec->id);
         free(res->error);
         res->error = NULL;
-        settle(n, rec);
+        settle(n, rec, true);
 }
 
 /* ---- deliveries -------------------------------------------------------- */
@@ -364,7 +372,9 @@ static void scan(struct notifier *n)
                         continue;
                 }
                 if (rec->n_results || rec->done) {
-                        settle(n, rec);
+                        settle(n, rec, false);
+                        if (rec->n_results && n->report_retry_us < n->next_due_us)
+                                n->next_due_us = n->report_retry_us;    /* look again then */
                         if (rec->done) {
                                 jit_outbox_free(rec);
                                 continue;
