@@ -8,8 +8,10 @@
 # Proves: the pending notification reaches an HTTPS receiver on the first
 # attempt, at once, signed (X-Jit-Signature verifies with the target's
 # key), with what an approver needs and the exact `jitctl approve ID`;
-# Slack-compatible and command targets get theirs (the command with an
-# empty environment); approvers' terminals get a line; a receiver that is
+# Slack-compatible, command (with an empty environment) and loopback-http
+# (its URL in a root-only url_file) targets get theirs; approvers'
+# terminals get a line, nobody else's; granted, denied and expired events
+# are sent; a receiver that is
 # down, slow (10 s), redirects, or presents a certificate of another CA —
 # and a target that relies on the system CAs while CURL_CA_BUNDLE and
 # SSL_CERT_FILE point at the test CA — changes no decision and leaves
@@ -91,13 +93,15 @@ wait_for() {    # wait_for SECONDS COMMAND...: until it succeeds
 sandbox_setup
 sandbox_pam wait=60s
 notify_pki || exit 1
-for t in good slack cmd down slow redirect wrongcert systemca; do notify_key "$t"; done
+for t in good slack cmd down slow redirect wrongcert systemca local; do notify_key "$t"; done
+(umask 077; echo "http://127.0.0.1:18450/local" > /etc/jit/notify/local.url)
 notify_receiver good 18443 ok ca || exit 1
 notify_receiver slack 18444 ok ca || exit 1
 notify_receiver slow 18445 slow ca --delay 10 || exit 1
 notify_receiver redirect 18446 redirect ca || exit 1
 notify_receiver wrongcert 18447 ok other || exit 1
 notify_receiver proxy 18449 tcp || exit 1
+notify_receiver local 18450 ok ca --plain || exit 1
 # 18448: nobody listens (the receiver that is down)
 notify_policy '
 K = lambda n: "/etc/jit/notify/%s.key" % n
@@ -118,6 +122,8 @@ d["notify"] = {
     "redirect": https("redirect", 18446),
     "wrongcert": https("wrongcert", 18447),
     "systemca": https("systemca", 18443, "/systemca", ca=False),
+    "local": {"type": "json", "url_file": "/etc/jit/notify/local.url", "allow_http_loopback": True,
+              "key_file": K("local")},
   }}
 d["roles"]["ops"]["notify"] = {"targets": list(d["notify"]["targets"]),
   "events": ["pending", "granted", "denied", "break-glass", "expired", "review"]}
@@ -183,6 +189,9 @@ g = json.loads(sys.argv[1]); b = json.loads(g["body"])
 assert g["sig_ok"] is True and list(b) == ["text"], g
 assert "`jitctl approve %s`" % sys.argv[2] in b["text"] and "\\u{202E}evil" in b["text"], b
 ' "$sl" "$req"
+wait_for 5 bash -c '[ -n "$(received local "$1" pending)" ]' _ "$req"
+check "the loopback http target, its URL in a root-only url_file, got it signed" \
+        bash -c '[ "$(field "d[\"sig_ok\"]" <<<"$(received local "$1" pending)")" = True ]' _ "$req"
 wait_for 5 bash -c 'grep -qs "\"id\":\"$1\"" "$2"/cmd-body.*' _ "$req" "$W"
 check "the command target got the JSON on stdin" bash -c 'grep -qs "\"event\":\"pending\"" "$1"/cmd-body.*' _ "$W"
 check "... with an empty environment" bash -c '[ -e "$1/cmd-env" ] && [ ! -s "$1/cmd-env" ]' _ "$W"
@@ -243,6 +252,11 @@ g = json.loads(sys.argv[1]); b = json.loads(g["body"])
 assert b["request"]["decided_by"] == "bob" and b["request"]["comment"] == "no \\x1b[2J\\u{2066}way", b
 assert not g["raw_has_esc"], g
 ' "$(received good "$req3" denied)"
+
+out=$(as carol "$JITCTL" --json request ops --for 5m --reason "short"); req5=$(field 'd["request_id"]' <<<"$out")
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req5" --for 2s >/dev/null; rc=$?
+wait_for 10 bash -c '[ -n "$(received good "$1" expired)" ]' _ "$req5"
+check "carol's 2 s grant (exit $rc) expired, and that was notified" bash -c '[ -n "$(received good "$1" expired)" ]' _ "$req5"
 
 # --- 7. durable: records outlive jit-notify and the service -------------------------
 notify_stop

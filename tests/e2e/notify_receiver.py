@@ -2,7 +2,7 @@
 """A webhook receiver for tests/e2e/notify.sh and bench/notify-latency.sh.
 
   notify_receiver.py --port P --log FILE --mode ok|slow|redirect|tcp
-                     [--cert PEM --key PEM] [--hmac-key FILE] [--delay S]
+                     [--cert PEM --key PEM | --plain] [--hmac-key FILE] [--delay S]
 
 ok        HTTPS: log each POST (time, path, headers, body, whether its
           X-Jit-Signature verifies with --hmac-key) as a JSON line; answer 200.
@@ -10,6 +10,7 @@ slow      the same, but answer only after --delay seconds.
 redirect  answer 302 to /elsewhere on this server (which logs if followed).
 tcp       plain TCP: log every connection and close it (a proxy that must
           never be used).
+--plain   HTTP without TLS (a target that allows http to loopback).
 Writes "ready" to FILE.ready once listening.
 """
 import argparse
@@ -42,6 +43,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--hmac-key")
     ap.add_argument("--delay", type=float, default=10.0)
+    ap.add_argument("--plain", action="store_true")
     a = ap.parse_args()
     lock = threading.Lock()
     key = None
@@ -105,9 +107,10 @@ def main():
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if not a.plain:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     open(a.log + ".ready", "w").write("ready\n")
     srv.serve_forever()
 
