@@ -6,6 +6,7 @@ pkgs="cmake make gcc pkg-config
       libpam0g-dev libsodium-dev libcurl4-openssl-dev libcjson-dev libsystemd-dev
       libcmocka-dev
       sudo openssh-server openssh-client iproute2 passwd login bsdutils util-linux procps python3
+      openssl ca-certificates
       systemd-container mmdebstrap zstd mandoc
       clang libclang-rt-14-dev
       dpkg-dev lintian"
