@@ -74,29 +74,55 @@ static int add(const char *user, const char *pubfile)
 static int list(void)
 {
         _cleanup_close_ int reg = open_registry(false);
+        cJSON *out = jit_g.json ? cJSON_CreateArray() : NULL;
         DIR *d;
         struct dirent *de;
 
         if (reg == -ENOENT) {
-                printf("No approver keys registered.\n");
+                if (out)
+                        jit_print_json(out);
+                else
+                        printf("No approver keys registered.\n");
+                cJSON_Delete(out);
                 return JIT_EXIT_OK;
         }
-        if (reg < 0)
+        if (reg < 0) {
+                cJSON_Delete(out);
                 return jit_fail(JIT_EXIT_ERROR, "cannot open the registry: %s", strerror(-reg));
+        }
         d = fdopendir(TAKE_FD(reg));
         while (d && (de = readdir(d))) {
                 _cleanup_free_ char *text = NULL;
                 size_t len = 0, l = strlen(de->d_name);
+                char user[64];
+                bool ok;
 
-                if (l < 5 || strcmp(de->d_name + l - 4, ".pub") != 0)
+                if (l < 5 || l - 4 >= sizeof(user) || strcmp(de->d_name + l - 4, ".pub") != 0)
                         continue;
-                if (jit_safeio_read_at(dirfd(d), de->d_name, 128, JIT_SAFEIO_TRUSTED, &text, &len) < 0)
-                        printf("%-20.*s (unreadable or wrong owner/mode)\n", (int)(l - 4), de->d_name);
-                else
-                        printf("%-20.*s %.64s\n", (int)(l - 4), de->d_name, text);
+                snprintf(user, sizeof(user), "%.*s", (int)(l - 4), de->d_name);
+                ok = jit_safeio_read_at(dirfd(d), de->d_name, 128, JIT_SAFEIO_TRUSTED, &text, &len) == 0;
+                if (ok && len && text[len - 1] == '\n')
+                        text[len - 1] = '\0';
+                if (out) {
+                        cJSON *e = cJSON_CreateObject();
+
+                        cJSON_AddStringToObject(e, "user", user);
+                        if (ok)
+                                cJSON_AddStringToObject(e, "key", text);
+                        else
+                                cJSON_AddStringToObject(e, "error", "unreadable or wrong owner/mode");
+                        cJSON_AddItemToArray(out, e);
+                } else if (!ok) {
+                        printf("%-20s (unreadable or wrong owner/mode)\n", user);
+                } else {
+                        printf("%-20s %.64s\n", user, text);
+                }
         }
         if (d)
                 closedir(d);
+        if (out)
+                jit_print_json(out);
+        cJSON_Delete(out);
         return JIT_EXIT_OK;
 }
 

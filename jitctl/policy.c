@@ -58,6 +58,44 @@ static int load(const char *arg, struct jit_config **ret, const char **ret_path,
         return 0;
 }
 
+static cJSON *strv_json(char *const *v)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (size_t i = 0; a && v && v[i]; i++)
+                cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+        return a;
+}
+
+/* --json: {"path", "ok", "errors": [...], "conflicts": [...]}, same exit codes. */
+static int policy_check_json(const char *arg)
+{
+        _cleanup_config_free_ struct jit_config *c = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *cwd = NULL, *abs = NULL;
+        const char *path = arg ? arg : JIT_CONFIG_PATH;
+        cJSON *o = cJSON_CreateObject();
+        int r;
+
+        if (path[0] != '/' && (cwd = getcwd(NULL, 0)) && asprintf(&abs, "%s/%s", cwd, path) > 0)
+                path = abs;
+        r = jit_config_load_flags(path, arg ? 0 : JIT_SAFEIO_TRUSTED, &c, &errors);
+        if (r < 0 && !errors) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "$: %s", r == -EPERM ? "the file, templates.d and every directory above "
+                         "must be owned by root and not writable by group or others" : strerror(-r));
+                (void)jit_strv_push(&errors, msg);
+        }
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddBoolToObject(o, "ok", r == 0 && !c->warnings);
+        cJSON_AddItemToObject(o, "errors", strv_json(errors));
+        cJSON_AddItemToObject(o, "conflicts", strv_json(r == 0 ? c->warnings : NULL));
+        jit_print_json(o);
+        cJSON_Delete(o);
+        return r < 0 || c->warnings ? JIT_EXIT_CONFIG : JIT_EXIT_OK;
+}
+
 static int policy_check(int argc, char **argv)
 {
         _cleanup_config_free_ struct jit_config *c = NULL;
@@ -68,6 +106,8 @@ static int policy_check(int argc, char **argv)
 
         if (argc > 3)
                 return jit_usage_error("usage: jitctl policy check [FILE]");
+        if (jit_g.json)
+                return policy_check_json(argc > 2 ? argv[2] : NULL);
         r = load(argc > 2 ? argv[2] : NULL, &c, &path, buf, sizeof(buf));
         if (r)
                 return r;
