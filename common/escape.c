@@ -38,6 +38,20 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *ret)
         return n;
 }
 
+bool jit_utf8_is_valid(const char *s)
+{
+        uint32_t cp;
+
+        for (const unsigned char *p = (const unsigned char *)s; p && *p;) {
+                size_t n = utf8_decode(p, &cp);
+
+                if (!n)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
 /* Characters that change how the text around them is shown, or hide. */
 static bool is_format_char(uint32_t cp)
 {

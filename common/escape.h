@@ -21,6 +21,7 @@
 #ifndef JIT_ESCAPE_H
 #define JIT_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* An escape is at most 8 bytes for a 3-byte character, 4 for one byte:
@@ -35,5 +36,8 @@ int jit_escape_text(char *out, size_t size, const char *in);
 /* The same into a new string of at most max bytes (NUL excluded; 0: no
  * limit but the growth). NULL on -ENOMEM or when in is NULL. */
 char *jit_escape_dup(const char *in, size_t max);
+
+/* Is s (NUL-terminated; NULL is "") strict UTF-8 by the rule above? */
+bool jit_utf8_is_valid(const char *s);
 
 #endif

@@ -131,6 +131,65 @@ void jit_proto_reader_reset(struct jit_proto_reader *rd)
         memset(rd, 0, sizeof(*rd));
 }
 
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF) and no raw control byte inside a string: cJSON would take
+ * all of these. */
+static bool frame_is_clean(const unsigned char *p, size_t len)
+{
+        bool in_string = false, escaped = false;
+
+        for (size_t i = 0; i < len;) {
+                unsigned char c = p[i];
+                size_t n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        if (c == 0 || (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))))
+                                return false;
+                        if (in_string && !escaped && c == '"')
+                                in_string = false;
+                        else if (!in_string && c == '"')
+                                in_string = true;
+                        escaped = in_string && !escaped && c == '\\';
+                        i++;
+                        continue;
+                }
+                escaped = false;
+                if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; }
+                else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; }
+                else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; }
+                else return false;
+                if (i + n > len)
+                        return false;
+                for (size_t k = 1; k < n; k++) {
+                        if ((p[i + k] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (p[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+                    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                i += n;
+        }
+        return !in_string;
+}
+
+/* No object may hold a key twice: the second value could hide the first. */
+static bool keys_are_unique(const cJSON *j)
+{
+        const cJSON *a, *b;
+
+        cJSON_ArrayForEach(a, j) {
+                if (cJSON_IsObject(j))
+                        for (b = a->next; b; b = b->next)
+                                if (a->string && b->string && strcmp(a->string, b->string) == 0)
+                                        return false;
+                if ((cJSON_IsObject(a) || cJSON_IsArray(a)) && !keys_are_unique(a))
+                        return false;
+        }
+        return true;
+}
+
 int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON **ret)
 {
         for (;;) {
@@ -150,11 +209,12 @@ int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON
                         }
                         if (rd->got == rd->len) {
                                 const char *end = NULL;
-                                cJSON *j = cJSON_ParseWithLengthOpts(rd->buf, rd->len, &end, false);
+                                bool clean = frame_is_clean((const unsigned char *)rd->buf, rd->len);
+                                cJSON *j = clean ? cJSON_ParseWithLengthOpts(rd->buf, rd->len, &end, false) : NULL;
                                 bool trailing = j && end != rd->buf + rd->len;
 
                                 jit_proto_reader_reset(rd);
-                                if (!j || !cJSON_IsObject(j) || trailing) {
+                                if (!j || !cJSON_IsObject(j) || trailing || !keys_are_unique(j)) {
                                         cJSON_Delete(j);
                                         return -EBADMSG;
                                 }

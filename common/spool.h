@@ -12,6 +12,7 @@
 
 #include "record.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 #define JIT_SPOOL_DIR "/var/lib/jit"
@@ -28,6 +29,9 @@ struct jit_spool_ops {
                     struct jit_request ***ret_reqs, size_t *ret_nreqs,
                     struct jit_grant ***ret_grants, size_t *ret_ngrants,
                     char ***ret_bad);
+        /* Remove a record that was never acknowledged (its first write
+         * failed, perhaps after it was renamed into place). */
+        int (*drop)(struct jit_spool *s, const char *id);
         void (*free)(struct jit_spool *s);
 };
 
@@ -45,6 +49,8 @@ static inline int jit_spool_put_grant(struct jit_spool *s, const struct jit_gran
 static inline int jit_spool_load(struct jit_spool *s, struct jit_request ***r, size_t *nr,
                                  struct jit_grant ***g, size_t *ng, char ***bad)
 { return s->ops->load(s, r, nr, g, ng, bad); }
+static inline int jit_spool_drop(struct jit_spool *s, const char *id)
+{ return s->ops->drop ? s->ops->drop(s, id) : -EOPNOTSUPP; }
 static inline void jit_spool_free(struct jit_spool *s) { if (s) s->ops->free(s); }
 
 #endif

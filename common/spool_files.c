@@ -51,6 +51,18 @@ static int files_put_grant(struct jit_spool *s, const struct jit_grant *g)
         return put_json(f->grant_fd, g->id, jit_grant_to_json(g));
 }
 
+static int files_drop(struct jit_spool *s, const char *id)
+{
+        struct files_spool *f = (struct files_spool *)s;
+        int dfd = jit_id_is_valid(id, 'r') ? f->req_fd : jit_id_is_valid(id, 'g') ? f->grant_fd : -1;
+
+        if (dfd < 0)
+                return -EINVAL;
+        if (unlinkat(dfd, id, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return fsync(dfd) < 0 ? -errno : 0;
+}
+
 static void note_bad(char ***bad, const char *kind, const char *name, const char *why)
 {
         char line[256];
@@ -193,6 +205,7 @@ static const struct jit_spool_ops files_ops = {
         .put_request = files_put_request,
         .put_grant = files_put_grant,
         .load = files_load,
+        .drop = files_drop,
         .free = files_free,
 };
 

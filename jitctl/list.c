@@ -113,6 +113,11 @@ int verb_list(int argc, char **argv)
         r = r ? r : print_grants(grants, jit_json_u64(ans, "now_us"));
         if (!cJSON_GetArraySize(reqs) && !cJSON_GetArraySize(grants))
                 printf("%s\n", active ? "No active grants." : "No pending requests or active grants.");
+        if (jit_json_u64(ans, "requests_left_out") || jit_json_u64(ans, "grants_left_out"))
+                printf("(the newest shown: %llu older requests and %llu older grants left out; "
+                       "jitctl audit show for the whole history)\n",
+                       (unsigned long long)jit_json_u64(ans, "requests_left_out"),
+                       (unsigned long long)jit_json_u64(ans, "grants_left_out"));
         cJSON_Delete(ans);
         return r ? jit_fail(JIT_EXIT_ERROR, "out of memory") : JIT_EXIT_OK;
 }

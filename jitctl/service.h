@@ -88,6 +88,9 @@ struct who {
 uint64_t svc_now_us(void);
 
 /* service_who.c */
+#define JIT_WHO_NAME_MAX 64
+bool who_name_is_usable(const char *name);
+/* -EINVAL: the name is not usable by jit (who_name_is_usable) */
 int who_from_uid(uid_t uid, struct who *ret);
 int who_from_name(const char *name, struct who *ret);
 void who_done(struct who *w);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -113,6 +114,19 @@ static int ttl_of(const cJSON *req, uint64_t *ret)
                 return -EINVAL;
         *ret = (uint64_t)t->valuedouble;
         return 0;
+}
+
+static cJSON *answer(const char *decision, const char *message);
+
+/* The caller's uid has no name jit can use. */
+static cJSON *caller_unknown(const struct client *c)
+{
+        struct passwd *pw = getpwuid(c->uid);
+
+        if (pw && !who_name_is_usable(pw->pw_name))
+                return svc_error(JIT_CODE_FORBIDDEN, "your user name cannot be used by jit (1 to 64 characters, "
+                                 "not starting with '-', no spaces, ':', ',' or control characters)");
+        return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
 }
 
 static cJSON *answer(const char *decision, const char *message)
@@ -626,9 +640,12 @@ static cJSON *op_access(struct svc *s, struct client *c, const cJSON *req)
 
         if (!user || !is_name(role) || strlen(user) > 64 || ttl_of(req, &q.ttl) < 0 || command_of(req, &cmd) < 0 ||
             (str_of(req, "service") && !is_service_name(str_of(req, "service"))))
-                return svc_error(JIT_CODE_INVALID, "jit: malformed access request");
+                return user && strlen(user) > JIT_WHO_NAME_MAX
+                       ? answer("deny", "jit: your user name is too long for jit (at most 64 characters): access denied")
+                       : svc_error(JIT_CODE_INVALID, "jit: malformed access request");
         if (who_from_name(user, &w) < 0)
-                return answer("deny", "jit: unknown user: access denied");
+                return answer("deny", who_name_is_usable(user) ? "jit: unknown user: access denied"
+                                      : "jit: your user name cannot be used by jit: access denied");
         q.who = &w;
         q.role = role;
         q.pid = c->pid;
@@ -669,7 +686,7 @@ static cJSON *op_request(struct svc *s, struct client *c, const cJSON *req)
         if (!is_name(role) || ttl_of(req, &q.ttl) < 0)
                 return svc_error(JIT_CODE_INVALID, "malformed request: need a role name and an optional ttl");
         if (who_from_uid(c->uid, &w) < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+                return caller_unknown(c);
         q.who = &w;
         q.role = role;
         q.pid = c->pid;
@@ -701,7 +718,7 @@ static cJSON *op_break_glass(struct svc *s, struct client *c, const cJSON *req)
         if (!why || strlen(why) < 3)
                 return svc_error(JIT_CODE_INVALID, "break-glass needs a --reason that says what is on fire");
         if (who_from_uid(c->uid, &w) < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+                return caller_unknown(c);
         q.who = &w;
         q.role = role;
         q.pid = c->pid;
@@ -807,7 +824,7 @@ static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request 
         if (!r)
                 return svc_error(JIT_CODE_NOTFOUND, "no such request");
         if (who_from_uid(c->uid, w) < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+                return caller_unknown(c);
         if (r->state != JIT_REQ_PENDING)
                 return svc_error(JIT_CODE_CONFLICT, "request %s is already %s", r->id,
                                  jit_request_state_to_string(r->state));
@@ -1054,7 +1071,7 @@ static cJSON *op_review(struct svc *s, struct client *c, const cJSON *req)
                 return svc_error(JIT_CODE_CONFLICT, "review %s was closed by %s already", r->id,
                                  r->review_by ? r->review_by : "?");
         if (who_from_uid(c->uid, &w) < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "your uid %u has no user name", (unsigned)c->uid);
+                return caller_unknown(c);
         role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
         if (r->uid == c->uid || strcmp(r->user, w.name) == 0)
                 a = svc_error(JIT_CODE_FORBIDDEN, "you broke the glass on %s: someone else must review it", r->id);
@@ -1328,6 +1345,19 @@ static cJSON *op_expire(struct svc *s, struct client *c, const cJSON *req)
         return grant_answer(g, false);
 }
 
+static bool list_shows_request(const struct jit_request *r, bool all, bool reviews)
+{
+        bool open_review = r->review_state && strcmp(r->review_state, "open") == 0;
+
+        if (reviews)
+                return r->review_state && (open_review || all);
+        return all || r->state == JIT_REQ_PENDING || open_review;
+}
+
+/* An answer must fit one frame (JIT_PROTO_MAX_ANSWER): --all shows the
+ * newest JIT_LIST_MAX of each kind and says how many it left out. */
+#define JIT_LIST_MAX 2000
+
 static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
 {
         bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
@@ -1335,35 +1365,47 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         bool reviews = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reviews"));
         cJSON *a = answer(NULL, NULL), *reqs = cJSON_CreateArray(), *grants = cJSON_CreateArray();
         uint64_t now = svc_now_us();
+        size_t nr = 0, ng = 0, skip_r, skip_g;
         struct who w = { 0 };
 
         if (c->uid != 0 && who_from_uid(c->uid, &w) < 0) {
                 cJSON_Delete(a); cJSON_Delete(reqs); cJSON_Delete(grants);
-                return svc_error(JIT_CODE_FORBIDDEN, "unknown caller");
+                return caller_unknown(c);
         }
-        for (size_t i = 0; !active_only && reqs && i < s->n_reqs; i++) {
+        for (size_t i = 0; !active_only && i < s->n_reqs; i++)
+                nr += list_shows_request(s->reqs[i], all, reviews) &&
+                      may_see(s, &w, c->uid, s->reqs[i]->user, s->reqs[i]->role);
+        for (size_t i = 0; !reviews && i < s->n_grants; i++)
+                ng += (all || jit_grant_is_active(s->grants[i], now)) &&
+                      may_see(s, &w, c->uid, s->grants[i]->user, s->grants[i]->role);
+        skip_r = nr > JIT_LIST_MAX ? nr - JIT_LIST_MAX : 0;
+        skip_g = ng > JIT_LIST_MAX ? ng - JIT_LIST_MAX : 0;
+        for (size_t i = 0, k = 0; !active_only && reqs && i < s->n_reqs; i++) {
                 const struct jit_request *r = s->reqs[i];
 
-                bool open_review = r->review_state && strcmp(r->review_state, "open") == 0;
-
-                if (reviews ? !open_review && !all : !(all || r->state == JIT_REQ_PENDING || open_review))
+                if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
                         continue;
-                if (reviews && !r->review_state)
-                        continue;
-                if (may_see(s, &w, c->uid, r->user, r->role))
+                if (k++ >= skip_r)
                         cJSON_AddItemToArray(reqs, jit_request_to_json(r));
         }
-        for (size_t i = 0; !reviews && grants && i < s->n_grants; i++) {
+        for (size_t i = 0, k = 0; !reviews && grants && i < s->n_grants; i++) {
                 const struct jit_grant *g = s->grants[i];
 
-                if ((all || jit_grant_is_active(g, now)) && may_see(s, &w, c->uid, g->user, g->role))
+                if (!(all || jit_grant_is_active(g, now)) || !may_see(s, &w, c->uid, g->user, g->role))
+                        continue;
+                if (k++ >= skip_g)
                         cJSON_AddItemToArray(grants, jit_grant_to_json(g));
         }
         who_done(&w);
         attach(a, "requests", reqs);
         attach(a, "grants", grants);
-        if (a)
+        if (a) {
                 cJSON_AddNumberToObject(a, "now_us", (double)now);
+                if (skip_r || skip_g) {
+                        cJSON_AddNumberToObject(a, "requests_left_out", (double)skip_r);
+                        cJSON_AddNumberToObject(a, "grants_left_out", (double)skip_g);
+                }
+        }
         return a;
 }
 

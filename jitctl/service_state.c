@@ -142,6 +142,8 @@ int svc_add_request(struct svc *s, struct jit_request *r)
 
         e = svc_save_request(s, r);
         if (e < 0) {
+                /* It may be in place but not durable: never leave it behind. */
+                (void)jit_spool_drop(s->spool, r->id);
                 jit_request_free(r);
                 return e;
         }
@@ -292,6 +294,9 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
         /* 1. the durable record */
         e = svc_save_grant(s, g);
         if (e < 0) {
+                /* A failed fsync may come after the rename: the record could be
+                 * on disk, active, and would come back at the next start. */
+                (void)jit_spool_drop(s->spool, g->id);
                 jit_grant_free(g);
                 return e;
         }
@@ -562,7 +567,12 @@ static void strip_strays(struct svc *s, uint64_t now)
  * approved but does not name the grant that names it. */
 static void link_requests(struct svc *s)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
+        bool any = false;
+
+        /* usually none: do not look each grant's request up for nothing */
+        for (size_t i = 0; i < s->n_reqs && !any; i++)
+                any = s->reqs[i]->state == JIT_REQ_APPROVED && !s->reqs[i]->grant_id[0];
+        for (size_t i = 0; any && i < s->n_grants; i++) {
                 struct jit_request *r = svc_find_request(s, s->grants[i]->request_id);
 
                 if (r && !r->grant_id[0] && r->state == JIT_REQ_APPROVED) {

@@ -55,11 +55,30 @@ static int fill_groups(struct who *w)
         return 0;
 }
 
+/* A name jit can record, show and log: 1..64 bytes, not starting with
+ * '-', no ':' ',' space or control character. */
+bool who_name_is_usable(const char *n)
+{
+        size_t l = n ? strlen(n) : 0;
+
+        if (l == 0 || l > JIT_WHO_NAME_MAX || n[0] == '-')
+                return false;
+        for (size_t i = 0; i < l; i++) {
+                unsigned char c = (unsigned char)n[i];
+
+                if (c <= 0x20 || c == 0x7f || c == ':' || c == ',')
+                        return false;
+        }
+        return true;
+}
+
 static int from_passwd(struct passwd *pw, struct who *ret)
 {
         struct who w = { .uid = pw->pw_uid, .gid = pw->pw_gid };
         int r;
 
+        if (!who_name_is_usable(pw->pw_name))
+                return -EINVAL;
         w.name = strdup(pw->pw_name);
         if (!w.name)
                 return -ENOMEM;

@@ -149,11 +149,17 @@ static const char *item(pam_handle_t *pamh, int type)
         return v;
 }
 
+/* Strings the service gets must be strict UTF-8: anything else (a host
+ * name or tty from PAM items, say) goes escaped. */
 static int add_str(cJSON *o, const char *k, const char *v)
 {
+        _cleanup_free_ char *t = NULL;
+
         if (!v)
                 return 0;
-        return cJSON_AddStringToObject(o, k, v) ? 0 : -ENOMEM;
+        if (!jit_utf8_is_valid(v) && !(t = jit_escape_dup(v, 4096)))
+                return -ENOMEM;
+        return cJSON_AddStringToObject(o, k, t ? t : v) ? 0 : -ENOMEM;
 }
 
 static cJSON *build_access(pam_handle_t *pamh, const struct opts *o, const char *user,
@@ -176,13 +182,24 @@ static cJSON *build_access(pam_handle_t *pamh, const struct opts *o, const char 
                 e = -ENOMEM;
         if (o->ttl && !cJSON_AddNumberToObject(m, "ttl", (double)o->ttl))
                 e = -ENOMEM;
-        e |= add_str(m, "command_mode", jit_command_mode_to_string(cl->mode));
+        /* The service takes strict UTF-8 only: an argument that is not is
+         * sent escaped, and the command cannot be judged exactly. */
+        bool plain = true;
+
+        for (size_t i = 0; cl->argv && cl->argv[i]; i++)
+                plain &= jit_utf8_is_valid(cl->argv[i]);
+        e |= add_str(m, "command_mode", jit_command_mode_to_string(plain ? cl->mode : JIT_COMMAND_OPAQUE));
         if (cl->argv) {
                 cJSON *a = cJSON_AddArrayToObject(m, "command");
 
-                for (size_t i = 0; a && cl->argv[i]; i++)
-                        if (!cJSON_AddItemToArray(a, cJSON_CreateString(cl->argv[i])))
+                for (size_t i = 0; a && cl->argv[i]; i++) {
+                        _cleanup_free_ char *t = plain ? NULL : jit_escape_dup(cl->argv[i], 4096);
+
+                        if (!plain && !t)
                                 e = -ENOMEM;
+                        else if (!cJSON_AddItemToArray(a, cJSON_CreateString(plain ? cl->argv[i] : t)))
+                                e = -ENOMEM;
+                }
                 if (!a)
                         e = -ENOMEM;
         }

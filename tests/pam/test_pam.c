@@ -437,6 +437,22 @@ static void t_control_characters_are_shown_as_escapes(void **state)
         script_done(&s);
 }
 
+/* A frame that is not strict JSON (here: raw bytes that are not UTF-8, a
+ * key twice) is refused as malformed: the module denies. (The fake
+ * service reprints its script with cJSON, which escapes raw control
+ * bytes; tests/e2e/hostile.sh sends those over a raw socket.) */
+static void t_answer_not_strict_utf8_json_denies(void **state)
+{
+        struct script bad_utf8 = { .first = "{\"ok\":true,\"decision\":\"allow\",\"message\":\"ok \xff\xfe\"}" };
+        struct script dup_key = { .first = "{\"ok\":true,\"decision\":\"deny\",\"decision\":\"allow\"}" };
+
+        (void)state;
+        assert_int_equal(run_with(&bad_utf8, "/dev/pts/7"), PAM_PERM_DENIED);
+        script_done(&bad_utf8);
+        assert_int_equal(run_with(&dup_key, "/dev/pts/7"), PAM_PERM_DENIED);
+        script_done(&dup_key);
+}
+
 /* Everything a terminal could act on, in the pending message and in the
  * approval (which quote a requester's reason and an approver's comment):
  * ESC, a C1 CSI, DEL, newline, BiDi overrides and isolates, bytes that are
@@ -448,14 +464,14 @@ static void t_esc_and_bidi_from_the_service_are_escaped(void **state)
                          "\"message\":\"jit: request r-0123456789 (\\u001b]0;pwned\\u0007\\u009b31m) "
                          "needs approval by: b\\u202eob\\u202c, \\u2067x\\u2069\\nfake\\r\\u007f\"}",
                 .second = "{\"ok\":true,\"decision\":\"allow\",\"message\":"
-                          "\"jit: approved by Jos\\u00e9: \\\"ok\\u202egnp.exe\\\" \xff\xfe\"}",
+                          "\"jit: approved by Jos\\u00e9: \\\"ok\\u202egnp.exe\\\"\"}",
         };
 
         (void)state;
         assert_int_equal(run_with(&s, "/dev/pts/7"), PAM_SUCCESS);
         assert_non_null(strstr(said, "I: jit: request r-0123456789 (\\x1b]0;pwned\\x07\\u{009B}31m) "
                                      "needs approval by: b\\u{202E}ob\\u{202C}, \\u{2067}x\\u{2069}\\x0afake\\x0d\\x7f\n"));
-        assert_non_null(strstr(said, "I: jit: approved by Jos\xc3\xa9: \"ok\\u{202E}gnp.exe\" \\xff\\xfe\n"));
+        assert_non_null(strstr(said, "I: jit: approved by Jos\xc3\xa9: \"ok\\u{202E}gnp.exe\"\n"));
         assert_null(strchr(said, 0x1b));
         assert_null(strstr(said, "\xe2\x80\xae"));      /* U+202E */
         assert_null(strstr(said, "\xc2\x9b"));          /* U+009B */
@@ -933,6 +949,7 @@ int main(void)
                 cmocka_unit_test_setup(t_broken_frames_deny, reset_service_file),
                 cmocka_unit_test_setup(t_control_characters_are_shown_as_escapes, reset_service_file),
                 cmocka_unit_test_setup(t_esc_and_bidi_from_the_service_are_escaped, reset_service_file),
+                cmocka_unit_test_setup(t_answer_not_strict_utf8_json_denies, reset_service_file),
                 cmocka_unit_test_setup(t_long_messages_are_capped, reset_service_file),
                 cmocka_unit_test_setup(t_progress_lines_while_waiting_then_approval, reset_service_file),
                 cmocka_unit_test_setup(t_progress_counts_down_to_the_lapse, reset_service_file),
