@@ -385,6 +385,7 @@ void jit_notify_terminal_line(char *buf, size_t size, const struct jit_notify_me
 {
         _cleanup_free_ struct fields *f = calloc(1, sizeof(*f));
         char reason[160];
+        size_t n;
 
         if (!f || size < 8) {
                 if (size)
@@ -395,7 +396,8 @@ void jit_notify_terminal_line(char *buf, size_t size, const struct jit_notify_me
         (void)jit_escape_text(reason, sizeof(reason), m->reason ? m->reason : m->task ? m->task : "");
         snprintf(buf, size - 2, "\r\njit: %s asks for role %s (%s) on %s%s%s%s. Approve: jitctl approve %s",
                  f->user, f->role, f->ttl, f->host, reason[0] ? ": \"" : "", reason, reason[0] ? "\"" : "", f->id);
-        strcat(buf, "\r\n");
+        n = strlen(buf);                        /* at most size - 3: room for the line end */
+        snprintf(buf + n, size - n, "\r\n");
 }
 
 /* ---- signing and retries ----------------------------------------------- */

@@ -265,7 +265,7 @@ struct tz_saved {
 static int tz_push(const char *tz, struct tz_saved *ret)
 {
         char val[1 + sizeof(JIT_TZ_DIR) + 1 + JIT_TZ_NAME_MAX + 1];
-        const char *old = getenv("TZ");
+        const char *old = secure_getenv("TZ");
         char *saved = NULL;
 
         if (old && !(saved = strdup(old)))

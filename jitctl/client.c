@@ -220,9 +220,9 @@ bool jit_colour_is_on(void)
         static int on = -1;
 
         if (on < 0) {
-                const char *term = getenv("TERM");
+                const char *term = secure_getenv("TERM");
 
-                on = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
+                on = isatty(STDOUT_FILENO) && !secure_getenv("NO_COLOR") && term && *term &&
                      strcmp(term, "dumb") != 0;
         }
         return on;

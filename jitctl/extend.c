@@ -19,8 +19,8 @@ int verb_extend(int argc, char **argv)
         const char *reason = NULL;
         uint64_t ttl = 0, timeout = 900;
         bool wait = false;
-        cJSON *req, *ans = NULL;
-        int c, r;
+        cJSON *req;
+        int c;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
@@ -40,23 +40,5 @@ int verb_extend(int argc, char **argv)
         cJSON_AddNumberToObject(req, "ttl", (double)ttl);
         if (reason)
                 cJSON_AddStringToObject(req, "reason", reason);
-        r = jit_call(req, 10000, &ans);
-        if (r)
-                return r;
-        if (wait && jit_exit_for(ans) == JIT_EXIT_PENDING && jit_json_str(ans, "request_id")) {
-                char id[32];
-                cJSON *fin = NULL;
-
-                snprintf(id, sizeof(id), "%s", jit_json_str(ans, "request_id"));
-                if (!jit_g.json)
-                        (void)jit_print_outcome(ans);
-                cJSON_Delete(ans);
-                r = jit_wait_shown(id, timeout, &fin);
-                if (r)
-                        return r;
-                ans = fin;
-        }
-        r = jit_print_outcome(ans);
-        cJSON_Delete(ans);
-        return r;
+        return jit_request_send(req, wait, timeout);
 }

@@ -77,6 +77,9 @@ int jit_parse_duration_arg(const char *s, uint64_t *ret);
 int jit_simple_call(const char *op, const char *id, cJSON *extra);
 /* Ask the service to hold until request id is decided, or timeout_s. */
 int jit_wait_for(const char *id, uint64_t timeout_s, cJSON **ret);
+/* Send a request op (request, extend), print the outcome; with wait, hold
+ * with a progress line until it is decided or timeout_s passes. */
+int jit_request_send(cJSON *req, bool wait, uint64_t timeout_s);
 /* The same, with wait.c's progress line on a terminal (stderr). */
 int jit_wait_shown(const char *id, uint64_t timeout_s, cJSON **ret);
 

@@ -17,6 +17,31 @@ int jit_wait_for(const char *id, uint64_t timeout_s, cJSON **ret)
         return jit_call(req, (int)(timeout_s * 1000 + 10000), ret);
 }
 
+int jit_request_send(cJSON *req, bool wait, uint64_t timeout_s)
+{
+        cJSON *ans = NULL;
+        int r = jit_call(req, 10000, &ans);
+
+        if (r)
+                return r;
+        if (wait && jit_exit_for(ans) == JIT_EXIT_PENDING && jit_json_str(ans, "request_id")) {
+                char id[32];
+                cJSON *fin = NULL;
+
+                snprintf(id, sizeof(id), "%s", jit_json_str(ans, "request_id"));
+                if (!jit_g.json)
+                        (void)jit_print_outcome(ans);
+                cJSON_Delete(ans);
+                r = jit_wait_shown(id, timeout_s, &fin);
+                if (r)
+                        return r;
+                ans = fin;
+        }
+        r = jit_print_outcome(ans);
+        cJSON_Delete(ans);
+        return r;
+}
+
 int verb_request(int argc, char **argv)
 {
         static const struct option lo[] = {
@@ -33,8 +58,8 @@ int verb_request(int argc, char **argv)
         bool single_use = false;
         uint64_t ttl = 0, timeout = 900;
         bool wait = false;
-        cJSON *req, *ans = NULL;
-        int c, r;
+        cJSON *req;
+        int c;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
@@ -69,23 +94,5 @@ int verb_request(int argc, char **argv)
                 cJSON_AddTrueToObject(req, "single_use");
         if (bind)
                 cJSON_AddStringToObject(req, "bind", bind);
-        r = jit_call(req, 10000, &ans);
-        if (r)
-                return r;
-        if (wait && jit_exit_for(ans) == JIT_EXIT_PENDING && jit_json_str(ans, "request_id")) {
-                char id[32];
-                cJSON *fin = NULL;
-
-                snprintf(id, sizeof(id), "%s", jit_json_str(ans, "request_id"));
-                if (!jit_g.json)
-                        (void)jit_print_outcome(ans);
-                cJSON_Delete(ans);
-                r = jit_wait_shown(id, timeout, &fin);
-                if (r)
-                        return r;
-                ans = fin;
-        }
-        r = jit_print_outcome(ans);
-        cJSON_Delete(ans);
-        return r;
+        return jit_request_send(req, wait, timeout);
 }
