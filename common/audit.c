@@ -299,6 +299,11 @@ uint64_t jit_audit_seq(const struct jit_audit *a)
         return a ? a->seq : 0;
 }
 
+const char *jit_audit_head(const struct jit_audit *a)
+{
+        return a ? a->head : "";
+}
+
 void jit_audit_free(struct jit_audit *a)
 {
         if (!a)

@@ -50,6 +50,8 @@ int jit_audit_append(struct jit_audit *a, const char *event, uint64_t time_us, c
 int jit_audit_checkpoint(struct jit_audit *a, uint64_t time_us);
 
 uint64_t jit_audit_seq(const struct jit_audit *a);
+/* The hash of the last line written (hex; "" before the first). */
+const char *jit_audit_head(const struct jit_audit *a);
 void jit_audit_free(struct jit_audit *a);
 
 struct jit_audit_report {

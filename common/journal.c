@@ -37,6 +37,7 @@ static const struct {
         [JIT_EV_REVIEW]    = { "review",    "489722e993274eb893464e694b19b7d1" },
         [JIT_EV_POLICY]    = { "policy",    "c118a4eed6f349adb1b56045ee999236" },
         [JIT_EV_NOTIFY]    = { "notify",    "67f811fee0584e21a559e3989d7591ca" },
+        [JIT_EV_FLEET]     = { "fleet",     "745e5c441a02422e8ae0a8f9105758aa" },
 };
 
 void jit_journal_set_stderr(bool on)
@@ -101,6 +102,7 @@ int jit_journal_event(enum jit_event ev, int priority, const struct jit_journal_
         field(iov, bufs, &n, "JIT_BY", f->by);
         field(iov, bufs, &n, "JIT_COMMAND", f->command);
         field(iov, bufs, &n, "JIT_TARGET", f->target);
+        field(iov, bufs, &n, "JIT_HOST", f->host);
         if (hook)
                 r = hook(hook_data, ev, f, msg);
         (void)sd_journal_sendv(iov, (int)n);

@@ -28,6 +28,7 @@ enum jit_event {
         JIT_EV_REVIEW,
         JIT_EV_POLICY,          /* templates added or removed */
         JIT_EV_NOTIFY,          /* a notification queued, delivered, retried or dropped */
+        JIT_EV_FLEET,           /* a decision from the fleet store applied or refused */
         _JIT_EV_MAX,
 };
 
@@ -35,6 +36,7 @@ struct jit_journal_fields {
         const char *request_id, *grant_id, *role, *user, *group;
         const char *decision, *approver, *rule, *service, *by, *command;
         const char *target;     /* a notification target */
+        const char *host;       /* fleet: the host a decision came from */
 };
 
 /* Also print one line per event to stderr (foreground service). */

@@ -39,6 +39,8 @@
 #define JIT_OP_TEMPLATE_ADD "template-add"       /* root only (validate runs in jitctl) */
 #define JIT_OP_TEMPLATE_REMOVE "template-remove" /* root only */
 #define JIT_OP_NOTIFY_RESULT "notify-result"     /* root only: jit-notify reports a delivery */
+#define JIT_OP_FLEET_SYNC "fleet-sync"           /* root only: jit-fleet waits for the pending set */
+#define JIT_OP_FLEET_DECIDE "fleet-decide"       /* root only: jit-fleet hands over a signed decision */
 
 /* Answer codes. */
 #define JIT_CODE_DENIED    "denied"

@@ -52,6 +52,8 @@ struct client {
         size_t out_len, out_off;
         char wait_id[JIT_ID_LEN + 1];
         uint64_t wait_deadline_us;      /* realtime */
+        bool fleet_sync;                /* waiting: for the pending set to change (wait_id "") */
+        uint64_t fleet_after;           /* ... from this generation */
         struct client *next;
 };
 
@@ -75,6 +77,7 @@ struct svc {
         uint64_t next_reconcile_us;
         pid_t sweep_exempt_pid;         /* the sudo using a single-use grant as it ends */
         struct svc_notify *notify;      /* NULL: no notifications (no outbox) */
+        uint64_t fleet_gen;             /* bumped by every request saved */
 };
 
 /* Who is asking: resolved from the peer uid or, for access, the PAM user. */
@@ -167,6 +170,13 @@ cJSON *svc_op_notify_result(struct svc *s, struct client *c, const cJSON *req);
 /* service_who.c: the host's name, and an approver's registered key */
 const char *svc_hostname(void);
 int svc_approver_key(struct svc *s, const char *approver, unsigned char pk[32]);
+
+/* service_fleet.c: what jit-fleet (root) publishes and carries back */
+cJSON *svc_op_fleet_sync(struct svc *s, struct client *c, const cJSON *req);
+cJSON *svc_op_fleet_decide(struct svc *s, struct client *c, const cJSON *req);
+void svc_fleet_expire_waiters(struct svc *s, uint64_t now);
+/* service_ops.c: a decision carried from host origin, checked as a local one */
+cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin);
 
 /* service_ops.c */
 /* Handle one request; returns the answer, or NULL when the client now

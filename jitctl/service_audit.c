@@ -85,6 +85,7 @@ static int audit_hook(void *userdata, enum jit_event ev, const struct jit_journa
         r |= add(o, "by", f->by);
         r |= add(o, "command", f->command);
         r |= add(o, "target", f->target);
+        r |= add(o, "host", f->host);
         r |= add(o, "message", message);
         if (r == 0)
                 r = jit_audit_append(s->audit, jit_journal_event_name(ev), svc_now_us(), o,

@@ -792,10 +792,11 @@ void svc_notify_decided(struct svc *s, const struct jit_request *r)
 
 void svc_expire_waiters(struct svc *s, uint64_t now)
 {
+        svc_fleet_expire_waiters(s, now);
         for (struct client *c = s->clients; c; c = c->next) {
                 struct jit_request *r;
 
-                if (!c->waiting || now < c->wait_deadline_us)
+                if (!c->waiting || c->fleet_sync || now < c->wait_deadline_us)
                         continue;
                 c->waiting = false;
                 r = svc_find_request(s, c->wait_id);
@@ -817,32 +818,39 @@ static enum jit_tier tier_of(const struct jit_request *r)
  * request's tier, and neither the requester by name nor by uid, nor one
  * who approved it already. A break-glass request is completed only by its
  * own requester (signing "break-glass"), and by nobody else. */
-static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request *r, struct who *w)
+static cJSON *check_decider_who(struct svc *s, struct jit_request *r, const struct who *w, bool remote)
 {
         const struct jit_role *role;
 
-        if (!r)
-                return svc_error(JIT_CODE_NOTFOUND, "no such request");
-        if (who_from_uid(c->uid, w) < 0)
-                return caller_unknown(c);
         if (r->state != JIT_REQ_PENDING)
                 return svc_error(JIT_CODE_CONFLICT, "request %s is already %s", r->id,
                                  jit_request_state_to_string(r->state));
         if (!s->config)
                 return svc_error(JIT_CODE_INTERNAL, "the jit policy is invalid: no decisions until it is fixed");
         if (is_break_glass(r))
-                return r->uid == c->uid && strcmp(r->user, w->name) == 0 ? NULL
-                       : svc_error(JIT_CODE_FORBIDDEN, "break-glass %s is completed by %s alone", r->id, r->user);
-        if (r->uid == c->uid || strcmp(r->user, w->name) == 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "you cannot decide your own request %s", r->id);
+                return !remote && r->uid == w->uid && strcmp(r->user, w->name) == 0 ? NULL
+                       : svc_error(JIT_CODE_FORBIDDEN, "break-glass %s is completed by %s alone, on this host",
+                                   r->id, r->user);
+        if ((w->uid != (uid_t)-1 && r->uid == w->uid) || strcmp(r->user, w->name) == 0)
+                return svc_error(JIT_CODE_FORBIDDEN, "%s cannot decide their own request %s", w->name, r->id);
         role = jit_config_find_role(s->config, r->role);
         if (!jit_policy_may_approve(s->config, role, tier_of(r), w->name, w->groups))
                 return svc_error(JIT_CODE_FORBIDDEN, "%s is not an approver for role %s at the %s tier", w->name,
                                  r->role, tier_of(r) == JIT_TIER_SECURITY ? "security" : "owner");
         for (size_t i = 0; i < r->n_approvals; i++)
                 if (strcmp(r->approvals[i].by, w->name) == 0)
-                        return svc_error(JIT_CODE_CONFLICT, "you approved %s already: it needs another approver", r->id);
+                        return svc_error(JIT_CODE_CONFLICT, "%s approved %s already: it needs another approver",
+                                         w->name, r->id);
         return NULL;
+}
+
+static cJSON *check_decider(struct svc *s, struct client *c, struct jit_request *r, struct who *w)
+{
+        if (!r)
+                return svc_error(JIT_CODE_NOTFOUND, "no such request");
+        if (who_from_uid(c->uid, w) < 0)
+                return caller_unknown(c);
+        return check_decider_who(s, r, w, false);
 }
 
 /* The policy may have changed since the request was made: judged again,
@@ -879,7 +887,7 @@ static cJSON *still_allowed(struct svc *s, struct jit_request *r)
  * can be decided once. */
 static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_request *r,
                               const char *approver, const char *decision, const char *group,
-                              uint64_t ttl, struct jit_signed *ret)
+                              uint64_t ttl, bool remote, struct jit_signed *ret)
 {
         struct jit_decision_fields f = {
                 .request = r->id, .requester = r->user, .host = svc_hostname(), .role = r->role,
@@ -896,8 +904,13 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
                 return svc_error(JIT_CODE_FORBIDDEN, "decisions must be signed: run jitctl keygen, have root "
                                  "register the key (jitctl approver add), then decide again with jitctl");
         f.time_us = (uint64_t)t->valuedouble;
-        if (f.time_us + JIT_DECISION_SKEW_US < now || f.time_us > now + JIT_DECISION_SKEW_US)
-                return svc_error(JIT_CODE_FORBIDDEN, "the decision was signed at a time too far from now");
+        /* Made here: signed just now. Carried by the fleet store: signed
+         * while the request was pending (a host partitioned away reads it
+         * later); the request can be decided once either way. */
+        if (remote ? f.time_us + JIT_DECISION_SKEW_US < r->created_us || f.time_us > now + JIT_DECISION_SKEW_US
+                   : f.time_us + JIT_DECISION_SKEW_US < now || f.time_us > now + JIT_DECISION_SKEW_US)
+                return svc_error(JIT_CODE_FORBIDDEN, "the decision was signed at a time too far from %s",
+                                 remote ? "the request's" : "now");
         memcpy(f.nonce, nonce, 33);
         e = svc_approver_key(s, approver, pk);
         if (e < 0)
@@ -979,48 +992,40 @@ static void announce_break_glass(const struct jit_request *r)
                           r->user, r->role, r->grant_id, r->reason ? r->reason : "", r->id);
 }
 
-static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
+/* An approval by w (checked by check_decider_who), signed as req says:
+ * recorded, and the grant made once the request has every approval it
+ * needs. remote: carried from another host by the fleet store. */
+static cJSON *decide_approve(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w,
+                             bool remote)
 {
-        struct jit_request *r = svc_find_request(s, str_of(req, "id"));
         const struct jit_role *role;
         struct jit_grant *g = NULL;
         _cleanup_free_ char *err = NULL;
         uint64_t final_ttl, max;
         struct jit_signed sd = { 0 };
-        struct who w = { 0 };
         uint64_t ttl;
         bool bg;
         cJSON *a;
 
         if (ttl_of(req, &ttl) < 0)
                 return svc_error(JIT_CODE_INVALID, "bad ttl");
-        a = check_decider(s, c, r, &w);
-        if (a) {
-                who_done(&w);
-                return a;
-        }
         bg = is_break_glass(r);
         role = jit_config_find_role(s->config, r->role);
         max = bg ? role->break_glass_ttl : role->max_ttl;
-        if (ttl && ttl > max) {
-                who_done(&w);
+        if (ttl && ttl > max)
                 return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name, (unsigned long long)max);
-        }
-        if (ttl && r->n_approvals && ttl != r->ttl) {
-                who_done(&w);
+        if (ttl && r->n_approvals && ttl != r->ttl)
                 return svc_error(JIT_CODE_CONFLICT, "the first approver of %s set its TTL to %llus: approve without --for",
                                  r->id, (unsigned long long)r->ttl);
-        }
         final_ttl = ttl ? ttl : r->ttl > max ? max : r->ttl;
         a = still_allowed(s, r);
         if (!a)
-                a = check_signature(s, req, r, w.name, bg ? "break-glass" : "approve", role->group, final_ttl, &sd);
-        if (!a && !bg && jit_request_add_approval(r, w.name, svc_now_us(),
-                                                  jit_policy_is_security_approver(s->config, w.name, w.groups), &sd) < 0)
+                a = check_signature(s, req, r, w->name, bg ? "break-glass" : "approve", role->group, final_ttl, remote, &sd);
+        if (!a && !bg && jit_request_add_approval(r, w->name, svc_now_us(),
+                                                  jit_policy_is_security_approver(s->config, w->name, w->groups), &sd) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "cannot record the approval");
         if (a) {
                 jit_signed_done(&sd);
-                who_done(&w);
                 return a;
         }
         /* The signed decision holds: apply exactly what it says. */
@@ -1031,15 +1036,13 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
         r->ttl = final_ttl;
         if (!bg && !approvals_complete(r)) {
                 jit_signed_done(&sd);
-                a = approval_noted(s, r, w.name);
-                who_done(&w);
-                return a;
+                return approval_noted(s, r, w->name);
         }
         if (bg)
                 r->review_state = strdup("open");
-        record_decision(s, r, JIT_REQ_APPROVED, &sd, w.name,
+        record_decision(s, r, JIT_REQ_APPROVED, &sd, w->name,
                         bg ? "break-glass: granted on their own signed statement, no approver" : str_of(req, "comment"));
-        if (svc_grant_create(s, r, bg ? "break-glass" : w.name, r->ttl, &g, &err) < 0)
+        if (svc_grant_create(s, r, bg ? "break-glass" : w->name, r->ttl, &g, &err) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "approved, but the grant could not be applied: %s",
                               err ? err : "see the service log");
         else
@@ -1049,6 +1052,77 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
                 svc_notify(s, JIT_NOTIFY_BREAK_GLASS, r, g);
         }
         svc_notify_decided(s, r);
+        return a;
+}
+
+static cJSON *decide_deny(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w, bool remote)
+{
+        struct jit_signed sd = { 0 };
+        cJSON *a;
+
+        a = check_signature(s, req, r, w->name, "deny", r->group, r->ttl, remote, &sd);
+        if (a) {
+                jit_signed_done(&sd);
+                return a;
+        }
+        record_decision(s, r, JIT_REQ_DENIED, &sd, w->name, str_of(req, "reason"));
+        svc_notify_decided(s, r);
+        svc_notify(s, JIT_NOTIFY_DENIED, r, NULL);
+        return svc_outcome(s, r);
+}
+
+static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
+{
+        struct jit_request *r = svc_find_request(s, str_of(req, "id"));
+        struct who w = { 0 };
+        cJSON *a;
+
+        a = check_decider(s, c, r, &w);
+        if (!a)
+                a = decide_approve(s, req, r, &w, false);
+        who_done(&w);
+        return a;
+}
+
+/* A decision the fleet store carried from another host (jit-fleet, root,
+ * hands it over): the approver is named by the message, so the signature
+ * alone speaks for them; it is checked exactly as one made here. Whatever
+ * is refused is on record: the store is trusted for availability only. */
+cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin)
+{
+        struct jit_request *r = svc_find_request(s, str_of(req, "id"));
+        const char *approver = str_of(req, "approver"), *decision = str_of(req, "decision");
+        bool approve = decision && strcmp(decision, "approve") == 0;
+        struct who w = { 0 };
+        cJSON *a = NULL;
+
+        if (!approver || !who_name_is_usable(approver))
+                a = svc_error(JIT_CODE_INVALID, "the decision names no usable approver");
+        else if (!approve && (!decision || strcmp(decision, "deny") != 0))
+                a = svc_error(JIT_CODE_INVALID, "the decision is neither approve nor deny");
+        else if (!r)
+                a = svc_error(JIT_CODE_NOTFOUND, "no request %s on this host", str_of(req, "id") ? str_of(req, "id") : "(none)");
+        else if (who_from_name(approver, &w) < 0) {
+                /* an approver without an account here: known by name and key alone */
+                w = (struct who){ .name = strdup(approver), .uid = (uid_t)-1, .gid = (gid_t)-1 };
+                if (!w.name)
+                        a = svc_error(JIT_CODE_INTERNAL, "out of memory");
+        }
+        if (!a)
+                a = check_decider_who(s, r, &w, true);
+        if (!a)
+                a = approve ? decide_approve(s, req, r, &w, true) : decide_deny(s, req, r, &w, true);
+        jit_journal_event(JIT_EV_FLEET, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")) ? LOG_NOTICE : LOG_WARNING,
+                          &(struct jit_journal_fields){ .request_id = r ? r->id : str_of(req, "id"),
+                                                        .role = r ? r->role : NULL, .user = r ? r->user : NULL,
+                                                        .approver = approver, .host = origin,
+                                                        .decision = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok"))
+                                                                    ? "applied" : "refused" },
+                          "fleet %s of %s by %s from host %s: %s", decision ? decision : "decision",
+                          str_of(req, "id") ? str_of(req, "id") : "(none)", approver ? approver : "(none)",
+                          origin ? origin : "(unknown)",
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")) ? "applied"
+                          : str_of(a, "error") ? str_of(a, "error") : "refused");
         who_done(&w);
         return a;
 }
@@ -1100,23 +1174,14 @@ static cJSON *op_review(struct svc *s, struct client *c, const cJSON *req)
 static cJSON *op_deny(struct svc *s, struct client *c, const cJSON *req)
 {
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
-        struct jit_signed sd = { 0 };
         struct who w = { 0 };
         cJSON *a;
 
         a = check_decider(s, c, r, &w);
         if (!a)
-                a = check_signature(s, req, r, w.name, "deny", r->group, r->ttl, &sd);
-        if (a) {
-                jit_signed_done(&sd);
-                who_done(&w);
-                return a;
-        }
-        record_decision(s, r, JIT_REQ_DENIED, &sd, w.name, str_of(req, "reason"));
-        svc_notify_decided(s, r);
-        svc_notify(s, JIT_NOTIFY_DENIED, r, NULL);
+                a = decide_deny(s, req, r, &w, false);
         who_done(&w);
-        return svc_outcome(s, r);
+        return a;
 }
 
 void svc_cancel_interrupted(struct svc *s, const char *id)
@@ -1478,6 +1543,8 @@ static const struct {
         { JIT_OP_TEMPLATE_ADD, true, op_template_add },
         { JIT_OP_TEMPLATE_REMOVE, true, op_template_remove },
         { JIT_OP_NOTIFY_RESULT, true, svc_op_notify_result },
+        { JIT_OP_FLEET_SYNC, true, svc_op_fleet_sync },
+        { JIT_OP_FLEET_DECIDE, true, svc_op_fleet_decide },
 };
 
 cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req)

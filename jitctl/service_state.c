@@ -129,6 +129,7 @@ int svc_save_request(struct svc *s, struct jit_request *r)
 {
         int e = jit_spool_put_request(s->spool, r);
 
+        s->fleet_gen++;         /* jit-fleet republishes what is pending */
         if (e < 0)
                 jit_journal_event(JIT_EV_ERROR, LOG_ERR, &(struct jit_journal_fields){ .request_id = r->id },
                                   "cannot write request %s to the spool: %s", r->id, strerror(-e));

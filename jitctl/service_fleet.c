@@ -1,0 +1,116 @@
+/* The service's side of the fleet: jit-fleet (root, the only program that
+ * talks to the fleet store) asks for this host's pending requests and
+ * waits for them to change (op fleet-sync), and hands over the decisions
+ * it reads from the store (op fleet-decide). The service never opens a
+ * network connection; a decision from the store is checked exactly as one
+ * made here (svc_fleet_decide in service_ops.c). */
+#include "service.h"
+#include "audit.h"
+#include "journal.h"
+#include "record.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FLEET_WAIT_MAX_MS (10LL * 60 * 1000)
+
+static bool is_break_glass(const struct jit_request *r)
+{
+        return r->kind && strcmp(r->kind, "break-glass") == 0;
+}
+
+/* What an approver elsewhere sees of a pending request, and the group and
+ * TTL an approval without --for signs (as op approve would apply them). */
+static cJSON *published(struct svc *s, const struct jit_request *r)
+{
+        const struct jit_role *role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
+        cJSON *o;
+
+        if (!role)
+                return NULL;
+        o = jit_request_to_json(r);
+        if (!o)
+                return NULL;
+        if (!cJSON_AddStringToObject(o, "sign_group", role->group) ||
+            !cJSON_AddNumberToObject(o, "sign_ttl", (double)(r->ttl > role->max_ttl ? role->max_ttl : r->ttl))) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static cJSON *snapshot(struct svc *s)
+{
+        cJSON *a = cJSON_CreateObject(), *list, *audit;
+
+        if (!a)
+                return NULL;
+        cJSON_AddBoolToObject(a, "ok", true);
+        cJSON_AddNumberToObject(a, "gen", (double)s->fleet_gen);
+        cJSON_AddStringToObject(a, "host", svc_hostname());
+        list = cJSON_AddArrayToObject(a, "requests");
+        audit = cJSON_AddObjectToObject(a, "audit");
+        if (!list || !audit) {
+                cJSON_Delete(a);
+                return NULL;
+        }
+        cJSON_AddNumberToObject(audit, "seq", (double)jit_audit_seq(s->audit));
+        cJSON_AddStringToObject(audit, "hash", jit_audit_head(s->audit));
+        for (size_t i = 0; i < s->n_reqs; i++) {
+                const struct jit_request *r = s->reqs[i];
+                cJSON *o;
+
+                /* break-glass is completed here by its requester alone */
+                if (r->state != JIT_REQ_PENDING || is_break_glass(r))
+                        continue;
+                o = published(s, r);
+                if (o)
+                        cJSON_AddItemToArray(list, o);
+        }
+        return a;
+}
+
+/* {"op":"fleet-sync","after":GEN,"timeout_ms":N}: the pending set now if
+ * it changed since GEN (or no timeout is given), else once it changes or
+ * the timeout passes. */
+cJSON *svc_op_fleet_sync(struct svc *s, struct client *c, const cJSON *req)
+{
+        const cJSON *after = cJSON_GetObjectItemCaseSensitive(req, "after");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
+        int64_t ms;
+
+        if (!cJSON_IsNumber(after) || !cJSON_IsNumber(t) || !(t->valuedouble > 0) ||
+            (uint64_t)after->valuedouble != s->fleet_gen)
+                return snapshot(s) ?: svc_error(JIT_CODE_INTERNAL, "out of memory");
+        ms = t->valuedouble >= (double)FLEET_WAIT_MAX_MS ? FLEET_WAIT_MAX_MS : (int64_t)t->valuedouble;
+        c->waiting = true;
+        c->fleet_sync = true;
+        c->fleet_after = s->fleet_gen;
+        c->wait_id[0] = '\0';
+        c->wait_deadline_us = svc_now_us() + (uint64_t)ms * 1000;
+        return NULL;
+}
+
+void svc_fleet_expire_waiters(struct svc *s, uint64_t now)
+{
+        for (struct client *c = s->clients; c; c = c->next) {
+                if (!c->waiting || !c->fleet_sync || (c->fleet_after == s->fleet_gen && now < c->wait_deadline_us))
+                        continue;
+                c->waiting = false;
+                c->fleet_sync = false;
+                svc_client_answer(s, c, snapshot(s) ?: svc_error(JIT_CODE_INTERNAL, "out of memory"));
+        }
+}
+
+/* {"op":"fleet-decide","origin":HOST,"id":..,"decision":..,"approver":..,
+ *  "ttl":..,"time_us":..,"nonce":..,"signature":..,"comment"|"reason":..} */
+cJSON *svc_op_fleet_decide(struct svc *s, struct client *c, const cJSON *req)
+{
+        const cJSON *origin = cJSON_GetObjectItemCaseSensitive(req, "origin");
+
+        (void)c;
+        if (!cJSON_IsString(origin) || !origin->valuestring[0] || strlen(origin->valuestring) > 255)
+                return svc_error(JIT_CODE_INVALID, "a fleet decision names the host it came from");
+        return svc_fleet_decide(s, req, origin->valuestring);
+}
