@@ -16,12 +16,19 @@ static bool clean(const char *v)
         return v && *v && !strchr(v, '\n') && strlen(v) < 256;
 }
 
+/* A client sends the nonce: exactly what jit_decision_nonce makes, or a
+ * newline in it would add a line to the signed text. */
+static bool is_nonce(const char *v)
+{
+        return strnlen(v, 33) == 32 && strspn(v, "0123456789abcdef") == 32;
+}
+
 int jit_decision_encode(char *buf, size_t size, const struct jit_decision_fields *f)
 {
         int n;
 
         if (!clean(f->request) || !clean(f->requester) || !clean(f->host) || !clean(f->role) ||
-            !clean(f->group) || !clean(f->approver) || strlen(f->nonce) != 32 ||
+            !clean(f->group) || !clean(f->approver) || !is_nonce(f->nonce) ||
             !f->decision || (strcmp(f->decision, "approve") != 0 && strcmp(f->decision, "deny") != 0 &&
                              strcmp(f->decision, "break-glass") != 0))
                 return -EINVAL;

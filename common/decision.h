@@ -15,7 +15,8 @@
  *   approver=<user>
  *   time=<microseconds since the epoch>
  *   nonce=<32 hex>
- * Values may not contain '\n' (jit_decision_encode refuses them).
+ * Values may not contain '\n' and the nonce is 32 lowercase hex digits
+ * (jit_decision_encode refuses anything else).
  * Key file (approver's, 0600): "jit-approver-key 1\n" then hex lines
  * salt, nonce, secretbox(Ed25519 secret key) sealed with a key from
  * Argon2id (crypto_pwhash, INTERACTIVE limits) of the passphrase.

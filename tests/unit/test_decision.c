@@ -76,6 +76,12 @@ static void t_encoding_refuses_what_could_forge_a_line(void **state)
         f.nonce[5] = '\0';
         assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
         f = fields();
+        memcpy(f.nonce, "0011223344\nrequester=mallory\n000", 33);
+        assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
+        f = fields();
+        memcpy(f.nonce, "00112233445566778899AABBCCDDEEFF", 33);
+        assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
+        f = fields();
         f.group = "";
         assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
         f = fields();
