@@ -75,12 +75,14 @@ int jit_decision_verify(const char *sig_hex, const char *canonical, const unsign
 
 int jit_decision_parse_pub(const char *text, size_t len, unsigned char pk[32])
 {
+        unsigned char k[32];
         size_t got = 0;
 
         if (len < 64 || len > 65 || (len == 65 && text[64] != '\n'))
                 return -EBADMSG;
-        if (sodium_hex2bin(pk, 32, text, 64, NULL, &got, NULL) < 0 || got != 32)
+        if (sodium_hex2bin(k, sizeof(k), text, 64, NULL, &got, NULL) < 0 || got != sizeof(k))
                 return -EBADMSG;
+        memcpy(pk, k, sizeof(k));
         return 0;
 }
 
@@ -133,24 +135,40 @@ static int hex_line(unsigned char *out, size_t size, const char **p, const char 
         return 0;
 }
 
+_Static_assert(sizeof(((struct jit_decision_sealed_key *)0)->salt) == crypto_pwhash_SALTBYTES &&
+               sizeof(((struct jit_decision_sealed_key *)0)->nonce) == crypto_secretbox_NONCEBYTES &&
+               sizeof(((struct jit_decision_sealed_key *)0)->box) == 64 + crypto_secretbox_MACBYTES,
+               "jit_decision_sealed_key has libsodium's sizes");
+
+int jit_decision_parse_key_file(struct jit_decision_sealed_key *ret, const char *text, size_t len)
+{
+        struct jit_decision_sealed_key k;
+        const char *p, *end = text + len;
+
+        if (len < strlen(KEY_MAGIC) || memcmp(text, KEY_MAGIC, strlen(KEY_MAGIC)) != 0)
+                return -EBADMSG;
+        p = text + strlen(KEY_MAGIC);
+        if (hex_line(k.salt, sizeof(k.salt), &p, end) < 0 || hex_line(k.nonce, sizeof(k.nonce), &p, end) < 0 ||
+            hex_line(k.box, sizeof(k.box), &p, end) < 0 || p != end)
+                return -EBADMSG;
+        *ret = k;
+        return 0;
+}
+
 int jit_decision_open_key(unsigned char sk[64], const char *text, size_t len, const char *passphrase)
 {
-        unsigned char salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES];
-        unsigned char key[crypto_secretbox_KEYBYTES], box[64 + crypto_secretbox_MACBYTES];
-        const char *p = text + strlen(KEY_MAGIC);
+        struct jit_decision_sealed_key k;
+        unsigned char key[crypto_secretbox_KEYBYTES];
         int r;
 
         if (sodium_init() < 0)
                 return -EIO;
-        if (len < strlen(KEY_MAGIC) || memcmp(text, KEY_MAGIC, strlen(KEY_MAGIC)) != 0 || !passphrase)
+        if (!passphrase || jit_decision_parse_key_file(&k, text, len) < 0)
                 return -EBADMSG;
-        if (hex_line(salt, sizeof(salt), &p, text + len) < 0 || hex_line(nonce, sizeof(nonce), &p, text + len) < 0 ||
-            hex_line(box, sizeof(box), &p, text + len) < 0)
-                return -EBADMSG;
-        r = derive(key, passphrase, salt);
+        r = derive(key, passphrase, k.salt);
         if (r < 0)
                 return r;
-        r = crypto_secretbox_open_easy(sk, box, sizeof(box), nonce, key) == 0 ? 0 : -EKEYREJECTED;
+        r = crypto_secretbox_open_easy(sk, k.box, sizeof(k.box), k.nonce, key) == 0 ? 0 : -EKEYREJECTED;
         sodium_memzero(key, sizeof(key));
         return r;
 }

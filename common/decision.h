@@ -55,4 +55,15 @@ int jit_decision_parse_pub(const char *text, size_t len, unsigned char pk[32]);
 int jit_decision_seal_key(char **ret_text, const unsigned char sk[64], const char *passphrase);
 int jit_decision_open_key(unsigned char sk[64], const char *text, size_t len, const char *passphrase);
 
+/* The parts of a sealed key file (sizes: crypto_pwhash_SALTBYTES,
+ * crypto_secretbox_NONCEBYTES, 64 + crypto_secretbox_MACBYTES). */
+struct jit_decision_sealed_key {
+        unsigned char salt[16], nonce[24], box[80];
+};
+
+/* What jit_decision_open_key reads of the text before it runs the KDF:
+ * exactly the magic line and three hex lines, nothing after them.
+ * 0 or -EBADMSG; *ret is written only on success. */
+int jit_decision_parse_key_file(struct jit_decision_sealed_key *ret, const char *text, size_t len);
+
 #endif
