@@ -190,6 +190,20 @@ static bool keys_are_unique(const cJSON *j)
         return true;
 }
 
+int jit_proto_parse_strict(const char *text, size_t len, cJSON **ret)
+{
+        const char *end = NULL;
+        bool clean = len > 0 && frame_is_clean((const unsigned char *)text, len);
+        cJSON *j = clean ? cJSON_ParseWithLengthOpts(text, len, &end, false) : NULL;
+
+        if (!j || !cJSON_IsObject(j) || end != text + len || !keys_are_unique(j)) {
+                cJSON_Delete(j);
+                return -EBADMSG;
+        }
+        *ret = j;
+        return 0;
+}
+
 int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON **ret)
 {
         for (;;) {
@@ -208,18 +222,10 @@ int jit_proto_reader_feed(struct jit_proto_reader *rd, int fd, size_t max, cJSON
                                         return -ENOMEM;
                         }
                         if (rd->got == rd->len) {
-                                const char *end = NULL;
-                                bool clean = frame_is_clean((const unsigned char *)rd->buf, rd->len);
-                                cJSON *j = clean ? cJSON_ParseWithLengthOpts(rd->buf, rd->len, &end, false) : NULL;
-                                bool trailing = j && end != rd->buf + rd->len;
+                                int r = jit_proto_parse_strict(rd->buf, rd->len, ret);
 
                                 jit_proto_reader_reset(rd);
-                                if (!j || !cJSON_IsObject(j) || trailing || !keys_are_unique(j)) {
-                                        cJSON_Delete(j);
-                                        return -EBADMSG;
-                                }
-                                *ret = j;
-                                return 1;
+                                return r < 0 ? r : 1;
                         }
                         n = recv(fd, rd->buf + rd->got, rd->len - rd->got, MSG_DONTWAIT);
                 }

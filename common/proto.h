@@ -74,6 +74,11 @@ int jit_proto_recv_interruptible(int fd, size_t max, int timeout_ms, cJSON **ret
 /* Kernel-reported credentials of the peer of a connected socket. */
 int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 
+/* One JSON object, as strictly as the wire takes it: UTF-8 without
+ * overlong forms or surrogates, no raw control byte in a string, no key
+ * twice in an object, nothing after it. 0 or -EBADMSG. */
+int jit_proto_parse_strict(const char *text, size_t len, cJSON **ret);
+
 /* Incremental reader for the non-blocking service side. */
 struct jit_proto_reader {
         unsigned char hdr[4];
