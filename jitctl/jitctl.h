@@ -27,6 +27,8 @@ enum {
 struct jit_globals {
         const char *socket;
         bool json;
+        bool fleet;                 /* --fleet: the fleet's queue, through jit-fleet */
+        const char *fleet_socket;
 };
 extern struct jit_globals jit_g;
 
@@ -86,6 +88,11 @@ int jit_wait_shown(const char *id, uint64_t timeout_s, cJSON **ret);
 /* signing.c */
 int jit_key_dir(char *buf, size_t size);
 int jit_read_passphrase(const char *file, const char *prompt, char buf[1024]);
+struct jit_decision_fields;
+/* Sign f (time and nonce are set here) with the caller's unlocked key:
+ * 0, or -errno (jit_sign_why says it for people). */
+int jit_sign_fields(struct jit_decision_fields *f, const char *keyfile, const char *passfile, char sig[129]);
+const char *jit_sign_why(int r);
 int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl,
                   const char *keyfile, const char *passfile);
 
@@ -113,5 +120,6 @@ int verb_done(int argc, char **argv);
 int jit_audit_setgid(const char *grant, char **paths);
 int verb_reconcile(int argc, char **argv);
 int verb_doctor(int argc, char **argv);
+int verb_fleet(int argc, char **argv);
 
 #endif

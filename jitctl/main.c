@@ -44,6 +44,12 @@ static void usage(FILE *f)
         fprintf(f, "Usage: jitctl [--json] [--socket PATH] VERB [ARGS]\n\nVerbs:\n");
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 fprintf(f, "  %s\n", verbs[i].synopsis);
+        fprintf(f, "\nThe fleet's queue (through jit-fleet, see jit-fleet(8)):\n"
+                   "  --fleet list [--host H] [--role R] [--user U]\n"
+                   "  --fleet show [HOST/]REQUEST\n"
+                   "  --fleet approve [HOST/]REQUEST [--comment TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
+                   "  --fleet deny [HOST/]REQUEST [--reason TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
+                   "  --fleet audit verify [FILE]\n");
         fprintf(f, "\nSee jitctl(8) for the exit codes and examples.\n");
 }
 
@@ -61,6 +67,12 @@ static int take_globals(int *argc, char **argv)
                         jit_g.socket = argv[++i];
                 } else if (strncmp(argv[i], "--socket=", 9) == 0) {
                         jit_g.socket = argv[i] + 9;
+                } else if (strcmp(argv[i], "--fleet") == 0) {
+                        jit_g.fleet = true;
+                } else if (strcmp(argv[i], "--fleet-socket") == 0) {
+                        if (i + 1 >= *argc)
+                                return -1;
+                        jit_g.fleet_socket = argv[++i];
                 } else {
                         argv[out++] = argv[i];
                 }
@@ -103,11 +115,13 @@ int main(int argc, char **argv)
 
         setlocale(LC_ALL, "C");
         if (take_globals(&argc, argv) < 0)
-                return jit_usage_error("--socket needs a path");
+                return jit_usage_error("--socket and --fleet-socket need a path");
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
                 usage(argc < 2 ? stderr : stdout);
                 return argc < 2 ? JIT_EXIT_USAGE : JIT_EXIT_OK;
         }
+        if (jit_g.fleet)
+                return verb_fleet(argc - 1, argv + 1);
         if (strcmp(argv[1], "--version") == 0) {
                 printf("jitctl %s\n", JIT_VERSION);
                 return JIT_EXIT_OK;

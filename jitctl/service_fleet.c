@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "journal.h"
 #include "record.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@ static bool is_break_glass(const struct jit_request *r)
 static cJSON *published(struct svc *s, const struct jit_request *r)
 {
         const struct jit_role *role = s->config ? jit_config_find_role(s->config, r->role) : NULL;
-        cJSON *o;
+        _cleanup_strv_free_ char **appr = NULL;
+        cJSON *o, *list;
 
         if (!role)
                 return NULL;
@@ -33,9 +35,24 @@ static cJSON *published(struct svc *s, const struct jit_request *r)
         if (!o)
                 return NULL;
         if (!cJSON_AddStringToObject(o, "sign_group", role->group) ||
-            !cJSON_AddNumberToObject(o, "sign_ttl", (double)(r->ttl > role->max_ttl ? role->max_ttl : r->ttl))) {
+            !cJSON_AddNumberToObject(o, "sign_ttl", (double)(r->ttl > role->max_ttl ? role->max_ttl : r->ttl)) ||
+            !(list = cJSON_AddArrayToObject(o, "approvers"))) {
                 cJSON_Delete(o);
                 return NULL;
+        }
+        /* who may see it elsewhere: "user" and "%group", as jitctl show has them */
+        appr = role_approvers(role);
+        for (size_t i = 0; appr && appr[i]; i++)
+                cJSON_AddItemToArray(list, cJSON_CreateString(appr[i]));
+        for (size_t i = 0; r->tier && strcmp(r->tier, "security") == 0 && s->config->security.users &&
+                           s->config->security.users[i]; i++)
+                cJSON_AddItemToArray(list, cJSON_CreateString(s->config->security.users[i]));
+        for (size_t i = 0; r->tier && strcmp(r->tier, "security") == 0 && s->config->security.groups &&
+                           s->config->security.groups[i]; i++) {
+                char g[JIT_NAME_MAX + 2] = "%";
+
+                strncat(g, s->config->security.groups[i], JIT_NAME_MAX);
+                cJSON_AddItemToArray(list, cJSON_CreateString(g));
         }
         return o;
 }

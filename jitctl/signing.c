@@ -125,17 +125,40 @@ static const char *why(int r)
         }
 }
 
+int jit_sign_fields(struct jit_decision_fields *f, const char *keyfile, const char *passfile, char sig[129])
+{
+        char canonical[JIT_DECISION_MAX];
+        unsigned char sk[64];
+        struct timespec ts;
+        int rc;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        f->time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+        jit_decision_nonce(f->nonce);
+        if (jit_decision_encode(canonical, sizeof(canonical), f) < 0)
+                return -EINVAL;
+        rc = load_key(keyfile, passfile, sk);
+        if (rc < 0)
+                return rc;
+        (void)jit_decision_sign(sig, canonical, sk);
+        sodium_memzero(sk, sizeof(sk));
+        return 0;
+}
+
+const char *jit_sign_why(int r)
+{
+        return why(r);
+}
+
 /* Ask the service what it holds for request id, sign the decision over
  * it, and add signature, nonce and time to req. ttl 0: the request's. */
 int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl,
                   const char *keyfile, const char *passfile)
 {
         struct jit_decision_fields f = { .decision = decision };
-        unsigned char sk[64];
-        char canonical[JIT_DECISION_MAX], sig[129];
+        char sig[129];
         cJSON *q = cJSON_CreateObject(), *ans = NULL;
         const cJSON *r;
-        struct timespec ts;
         int rc;
 
         cJSON_AddStringToObject(q, "op", JIT_OP_SHOW);
@@ -149,7 +172,6 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
                 cJSON_Delete(ans);
                 return rc ? rc : JIT_EXIT_NOTFOUND;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
         f.request = jit_json_str(r, "id");
         f.requester = jit_json_str(r, "user");
         f.role = jit_json_str(r, "role");
@@ -166,21 +188,15 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
                 if (!ttl && jit_json_u64(wg, "ttl"))
                         f.ttl = jit_json_u64(wg, "ttl");
         }
-        f.time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-        jit_decision_nonce(f.nonce);
-        if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0) {
-                cJSON_Delete(ans);
-                return jit_fail(JIT_EXIT_ERROR, "the service's record of %s cannot be signed", id);
-        }
+        rc = jit_sign_fields(&f, keyfile, passfile, sig);
         cJSON_Delete(ans);
-        rc = load_key(keyfile, passfile, sk);
         if (rc == -ENOENT && !keyfile)
                 return 0;       /* no key: unsigned; the service says why it refuses */
+        if (rc == -EINVAL)
+                return jit_fail(JIT_EXIT_ERROR, "the service's record of %s cannot be signed", id);
         if (rc < 0)
                 return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR,
                                 "cannot unlock your approver key: %s", why(rc));
-        (void)jit_decision_sign(sig, canonical, sk);
-        sodium_memzero(sk, sizeof(sk));
         cJSON_AddStringToObject(req, "signature", sig);
         cJSON_AddStringToObject(req, "nonce", f.nonce);
         cJSON_AddNumberToObject(req, "time_us", (double)f.time_us);

@@ -1,0 +1,880 @@
+/* jit-fleet — this host's link to the fleet's approval queue (etcd).
+ *
+ *   jit-fleet [--config FILE] [--socket PATH] [--fleet-socket PATH]
+ *
+ * The loop:
+ *  - the service: op fleet-sync, long-polled, gives this host's pending
+ *    requests whenever they change; they are published below
+ *    PREFIX/hosts/HOST/requests/ with a lease of their pending TTL and
+ *    deleted once decided; the audit head is published every
+ *    audit_interval (PREFIX/hosts/HOST/audit/head and, written once,
+ *    audit/heads/SEQ);
+ *  - the store: one watch over PREFIX/hosts/ keeps a mirror of the whole
+ *    queue; a decision for this host (hosts/ORIGIN/decisions/HOST/ID/WHO)
+ *    goes to the service (op fleet-decide), which checks it as a local one,
+ *    and what became of it is written to hosts/HOST/results/ORIGIN/ID/WHO
+ *    (so it is handled once, across restarts, and its approver hears);
+ *  - the local socket (jitctl --fleet): list the mirror, write a signed
+ *    decision below hosts/HOST/decisions/ as the approver the kernel names.
+ * The store unreachable: everything local goes on (the service decides
+ * alone, as the policy says); the agent retries every second and, back,
+ * reads the whole queue again and republishes.
+ */
+#include "jit-fleet.h"
+#include "cleanup.h"
+#include "proto.h"
+#include "strv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "safeio.h"
+
+#define SYNC_WAIT_MS 30000
+#define SERVICE_TIMEOUT_MS 10000
+#define RETRY_US (1ULL * 1000000)
+#define HEALTH_US (2ULL * 1000000)
+#define CLIENT_TIMEOUT_MS 2000
+
+struct pub {
+        char id[FLEET_NAME_MAX + 1];
+        char *text;                     /* what was put */
+};
+
+struct todo {
+        char origin[FLEET_NAME_MAX + 1], id[FLEET_NAME_MAX + 1], approver[FLEET_NAME_MAX + 1];
+        char *value;
+        int64_t rev;
+        struct todo *next;
+};
+
+struct agent {
+        const char *config_path, *socket_path, *fleet_socket_path;
+        struct fleet_config *cfg;
+        struct etcd etcd;
+        CURLM *multi;
+        struct etcd_watch watch;
+        char host[256];
+        char hosts_prefix[128];         /* PREFIX/hosts/ */
+        /* the store, as last read */
+        struct etcd_kv *mirror;
+        size_t n_mirror;
+        bool store_ok;
+        char store_err[256];
+        uint64_t next_store_try_us, next_health_us, next_audit_us;
+        struct todo *todo;
+        /* the service */
+        int svc_fd;
+        uint64_t svc_gen;
+        uint64_t next_svc_try_us;
+        cJSON *snapshot;                /* its last fleet-sync answer */
+        bool publish_dirty;
+        struct pub *pubs;
+        size_t n_pubs;
+        uint64_t audit_seq_published;
+        int lfd;
+};
+
+static volatile sig_atomic_t stop;
+
+void fleet_say(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("jit-fleet: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static uint64_t mono_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t real_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---- the mirror of PREFIX/hosts/ ---------------------------------------- */
+
+static struct etcd_kv *mirror_find(struct agent *a, const char *key)
+{
+        for (size_t i = 0; i < a->n_mirror; i++)
+                if (strcmp(a->mirror[i].key, key) == 0)
+                        return &a->mirror[i];
+        return NULL;
+}
+
+static void mirror_set(struct agent *a, const char *type, const struct etcd_kv *kv)
+{
+        struct etcd_kv *m = mirror_find(a, kv->key), *n;
+
+        if (strcmp(type, "DELETE") == 0) {
+                if (m) {
+                        free(m->key);
+                        free(m->value);
+                        *m = a->mirror[--a->n_mirror];
+                }
+                return;
+        }
+        if (m) {
+                char *v = strdup(kv->value);
+
+                if (v) {
+                        free(m->value);
+                        m->value = v;
+                        m->mod_revision = kv->mod_revision;
+                }
+                return;
+        }
+        n = realloc(a->mirror, (a->n_mirror + 1) * sizeof(*n));
+        if (!n)
+                return;
+        a->mirror = n;
+        n[a->n_mirror] = (struct etcd_kv){ .key = strdup(kv->key), .value = strdup(kv->value),
+                                           .mod_revision = kv->mod_revision };
+        if (n[a->n_mirror].key && n[a->n_mirror].value)
+                a->n_mirror++;
+        else {
+                free(n[a->n_mirror].key);
+                free(n[a->n_mirror].value);
+        }
+}
+
+/* A decision for this host, to hand over after the transfer callbacks. */
+static void consider(struct agent *a, const struct etcd_kv *kv)
+{
+        char parts[5][FLEET_NAME_MAX + 1];
+        struct todo *t;
+
+        if (fleet_split_key(kv->key, a->cfg->prefix, parts, 5) != 5 || strcmp(parts[1], "decisions") != 0 ||
+            strcmp(parts[2], a->host) != 0)
+                return;
+        t = calloc(1, sizeof(*t));
+        if (!t || !(t->value = strdup(kv->value))) {
+                free(t);
+                return;
+        }
+        memcpy(t->origin, parts[0], sizeof(t->origin));
+        memcpy(t->id, parts[3], sizeof(t->id));
+        memcpy(t->approver, parts[4], sizeof(t->approver));
+        t->rev = kv->mod_revision;
+        t->next = a->todo;
+        a->todo = t;
+}
+
+static void on_event(void *userdata, const char *type, const struct etcd_kv *kv)
+{
+        struct agent *a = userdata;
+
+        mirror_set(a, type, kv);
+        if (strcmp(type, "PUT") == 0)
+                consider(a, kv);
+}
+
+/* ---- the service -------------------------------------------------------- */
+
+static int service_call(struct agent *a, const cJSON *msg, cJSON **ret)
+{
+        _cleanup_close_ int fd = jit_proto_connect(a->socket_path);
+        int r;
+
+        if (fd < 0)
+                return fd;
+        r = jit_proto_send(fd, msg, SERVICE_TIMEOUT_MS);
+        if (r == 0)
+                r = jit_proto_recv(fd, JIT_PROTO_MAX_ANSWER, SERVICE_TIMEOUT_MS, ret);
+        return r;
+}
+
+static int service_sync_send(struct agent *a, bool now)
+{
+        _cleanup_(fleet_jsonp) cJSON *m = cJSON_CreateObject();
+
+        if (!m || !cJSON_AddStringToObject(m, "op", JIT_OP_FLEET_SYNC) ||
+            !cJSON_AddNumberToObject(m, "after", now ? -1 : (double)a->svc_gen) ||
+            !cJSON_AddNumberToObject(m, "timeout_ms", SYNC_WAIT_MS))
+                return -ENOMEM;
+        return jit_proto_send(a->svc_fd, m, SERVICE_TIMEOUT_MS);
+}
+
+static void service_connect(struct agent *a)
+{
+        a->svc_fd = jit_proto_connect(a->socket_path);
+        if (a->svc_fd < 0 || service_sync_send(a, true) < 0) {
+                if (a->svc_fd >= 0)
+                        close(a->svc_fd);
+                a->svc_fd = -1;
+                a->next_svc_try_us = mono_us() + RETRY_US;
+        }
+}
+
+static void service_read(struct agent *a)
+{
+        cJSON *ans = NULL;
+        const cJSON *gen;
+        int r = jit_proto_recv(a->svc_fd, JIT_PROTO_MAX_ANSWER, SERVICE_TIMEOUT_MS, &ans);
+
+        if (r < 0 || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))) {
+                if (r != -ECONNRESET)
+                        fleet_say("the service's answer to fleet-sync: %s", r < 0 ? strerror(-r) : "refused");
+                cJSON_Delete(ans);
+                close(a->svc_fd);
+                a->svc_fd = -1;
+                a->next_svc_try_us = mono_us() + RETRY_US;
+                return;
+        }
+        gen = cJSON_GetObjectItemCaseSensitive(ans, "gen");
+        a->svc_gen = cJSON_IsNumber(gen) ? (uint64_t)gen->valuedouble : 0;
+        cJSON_Delete(a->snapshot);
+        a->snapshot = ans;
+        a->publish_dirty = true;
+        if (service_sync_send(a, false) < 0) {
+                close(a->svc_fd);
+                a->svc_fd = -1;
+                a->next_svc_try_us = mono_us() + RETRY_US;
+        }
+}
+
+/* ---- publishing ------------------------------------------------------------ */
+
+static void key_of(char *buf, size_t size, struct agent *a, const char *what, const char *rest)
+{
+        snprintf(buf, size, "%s%s/%s%s%s", a->hosts_prefix, a->host, what, rest ? "/" : "", rest ? rest : "");
+}
+
+static void store_lost(struct agent *a, const char *why)
+{
+        if (a->store_ok)
+                fleet_say("the fleet store is unreachable (%s): local decisions only until it is back", why);
+        snprintf(a->store_err, sizeof(a->store_err), "%s", why);
+        a->store_ok = false;
+        etcd_watch_stop(a->multi, &a->watch);
+        a->next_store_try_us = mono_us() + RETRY_US;
+}
+
+static struct pub *pub_find(struct agent *a, const char *id)
+{
+        for (size_t i = 0; i < a->n_pubs; i++)
+                if (strcmp(a->pubs[i].id, id) == 0)
+                        return &a->pubs[i];
+        return NULL;
+}
+
+static void publish(struct agent *a)
+{
+        const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(a->snapshot, "requests"), *r;
+        uint64_t now = real_us();
+        char key[512];
+
+        /* what is pending: put (new or changed), each with its own lease */
+        cJSON_ArrayForEach(r, reqs) {
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+                const cJSON *dl = cJSON_GetObjectItemCaseSensitive(r, "deadline_us");
+                _cleanup_free_ char *text = NULL;
+                struct pub *p, *np;
+                int64_t lease = 0, ttl;
+
+                if (!cJSON_IsString(id) || !fleet_name_ok(id->valuestring))
+                        continue;
+                cJSON_DeleteItemFromObjectCaseSensitive((cJSON *)r, "host");
+                cJSON_AddStringToObject((cJSON *)r, "host", a->host);
+                text = cJSON_PrintUnformatted(r);
+                p = pub_find(a, id->valuestring);
+                if (!text || (p && strcmp(p->text, text) == 0))
+                        continue;
+                ttl = cJSON_IsNumber(dl) && dl->valuedouble > (double)now ? (int64_t)((dl->valuedouble - (double)now) / 1e6) + 1
+                                                                           : 900;
+                key_of(key, sizeof(key), a, "requests", id->valuestring);
+                if (etcd_lease(&a->etcd, ttl < 5 ? 5 : ttl, &lease) < 0 || etcd_put(&a->etcd, key, text, lease) < 0) {
+                        store_lost(a, a->etcd.err);
+                        return;
+                }
+                if (!p) {
+                        np = realloc(a->pubs, (a->n_pubs + 1) * sizeof(*np));
+                        if (!np)
+                                return;
+                        a->pubs = np;
+                        p = &a->pubs[a->n_pubs++];
+                        snprintf(p->id, sizeof(p->id), "%s", id->valuestring);
+                } else
+                        free(p->text);
+                p->text = TAKE_PTR(text);
+        }
+        /* what is no longer pending (or was ours before a restart): deleted */
+        for (size_t i = 0; i < a->n_mirror; i++) {
+                char parts[3][FLEET_NAME_MAX + 1];
+                bool pending = false;
+
+                if (fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 3) != 3 ||
+                    strcmp(parts[0], a->host) != 0 || strcmp(parts[1], "requests") != 0)
+                        continue;
+                cJSON_ArrayForEach(r, reqs) {
+                        const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+
+                        pending |= cJSON_IsString(id) && strcmp(id->valuestring, parts[2]) == 0;
+                }
+                if (pending)
+                        continue;
+                if (etcd_delete(&a->etcd, a->mirror[i].key, false) < 0) {
+                        store_lost(a, a->etcd.err);
+                        return;
+                }
+        }
+        for (size_t i = 0; i < a->n_pubs;) {
+                bool pending = false;
+
+                cJSON_ArrayForEach(r, reqs) {
+                        const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+
+                        pending |= cJSON_IsString(id) && strcmp(id->valuestring, a->pubs[i].id) == 0;
+                }
+                if (pending) {
+                        i++;
+                        continue;
+                }
+                free(a->pubs[i].text);
+                a->pubs[i] = a->pubs[--a->n_pubs];
+        }
+        a->publish_dirty = false;
+}
+
+static void publish_audit(struct agent *a)
+{
+        const cJSON *au = cJSON_GetObjectItemCaseSensitive(a->snapshot, "audit");
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(au, "seq"), *hash = cJSON_GetObjectItemCaseSensitive(au, "hash");
+        _cleanup_(fleet_jsonp) cJSON *o = cJSON_CreateObject();
+        _cleanup_free_ char *text = NULL;
+        char key[512], num[32];
+
+        a->next_audit_us = mono_us() + a->cfg->audit_interval * 1000000ULL;
+        if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !o || !cJSON_AddStringToObject(o, "host", a->host) ||
+            !cJSON_AddNumberToObject(o, "seq", seq->valuedouble) || !cJSON_AddStringToObject(o, "hash", hash->valuestring) ||
+            !cJSON_AddNumberToObject(o, "time_us", (double)real_us()) || !(text = cJSON_PrintUnformatted(o)))
+                return;
+        key_of(key, sizeof(key), a, "audit", "head");
+        if (etcd_put(&a->etcd, key, text, 0) < 0) {
+                store_lost(a, a->etcd.err);
+                return;
+        }
+        if ((uint64_t)seq->valuedouble == a->audit_seq_published)
+                return;
+        snprintf(num, sizeof(num), "heads/%020" PRIu64, (uint64_t)seq->valuedouble);
+        key_of(key, sizeof(key), a, "audit", num);
+        if (etcd_create(&a->etcd, key, text) < 0) {
+                store_lost(a, a->etcd.err);
+                return;
+        }
+        a->audit_seq_published = (uint64_t)seq->valuedouble;
+}
+
+/* ---- decisions from the store ---------------------------------------------- */
+
+static void handle(struct agent *a, struct todo *t)
+{
+        _cleanup_(fleet_jsonp) cJSON *op = NULL, *ans = NULL, *res = cJSON_CreateObject();
+        _cleanup_free_ char *text = NULL;
+        struct fleet_decision d = { 0 };
+        const struct etcd_kv *done;
+        char key[512], rest[3 * (FLEET_NAME_MAX + 1) + 8];
+        const char *outcome, *err;
+        int64_t lease = 0;
+        int r;
+
+        snprintf(rest, sizeof(rest), "%s/%s/%s", t->origin, t->id, t->approver);
+        key_of(key, sizeof(key), a, "results", rest);
+        done = mirror_find(a, key);
+        if (done) {
+                _cleanup_(fleet_jsonp) cJSON *j = cJSON_Parse(done->value);
+                const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "rev");
+
+                if (cJSON_IsNumber(rev) && (int64_t)rev->valuedouble == t->rev)
+                        return; /* handled already (before a restart, perhaps) */
+        }
+        if (fleet_parse_decision(t->value, strlen(t->value), &d) < 0) {
+                /* malformed: the service records the refusal all the same */
+                op = cJSON_CreateObject();
+                if (op) {
+                        cJSON_AddStringToObject(op, "op", JIT_OP_FLEET_DECIDE);
+                        cJSON_AddStringToObject(op, "origin", t->origin);
+                        cJSON_AddStringToObject(op, "id", t->id);
+                        cJSON_AddStringToObject(op, "approver", t->approver);
+                        cJSON_AddStringToObject(op, "decision", "malformed");
+                }
+        } else
+                op = fleet_decision_to_op(&d, t->origin);
+        fleet_decision_done(&d);
+        if (!op)
+                return;
+        r = service_call(a, op, &ans);
+        if (r < 0) {
+                fleet_say("cannot hand the decision %s to the service: %s (tried again when the store is read next)",
+                          key, strerror(-r));
+                return;
+        }
+        err = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "error"))
+              ? cJSON_GetObjectItemCaseSensitive(ans, "error")->valuestring : NULL;
+        outcome = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))
+                  ? (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "decision")) &&
+                     strcmp(cJSON_GetObjectItemCaseSensitive(ans, "decision")->valuestring, "pending") == 0
+                     ? "recorded" : "applied")
+                  : "refused";
+        fleet_say("decision on %s by %s from %s: %s%s%s", t->id, t->approver, t->origin, outcome, err ? ": " : "",
+                  err ? err : "");
+        if (!res || !cJSON_AddNumberToObject(res, "rev", (double)t->rev) ||
+            !cJSON_AddStringToObject(res, "outcome", outcome) || !cJSON_AddStringToObject(res, "host", a->host) ||
+            !cJSON_AddStringToObject(res, "id", t->id) || !cJSON_AddStringToObject(res, "approver", t->approver) ||
+            !cJSON_AddNumberToObject(res, "time_us", (double)real_us()) ||
+            (err && !cJSON_AddStringToObject(res, "error", err)) || !(text = cJSON_PrintUnformatted(res)))
+                return;
+        if (etcd_lease(&a->etcd, (int64_t)a->cfg->decision_ttl, &lease) < 0 || etcd_put(&a->etcd, key, text, lease) < 0)
+                store_lost(a, a->etcd.err);
+}
+
+static void handle_todo(struct agent *a)
+{
+        while (a->todo) {
+                struct todo *t = a->todo;
+
+                a->todo = t->next;
+                if (a->store_ok)
+                        handle(a, t);
+                free(t->value);
+                free(t);
+        }
+}
+
+/* ---- the store ----------------------------------------------------------- */
+
+static void store_connect(struct agent *a)
+{
+        struct etcd_kv *kvs = NULL;
+        size_t n = 0;
+        int64_t rev = 0;
+
+        if (etcd_range(&a->etcd, a->hosts_prefix, &kvs, &n, &rev) < 0) {
+                store_lost(a, a->etcd.err);
+                a->store_ok = false;
+                return;
+        }
+        etcd_kvs_free(a->mirror, a->n_mirror);
+        a->mirror = NULL;
+        a->n_mirror = 0;
+        for (size_t i = 0; i < n; i++)
+                mirror_set(a, "PUT", &kvs[i]);
+        if (etcd_watch_start(&a->etcd, a->multi, &a->watch, a->hosts_prefix, rev + 1) < 0) {
+                etcd_kvs_free(kvs, n);
+                store_lost(a, "cannot start the watch");
+                return;
+        }
+        if (!a->store_ok)
+                fleet_say("the fleet store answers (%s, revision %" PRId64 ", %zu keys)",
+                          a->cfg->endpoints[a->etcd.cur], rev, n);
+        a->store_ok = true;
+        a->store_err[0] = '\0';
+        a->next_health_us = mono_us() + HEALTH_US;
+        /* what was published may be gone (leases, a partition): all again */
+        for (size_t i = 0; i < a->n_pubs; i++)
+                free(a->pubs[i].text);
+        a->n_pubs = 0;
+        a->publish_dirty = true;
+        a->audit_seq_published = 0;
+        for (size_t i = 0; i < n; i++)
+                consider(a, &kvs[i]);
+        etcd_kvs_free(kvs, n);
+}
+
+/* The watch stream says nothing when the link is cut: ask the member. */
+static void store_health(struct agent *a)
+{
+        _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject(), *ans = NULL;
+        size_t cur = a->etcd.cur;
+
+        a->next_health_us = mono_us() + HEALTH_US;
+        if (!b)
+                return;
+        if (etcd_call(&a->etcd, "maintenance/status", b, &ans) < 0)
+                store_lost(a, a->etcd.err);
+        else if (a->etcd.cur != cur || !a->watch.easy) {
+                /* moved to another member: read and watch again there */
+                etcd_watch_stop(a->multi, &a->watch);
+                store_connect(a);
+        }
+}
+
+/* ---- the local socket (jitctl --fleet) --------------------------------------- */
+
+static bool user_may_see(const char *user, gid_t *gids, int ngids, const cJSON *req)
+{
+        const cJSON *ap = cJSON_GetObjectItemCaseSensitive(req, "approvers"), *e;
+        const cJSON *who = cJSON_GetObjectItemCaseSensitive(req, "user");
+
+        if (cJSON_IsString(who) && strcmp(who->valuestring, user) == 0)
+                return true;
+        cJSON_ArrayForEach(e, ap) {
+                struct group *gr;
+
+                if (!cJSON_IsString(e))
+                        continue;
+                if (e->valuestring[0] != '%') {
+                        if (strcmp(e->valuestring, user) == 0)
+                                return true;
+                        continue;
+                }
+                gr = getgrnam(e->valuestring + 1);
+                for (int i = 0; gr && i < ngids; i++)
+                        if (gids[i] == gr->gr_gid)
+                                return true;
+        }
+        return false;
+}
+
+static cJSON *op_list(struct agent *a, uid_t uid)
+{
+        cJSON *ans = cJSON_CreateObject(), *reqs, *results, *heads;
+        struct passwd *pw = getpwuid(uid);
+        gid_t gids[256];
+        int ngids = 256;
+
+        if (!ans)
+                return NULL;
+        if (!pw)
+                return ans;
+        if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &ngids) < 0)
+                ngids = 0;
+        cJSON_AddBoolToObject(ans, "ok", true);
+        cJSON_AddStringToObject(ans, "host", a->host);
+        cJSON_AddStringToObject(ans, "store", a->store_ok ? "ok" : a->store_err[0] ? a->store_err : "not read yet");
+        reqs = cJSON_AddArrayToObject(ans, "requests");
+        results = cJSON_AddArrayToObject(ans, "results");
+        heads = cJSON_AddArrayToObject(ans, "heads");
+        for (size_t i = 0; reqs && results && heads && i < a->n_mirror; i++) {
+                char parts[5][FLEET_NAME_MAX + 1];
+                int n = fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 5);
+                cJSON *v;
+
+                if (n < 2 || (jit_proto_parse_strict(a->mirror[i].value, strlen(a->mirror[i].value), &v) < 0))
+                        continue;
+                if (n == 3 && strcmp(parts[1], "requests") == 0 &&
+                    (uid == 0 || user_may_see(pw->pw_name, gids, ngids, v))) {
+                        cJSON_DeleteItemFromObjectCaseSensitive(v, "host");
+                        cJSON_AddStringToObject(v, "host", parts[0]);
+                        cJSON_AddItemToArray(reqs, v);
+                } else if (n == 5 && strcmp(parts[1], "results") == 0) {
+                        cJSON_AddStringToObject(v, "origin", parts[2]);
+                        cJSON_AddItemToArray(results, v);
+                } else if (n == 3 && strcmp(parts[1], "audit") == 0 && strcmp(parts[2], "head") == 0)
+                        cJSON_AddItemToArray(heads, v);
+                else
+                        cJSON_Delete(v);
+        }
+        return ans;
+}
+
+static cJSON *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static cJSON *fail(const char *fmt, ...)
+{
+        cJSON *a = cJSON_CreateObject();
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (a) {
+                cJSON_AddBoolToObject(a, "ok", false);
+                cJSON_AddStringToObject(a, "error", msg);
+        }
+        return a;
+}
+
+/* Write a signed decision for another host's request, as the approver
+ * the kernel names (the signature is checked where it lands). */
+static cJSON *op_decide(struct agent *a, uid_t uid, const cJSON *req)
+{
+        const cJSON *dj = cJSON_GetObjectItemCaseSensitive(req, "decision");
+        _cleanup_free_ char *text = NULL, *in = NULL;
+        struct fleet_decision d = { 0 };
+        struct passwd *pw = getpwuid(uid);
+        char key[512], rest[3 * (FLEET_NAME_MAX + 1) + 16];
+        int64_t lease = 0;
+        int r;
+
+        if (!cJSON_IsObject(dj) || !(in = cJSON_PrintUnformatted(dj)) ||
+            fleet_parse_decision(in, strlen(in), &d) < 0)
+                return fail("not a well-formed signed decision");
+        if (!pw || strcmp(pw->pw_name, d.approver) != 0) {
+                fleet_decision_done(&d);
+                return fail("a decision is written by its approver (%s) alone", d.approver);
+        }
+        if (!a->store_ok) {
+                fleet_decision_done(&d);
+                return fail("the fleet store is unreachable (%s): nothing was written", a->store_err);
+        }
+        text = fleet_decision_to_text(&d);
+        snprintf(rest, sizeof(rest), "%s/%s/%s", d.host, d.id, d.approver);
+        key_of(key, sizeof(key), a, "decisions", rest);
+        fleet_decision_done(&d);
+        if (!text)
+                return fail("out of memory");
+        r = etcd_lease(&a->etcd, (int64_t)a->cfg->decision_ttl, &lease);
+        if (r == 0)
+                r = etcd_put(&a->etcd, key, text, lease);
+        if (r < 0) {
+                cJSON *f = fail("the fleet store refused the decision: %s", a->etcd.err);
+
+                store_lost(a, a->etcd.err);
+                return f;
+        }
+        {
+                cJSON *ans = cJSON_CreateObject();
+
+                if (ans) {
+                        cJSON_AddBoolToObject(ans, "ok", true);
+                        cJSON_AddStringToObject(ans, "key", key);
+                }
+                return ans;
+        }
+}
+
+static cJSON *op_heads(struct agent *a, const cJSON *req)
+{
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(req, "host");
+        struct etcd_kv *kvs = NULL;
+        size_t n = 0;
+        char prefix[512];
+        cJSON *ans, *list;
+
+        if (!cJSON_IsString(h) || !fleet_name_ok(h->valuestring))
+                return fail("which host?");
+        snprintf(prefix, sizeof(prefix), "%s%s/audit/heads/", a->hosts_prefix, h->valuestring);
+        if (etcd_range(&a->etcd, prefix, &kvs, &n, NULL) < 0)
+                return fail("the fleet store: %s", a->etcd.err);
+        ans = cJSON_CreateObject();
+        list = ans ? cJSON_AddArrayToObject(ans, "heads") : NULL;
+        if (ans)
+                cJSON_AddBoolToObject(ans, "ok", true);
+        for (size_t i = 0; list && i < n; i++) {
+                cJSON *v = NULL;
+
+                if (jit_proto_parse_strict(kvs[i].value, strlen(kvs[i].value), &v) == 0)
+                        cJSON_AddItemToArray(list, v);
+        }
+        etcd_kvs_free(kvs, n);
+        return ans;
+}
+
+static void serve_client(struct agent *a)
+{
+        _cleanup_close_ int fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
+        _cleanup_(fleet_jsonp) cJSON *req = NULL, *ans = NULL;
+        const cJSON *op;
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+
+        if (fd < 0 || jit_proto_peer(fd, &pid, &uid, &gid) < 0 ||
+            jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, CLIENT_TIMEOUT_MS, &req) < 0)
+                return;
+        op = cJSON_GetObjectItemCaseSensitive(req, "op");
+        if (!cJSON_IsString(op))
+                ans = fail("no op");
+        else if (strcmp(op->valuestring, "list") == 0)
+                ans = op_list(a, uid);
+        else if (strcmp(op->valuestring, "decide") == 0)
+                ans = op_decide(a, uid, req);
+        else if (strcmp(op->valuestring, "heads") == 0)
+                ans = op_heads(a, req);
+        else
+                ans = fail("unknown operation");
+        if (ans)
+                (void)jit_proto_send(fd, ans, CLIENT_TIMEOUT_MS);
+}
+
+static int listen_on(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void)unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
+                int e = -errno;
+
+                close(fd);
+                return e;
+        }
+        return fd;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        stop = 1;
+}
+
+static int load_config(struct agent *a)
+{
+        _cleanup_free_ char *dir = strdup(a->config_path), *text = NULL;
+        _cleanup_close_ int dfd = -1;
+        char *slash = dir ? strrchr(dir, '/') : NULL, err[256] = "";
+        size_t len = 0;
+        int r;
+
+        if (!slash)
+                return -EINVAL;
+        *slash = '\0';
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
+        r = dfd < 0 ? dfd : jit_safeio_read_at(dfd, slash + 1, 64 * 1024, JIT_SAFEIO_TRUSTED, &text, &len);
+        if (r < 0) {
+                fleet_say("cannot read %s (root's, not writable by others): %s", a->config_path, strerror(-r));
+                return r;
+        }
+        r = fleet_config_parse(text, len, &a->cfg, err, sizeof(err));
+        if (r < 0)
+                fleet_say("%s: %s", a->config_path, err[0] ? err : strerror(-r));
+        return r;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option lo[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "socket", required_argument, NULL, 's' },
+                { "fleet-socket", required_argument, NULL, 'f' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        struct agent a = { .config_path = JIT_FLEET_CONFIG_PATH, .socket_path = JIT_SOCKET_PATH,
+                           .fleet_socket_path = JIT_FLEET_SOCKET_PATH, .svc_fd = -1, .lfd = -1 };
+        struct sigaction sa = { .sa_handler = on_signal };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:s:f:hV", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'c': a.config_path = optarg; break;
+                case 's': a.socket_path = optarg; break;
+                case 'f': a.fleet_socket_path = optarg; break;
+                case 'h':
+                        printf("Usage: jit-fleet [--config FILE] [--socket PATH] [--fleet-socket PATH]\n"
+                               "This host's link to the fleet's approval queue (etcd). See jit-fleet(8).\n");
+                        return 0;
+                case 'V': printf("jit-fleet %s\n", JIT_VERSION); return 0;
+                default: return 2;
+                }
+        }
+        /* nothing from the environment reaches libcurl: no proxy, CA, key log */
+        if (clearenv() != 0)
+                return 1;
+        (void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if (load_config(&a) < 0)
+                return 1;
+        if (gethostname(a.host, sizeof(a.host) - 1) < 0 || !fleet_name_ok(a.host)) {
+                fleet_say("this host's name \"%s\" cannot name it in the fleet (1-64 of A-Z a-z 0-9 . _ -)", a.host);
+                return 1;
+        }
+        snprintf(a.hosts_prefix, sizeof(a.hosts_prefix), "%s/hosts/", a.cfg->prefix);
+        if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(a.multi = curl_multi_init())) {
+                fleet_say("cannot initialise libsodium or libcurl");
+                return 1;
+        }
+        r = etcd_open(&a.etcd, a.cfg);
+        if (r < 0) {
+                fleet_say("%s", a.etcd.err);
+                return 1;
+        }
+        a.watch.on_event = on_event;
+        a.watch.userdata = &a;
+        a.lfd = listen_on(a.fleet_socket_path);
+        if (a.lfd < 0) {
+                fleet_say("cannot listen on %s: %s", a.fleet_socket_path, strerror(-a.lfd));
+                return 1;
+        }
+        fleet_say("host %s, store %s (%zu endpoints), prefix %s", a.host, a.cfg->endpoints[0], a.cfg->n_endpoints,
+                  a.cfg->prefix);
+        while (!stop) {
+                struct curl_waitfd extra[2];
+                unsigned n_extra = 0;
+                uint64_t now = mono_us();
+                int running = 0, msgs = 0, timeout = 1000;
+                CURLMsg *m;
+
+                if (!a.store_ok && now >= a.next_store_try_us)
+                        store_connect(&a);
+                if (a.store_ok && now >= a.next_health_us)
+                        store_health(&a);
+                if (a.svc_fd < 0 && now >= a.next_svc_try_us)
+                        service_connect(&a);
+                if (a.store_ok && a.snapshot && a.publish_dirty)
+                        publish(&a);
+                if (a.store_ok && a.snapshot && now >= a.next_audit_us)
+                        publish_audit(&a);
+                handle_todo(&a);
+                if (a.svc_fd >= 0)
+                        extra[n_extra++] = (struct curl_waitfd){ .fd = a.svc_fd, .events = CURL_WAIT_POLLIN };
+                extra[n_extra++] = (struct curl_waitfd){ .fd = a.lfd, .events = CURL_WAIT_POLLIN };
+                if (a.todo || (a.store_ok && a.publish_dirty && a.snapshot))
+                        timeout = 0;
+                if (curl_multi_poll(a.multi, extra, n_extra, timeout, NULL) != CURLM_OK)
+                        break;
+                curl_multi_perform(a.multi, &running);
+                while ((m = curl_multi_info_read(a.multi, &msgs)))
+                        if (m->msg == CURLMSG_DONE && m->easy_handle == a.watch.easy)
+                                store_lost(&a, a.watch.err[0] ? a.watch.err : curl_easy_strerror(m->data.result));
+                if (a.svc_fd >= 0 && (extra[0].revents & CURL_WAIT_POLLIN))
+                        service_read(&a);
+                if (extra[n_extra - 1].revents & CURL_WAIT_POLLIN)
+                        serve_client(&a);
+        }
+        etcd_watch_stop(a.multi, &a.watch);
+        curl_multi_cleanup(a.multi);
+        etcd_close(&a.etcd);
+        etcd_kvs_free(a.mirror, a.n_mirror);
+        for (size_t i = 0; i < a.n_pubs; i++)
+                free(a.pubs[i].text);
+        free(a.pubs);
+        cJSON_Delete(a.snapshot);
+        if (a.svc_fd >= 0)
+                close(a.svc_fd);
+        close(a.lfd);
+        (void)unlink(a.fleet_socket_path);
+        fleet_config_free(a.cfg);
+        curl_global_cleanup();
+        return 0;
+}

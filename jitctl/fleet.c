@@ -1,0 +1,455 @@
+/* jitctl --fleet list|show|approve|deny|audit verify — the fleet's queue,
+ * through this host's jit-fleet (/run/jit/fleet.sock), which mirrors the
+ * store. Decisions are signed here, with the approver's own key, over the
+ * other host's name; that host checks them as it checks its own. */
+#include "jitctl.h"
+#include "audit.h"
+#include "cleanup.h"
+#include "decision.h"
+#include "proto.h"
+#include "safeio.h"
+#include "spool.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FLEET_SOCKET "/run/jit/fleet.sock"
+#define FLEET_CALL_MS 10000
+
+static void jsonp(cJSON **p) { cJSON_Delete(*p); }
+
+static int fleet_call(cJSON *req, cJSON **ret)
+{
+        const char *path = jit_g.fleet_socket ? jit_g.fleet_socket : FLEET_SOCKET;
+        _cleanup_close_ int fd = jit_proto_connect(path);
+        int r;
+
+        if (fd < 0) {
+                cJSON_Delete(req);
+                return jit_fail(JIT_EXIT_UNAVAILABLE, "cannot reach jit-fleet at %s: %s (is this host enrolled and "
+                                "jit-fleet running? see jit-fleet(8))", path, strerror(-fd));
+        }
+        r = jit_proto_send(fd, req, FLEET_CALL_MS);
+        cJSON_Delete(req);
+        if (r == 0)
+                r = jit_proto_recv(fd, JIT_PROTO_MAX_ANSWER, FLEET_CALL_MS, ret);
+        if (r < 0)
+                return jit_fail(JIT_EXIT_UNAVAILABLE, "jit-fleet did not answer: %s", strerror(-r));
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(*ret, "ok"))) {
+                r = jit_fail(JIT_EXIT_ERROR, "%s", jit_json_str(*ret, "error") ? jit_json_str(*ret, "error") : "refused");
+                cJSON_Delete(*ret);
+                *ret = NULL;
+                return r;
+        }
+        return 0;
+}
+
+static int fleet_list_raw(cJSON **ret)
+{
+        cJSON *q = cJSON_CreateObject();
+
+        if (!q || !cJSON_AddStringToObject(q, "op", "list")) {
+                cJSON_Delete(q);
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        return fleet_call(q, ret);
+}
+
+static bool matches(const char *filter, const char *v)
+{
+        return !filter || (v && strcmp(filter, v) == 0);
+}
+
+static int fleet_list(int argc, char **argv)
+{
+        static const struct option lo[] = {
+                { "host", required_argument, NULL, 'H' },
+                { "role", required_argument, NULL, 'r' },
+                { "user", required_argument, NULL, 'u' },
+                {}
+        };
+        static const char *const head[] = { "HOST", "REQUEST", "USER", "ROLE", "TIER", "APPROVALS", "LAPSES", "REASON" };
+        const char *host = NULL, *role = NULL, *user = NULL;
+        _cleanup_(jsonp) cJSON *ans = NULL;
+        struct jit_table t = { .head = head, .n_cols = 8, .max_cell = 200, .state_col = -1 };
+        const cJSON *r;
+        uint64_t now;
+        struct timespec ts;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'H': host = optarg; break;
+                case 'r': role = optarg; break;
+                case 'u': user = optarg; break;
+                default: return JIT_EXIT_USAGE;
+                }
+        }
+        if (optind != argc)
+                return jit_usage_error("usage: jitctl --fleet list [--host H] [--role R] [--user U]");
+        c = fleet_list_raw(&ans);
+        if (c)
+                return c;
+        if (strcmp(jit_json_str(ans, "store") ? jit_json_str(ans, "store") : "", "ok") != 0)
+                fprintf(stderr, "jitctl: the fleet store is unreachable from %s (%s): this is its last known queue\n",
+                        jit_json_str(ans, "host"), jit_json_str(ans, "store"));
+        if (jit_g.json) {
+                cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "requests"), *next;
+
+                for (cJSON *e = list ? list->child : NULL; e; e = next) {
+                        next = e->next;
+                        if (!matches(host, jit_json_str(e, "host")) || !matches(role, jit_json_str(e, "role")) ||
+                            !matches(user, jit_json_str(e, "user")))
+                                cJSON_Delete(cJSON_DetachItemViaPointer(list, e));
+                }
+                jit_print_json(ans);
+                return JIT_EXIT_OK;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ans, "requests")) {
+                char appr[32], when[64];
+                const char *row[8];
+
+                if (!matches(host, jit_json_str(r, "host")) || !matches(role, jit_json_str(r, "role")) ||
+                    !matches(user, jit_json_str(r, "user")))
+                        continue;
+                snprintf(appr, sizeof(appr), "%d/%llu", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "approvals")),
+                         (unsigned long long)(jit_json_u64(r, "approvals_needed") ? jit_json_u64(r, "approvals_needed") : 1));
+                jit_format_when(when, sizeof(when), jit_json_u64(r, "deadline_us"), now);
+                row[0] = jit_json_str(r, "host");
+                row[1] = jit_json_str(r, "id");
+                row[2] = jit_json_str(r, "user");
+                row[3] = jit_json_str(r, "role");
+                row[4] = jit_json_str(r, "tier");
+                row[5] = appr;
+                row[6] = jit_json_u64(r, "deadline_us") ? when : NULL;
+                row[7] = jit_json_str(r, "reason");
+                if (jit_table_add(&t, row) < 0) {
+                        jit_table_free(&t);
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                }
+        }
+        if (t.n_rows)
+                jit_table_print(&t);
+        else
+                printf("No pending requests in the fleet%s.\n", host || role || user ? " that match" : "");
+        jit_table_free(&t);
+        return JIT_EXIT_OK;
+}
+
+/* [HOST/]ID in the list: exactly one. */
+static const cJSON *find_request(const cJSON *ans, const char *ref, int *rc)
+{
+        const char *slash = strchr(ref, '/');
+        const cJSON *r, *found = NULL;
+        int n = 0;
+
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ans, "requests")) {
+                const char *h = jit_json_str(r, "host"), *id = jit_json_str(r, "id");
+
+                if (!h || !id)
+                        continue;
+                if (slash ? strncmp(ref, h, (size_t)(slash - ref)) == 0 && h[slash - ref] == '\0' &&
+                                    strcmp(slash + 1, id) == 0
+                          : strcmp(ref, id) == 0) {
+                        found = r;
+                        n++;
+                }
+        }
+        if (n == 1)
+                return found;
+        *rc = n ? jit_fail(JIT_EXIT_USAGE, "%s is pending on %d hosts: name one as HOST/%s", ref, n, ref)
+                : jit_fail(JIT_EXIT_NOTFOUND, "no pending request %s in the fleet (decided, lapsed, or not yours to see)", ref);
+        return NULL;
+}
+
+static void print_field(const char *k, const char *v)
+{
+        if (!v)
+                return;
+        printf("%-12s ", k);
+        jit_put_text(stdout, v);
+        putchar('\n');
+}
+
+static int fleet_show(int argc, char **argv)
+{
+        _cleanup_(jsonp) cJSON *ans = NULL;
+        const cJSON *r, *it;
+        int rc = 0;
+        char num[32];
+
+        if (argc != 2)
+                return jit_usage_error("usage: jitctl --fleet show [HOST/]REQUEST");
+        rc = fleet_list_raw(&ans);
+        if (rc)
+                return rc;
+        r = find_request(ans, argv[1], &rc);
+        if (!r)
+                return rc;
+        if (jit_g.json) {
+                jit_print_json(r);
+                return JIT_EXIT_OK;
+        }
+        print_field("host", jit_json_str(r, "host"));
+        print_field("request", jit_json_str(r, "id"));
+        print_field("user", jit_json_str(r, "user"));
+        print_field("role", jit_json_str(r, "role"));
+        print_field("group", jit_json_str(r, "sign_group"));
+        snprintf(num, sizeof(num), "%llus", (unsigned long long)jit_json_u64(r, "sign_ttl"));
+        print_field("ttl", num);
+        print_field("tier", jit_json_str(r, "tier"));
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)jit_json_u64(r, "risk"));
+        print_field("risk", num);
+        print_field("reason", jit_json_str(r, "reason"));
+        print_field("service", jit_json_str(r, "service"));
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "policy_reasons"))
+                if (cJSON_IsString(it))
+                        print_field("why", it->valuestring);
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "approvals"))
+                print_field("approved by", jit_json_str(it, "by"));
+        return JIT_EXIT_OK;
+}
+
+/* Wait for the host to say what it did with our decision. */
+static int await_result(const char *host, const char *id, const char *me, const char *origin, uint64_t timeout_s)
+{
+        struct timespec ts;
+        uint64_t until;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        until = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + timeout_s * 1000;
+        for (;;) {
+                _cleanup_(jsonp) cJSON *ans = NULL;
+                const cJSON *x;
+                int rc = fleet_list_raw(&ans);
+
+                if (rc)
+                        return rc;
+                cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ans, "results")) {
+                        const char *outcome = jit_json_str(x, "outcome");
+
+                        if (!matches(host, jit_json_str(x, "host")) || !matches(id, jit_json_str(x, "id")) ||
+                            !matches(me, jit_json_str(x, "approver")) || !matches(origin, jit_json_str(x, "origin")) ||
+                            !outcome)
+                                continue;
+                        if (strcmp(outcome, "refused") == 0)
+                                return jit_fail(JIT_EXIT_FORBIDDEN, "%s refused the decision on %s: %s", host, id,
+                                                jit_json_str(x, "error") ? jit_json_str(x, "error") : "no reason given");
+                        if (!jit_g.json)
+                                printf("%s %s the decision on request %s.\n", host,
+                                       strcmp(outcome, "recorded") == 0 ? "recorded (more approvals needed)"
+                                                                        : "applied", id);
+                        else
+                                jit_print_json(x);
+                        return JIT_EXIT_OK;
+                }
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                if ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= until)
+                        break;
+                usleep(20 * 1000);
+        }
+        fprintf(stderr, "jitctl: the decision is in the fleet store, but %s has not confirmed it within %llus "
+                "(unreachable?): it applies it when it reads the store again\n", host, (unsigned long long)timeout_s);
+        return JIT_EXIT_PENDING;
+}
+
+static int fleet_decide(int argc, char **argv, const char *decision)
+{
+        static const struct option lo[] = {
+                { "comment", required_argument, NULL, 'c' },
+                { "reason", required_argument, NULL, 'c' },
+                { "passphrase-file", required_argument, NULL, 'p' },
+                { "key", required_argument, NULL, 'k' },
+                { "timeout", required_argument, NULL, 't' },
+                {}
+        };
+        const char *comment = NULL, *passfile = NULL, *keyfile = NULL;
+        _cleanup_(jsonp) cJSON *ans = NULL, *put = NULL;
+        struct jit_decision_fields f = { .decision = decision };
+        struct passwd *pw = getpwuid(getuid());
+        _cleanup_free_ char *host = NULL, *id = NULL, *me = NULL, *origin = NULL;
+        char sig[129];
+        uint64_t timeout_s = 10;
+        const cJSON *r;
+        cJSON *q, *d;
+        int c, rc = 0;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'c': comment = optarg; break;
+                case 'p': passfile = optarg; break;
+                case 'k': keyfile = optarg; break;
+                case 't': if (jit_parse_duration_arg(optarg, &timeout_s)) return JIT_EXIT_USAGE; break;
+                default: return JIT_EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc)
+                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST [--%s TEXT] [--passphrase-file FILE] "
+                                       "[--key FILE] [--timeout S]", decision,
+                                       strcmp(decision, "deny") == 0 ? "reason" : "comment");
+        if (!pw)
+                return jit_fail(JIT_EXIT_FORBIDDEN, "your uid has no user name");
+        rc = fleet_list_raw(&ans);
+        if (rc)
+                return rc;
+        r = find_request(ans, argv[optind], &rc);
+        if (!r)
+                return rc;
+        host = strdup(jit_json_str(r, "host") ?: "");
+        id = strdup(jit_json_str(r, "id") ?: "");
+        me = strdup(pw->pw_name);
+        origin = strdup(jit_json_str(ans, "host") ?: "");
+        f.request = id;
+        f.requester = jit_json_str(r, "user");
+        f.host = host;
+        f.role = jit_json_str(r, "role");
+        f.approver = me;
+        if (strcmp(decision, "approve") == 0) {
+                f.group = jit_json_str(r, "sign_group");
+                f.ttl = jit_json_u64(r, "sign_ttl");
+        } else {
+                f.group = jit_json_str(r, "group");
+                f.ttl = jit_json_u64(r, "ttl");
+        }
+        if (!host || !id || !me || !origin || !f.requester || !f.role || !f.group)
+                return jit_fail(JIT_EXIT_ERROR, "the published request %s cannot be signed", argv[optind]);
+        rc = jit_sign_fields(&f, keyfile, passfile, sig);
+        if (rc < 0)
+                return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR,
+                                "cannot sign: %s", jit_sign_why(rc));
+        q = cJSON_CreateObject();
+        d = q ? cJSON_AddObjectToObject(q, "decision") : NULL;
+        if (!d || !cJSON_AddStringToObject(q, "op", "decide") || !cJSON_AddNumberToObject(d, "v", 1) ||
+            !cJSON_AddStringToObject(d, "host", host) || !cJSON_AddStringToObject(d, "id", id) ||
+            !cJSON_AddStringToObject(d, "approver", me) || !cJSON_AddStringToObject(d, "decision", decision) ||
+            !cJSON_AddNumberToObject(d, "ttl", (double)f.ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f.time_us) ||
+            !cJSON_AddStringToObject(d, "nonce", f.nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
+            (comment && !cJSON_AddStringToObject(d, "comment", comment))) {
+                cJSON_Delete(q);
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        rc = fleet_call(q, &put);
+        if (rc)
+                return rc;
+        if (!jit_g.json)
+                printf("Signed %s of %s on %s written to the fleet store; waiting for %s ...\n", decision, id, host, host);
+        return await_result(host, id, me, origin, timeout_s);
+}
+
+/* The local log (or a copy of another host's) against the heads that host
+ * published: a head whose line is missing or hashes otherwise means the
+ * log was cut or rewritten after it was published. */
+static int fleet_audit(int argc, char **argv)
+{
+        static const struct option lo[] = {
+                { "file", required_argument, NULL, 'f' },
+                { "host", required_argument, NULL, 'H' },
+                {}
+        };
+        const char *file = JIT_SPOOL_DIR "/audit.log", *host = NULL;
+        _cleanup_free_ char *log = NULL, *dir = NULL;
+        _cleanup_(jsonp) cJSON *ans = NULL;
+        _cleanup_close_ int dfd = -1;
+        char hostname[256] = "";
+        uint64_t lines = 0, checked = 0, bad = 0;
+        size_t len = 0;
+        const cJSON *h;
+        cJSON *q;
+        char *slash;
+        int c, rc;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "", lo, NULL)) >= 0) {
+                switch (c) {
+                case 'f': file = optarg; break;
+                case 'H': host = optarg; break;
+                default: return JIT_EXIT_USAGE;
+                }
+        }
+        if (optind + 1 != argc || strcmp(argv[optind], "verify") != 0)
+                return jit_usage_error("usage: jitctl --fleet audit verify [--file LOG] [--host HOST]");
+        if (!host) {
+                (void)gethostname(hostname, sizeof(hostname) - 1);
+                host = hostname;
+        }
+        dir = strdup(file);
+        slash = dir ? strrchr(dir, '/') : NULL;
+        if (!slash || file[0] != '/')
+                return jit_usage_error("--file takes an absolute path");
+        *slash = '\0';
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", 0);
+        rc = dfd < 0 ? dfd : jit_safeio_read_at(dfd, slash + 1, 1024LL * 1024 * 1024, 0, &log, &len);
+        if (rc < 0)
+                return jit_fail(rc == -EACCES ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR, "cannot read %s: %s", file,
+                                strerror(-rc));
+        q = cJSON_CreateObject();
+        if (!q || !cJSON_AddStringToObject(q, "op", "heads") || !cJSON_AddStringToObject(q, "host", host)) {
+                cJSON_Delete(q);
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        rc = fleet_call(q, &ans);
+        if (rc)
+                return rc;
+        cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ans, "heads")) {
+                uint64_t seq = jit_json_u64(h, "seq"), n = 0;
+                const char *want = jit_json_str(h, "hash");
+                char got[JIT_AUDIT_HASH_HEX + 1] = "";
+                size_t off = 0;
+
+                if (!seq || !want)
+                        continue;
+                checked++;
+                while (off < len && n < seq) {
+                        const char *nl = memchr(log + off, '\n', len - off);
+                        size_t ll = nl ? (size_t)(nl - (log + off)) : len - off, body;
+
+                        n++;
+                        if (n == seq && jit_audit_split_line(log + off, ll, &body, got) < 0)
+                                got[0] = '\0';
+                        off += ll + 1;
+                }
+                if (n < seq || strcmp(got, want) != 0) {
+                        bad++;
+                        fprintf(stderr, "%s: line %llu: %s (published by %s as %.16s...)\n", file, (unsigned long long)seq,
+                                n < seq ? "missing: the log was cut after this head was published"
+                                        : "differs from the head published: the log was rewritten", host, want);
+                }
+        }
+        for (size_t i = 0; i < len; i++)
+                lines += log[i] == '\n';
+        if (jit_g.json)
+                printf("{\"ok\":%s,\"host\":\"%s\",\"lines\":%llu,\"heads_checked\":%llu,\"heads_bad\":%llu}\n",
+                       bad ? "false" : "true", host, (unsigned long long)lines, (unsigned long long)checked,
+                       (unsigned long long)bad);
+        else if (!bad)
+                printf("%s: %llu lines agree with the %llu heads %s published to the fleet store.\n", file,
+                       (unsigned long long)lines, (unsigned long long)checked, host);
+        return bad ? JIT_EXIT_TAMPERED : checked ? JIT_EXIT_OK : jit_fail(JIT_EXIT_NOTFOUND, "%s has published no audit head", host);
+}
+
+int verb_fleet(int argc, char **argv)
+{
+        if (argc < 1)
+                return jit_usage_error("usage: jitctl --fleet list|show|approve|deny|audit ...");
+        if (strcmp(argv[0], "list") == 0)
+                return fleet_list(argc, argv);
+        if (strcmp(argv[0], "show") == 0)
+                return fleet_show(argc, argv);
+        if (strcmp(argv[0], "approve") == 0)
+                return fleet_decide(argc, argv, "approve");
+        if (strcmp(argv[0], "deny") == 0)
+                return fleet_decide(argc, argv, "deny");
+        if (strcmp(argv[0], "audit") == 0)
+                return fleet_audit(argc, argv);
+        return jit_usage_error("jitctl --fleet takes list, show, approve, deny or audit verify, not \"%s\"", argv[0]);
+}
