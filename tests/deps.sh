@@ -9,7 +9,8 @@ pkgs="cmake make gcc pkg-config
       openssl ca-certificates
       systemd-container mmdebstrap zstd mandoc
       clang libclang-rt-14-dev
-      dpkg-dev lintian"
+      dpkg-dev lintian
+      valgrind"
 missing=$(for p in $pkgs; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
         echo "== installing: $(echo $missing)"
