@@ -167,6 +167,24 @@ static void t_sealed_key_opens_only_with_its_passphrase(void **state)
         free(text);
 }
 
+static void t_key_file_is_exactly_its_four_lines(void **state)
+{
+        struct jit_decision_sealed_key k;
+        unsigned char pk[32], sk[64], back[64];
+        char *text = NULL, *longer = NULL;
+
+        (void)state;
+        keys(pk, sk);
+        assert_int_equal(jit_decision_seal_key(&text, sk, "correct horse battery"), 0);
+        assert_int_equal(jit_decision_parse_key_file(&k, text, strlen(text)), 0);
+        assert_int_equal(jit_decision_parse_key_file(&k, text, strlen(text) - 1), -EBADMSG);
+        assert_true(asprintf(&longer, "%sextra\n", text) > 0);
+        assert_int_equal(jit_decision_parse_key_file(&k, longer, strlen(longer)), -EBADMSG);
+        assert_int_equal(jit_decision_open_key(back, longer, strlen(longer), "correct horse battery"), -EBADMSG);
+        free(longer);
+        free(text);
+}
+
 static void t_public_key_text_is_strict(void **state)
 {
         unsigned char pk[32], sk[64], got[32];
@@ -205,6 +223,7 @@ int main(void)
                 cmocka_unit_test(t_signature_verifies_and_binds_every_field),
                 cmocka_unit_test(t_signature_of_another_key_or_malformed_is_refused),
                 cmocka_unit_test(t_sealed_key_opens_only_with_its_passphrase),
+                cmocka_unit_test(t_key_file_is_exactly_its_four_lines),
                 cmocka_unit_test(t_public_key_text_is_strict),
                 cmocka_unit_test(t_nonces_differ),
         };
