@@ -99,10 +99,15 @@ int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
-                return -EPERM;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
+        if (st.st_nlink != 1)
+                return -EMLINK;
         if ((flags & JIT_SAFEIO_TRUSTED) &&
             (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))))
+                return -EPERM;
+        if ((flags & JIT_SAFEIO_OWN) &&
+            (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))))
                 return -EPERM;
         if ((flags & JIT_SAFEIO_SECRET) && (st.st_mode & 077))
                 return -EPERM;
@@ -127,6 +132,19 @@ int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
                 *ret_len = off;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+const char *jit_safeio_strerror(int r)
+{
+        switch (r) {
+        case -ELOOP: return "a symbolic link (not followed)";
+        case -ENOTDIR: return "not a directory (symbolic links are not followed)";
+        case -EISDIR: return "a directory, not a file";
+        case -ENXIO: return "not a regular file (a FIFO, socket or device)";
+        case -EMLINK: return "more than one hard link";
+        case -EPERM: return "wrong owner or mode";
+        default: return strerror(-r);
+        }
 }
 
 static int write_all(int fd, const char *p, size_t len)

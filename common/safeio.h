@@ -21,6 +21,9 @@
 
 #define JIT_SAFEIO_SECRET 0x2   /* read_at: not readable by group/others either */
 
+#define JIT_SAFEIO_OWN 0x4      /* read_at: owned by the caller's euid and not
+                                 * writable by group/others (the spool) */
+
 /* Open directory path (absolute) walking from "/". Returns fd or -errno;
  * -EPERM when JIT_SAFEIO_TRUSTED fails. */
 int jit_safeio_open_dir(const char *path, int flags);
@@ -30,10 +33,18 @@ int jit_safeio_open_dir(const char *path, int flags);
 int jit_safeio_ensure_dir_at(int dirfd, const char *name, mode_t mode);
 
 /* Read a whole regular file (nlink 1, size <= max) into a NUL-terminated
- * buffer. With JIT_SAFEIO_TRUSTED the file must be owned by root and not
- * writable by group/others (-EPERM). -EFBIG when larger than max. */
+ * buffer. The open never blocks and never follows a symbolic link. Refused:
+ * -ELOOP a symbolic link, -EISDIR a directory, -ENXIO a FIFO, socket or
+ * device, -EMLINK more than one hard link, -EPERM the owner or mode the
+ * flags ask for (JIT_SAFEIO_TRUSTED: root's and not writable by
+ * group/others), -EFBIG larger than max. */
 int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
                        char **ret, size_t *ret_len);
+
+/* Why read_at (or any open here) refused a file, in words (a directory
+ * opened O_DIRECTORY|O_NOFOLLOW that is a symlink gives -ENOTDIR);
+ * strerror() for anything else. */
+const char *jit_safeio_strerror(int r);
 
 /* Atomically replace name below dirfd with data (mode). Returns 0 or -errno. */
 int jit_safeio_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);

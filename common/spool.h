@@ -23,8 +23,10 @@ struct jit_spool_ops {
         const char *name;
         int (*put_request)(struct jit_spool *s, const struct jit_request *r);
         int (*put_grant)(struct jit_spool *s, const struct jit_grant *g);
-        /* Load every record. Unreadable ones are listed in *ret_bad as
-         * "name: why" and left where they are. */
+        /* Load every record. Unreadable ones (a symbolic link, FIFO,
+         * device or directory, a file with another link or owner, a
+         * failed integrity check) are listed in *ret_bad as "name: why",
+         * left where they are, and never followed or opened blocking. */
         int (*load)(struct jit_spool *s,
                     struct jit_request ***ret_reqs, size_t *ret_nreqs,
                     struct jit_grant ***ret_grants, size_t *ret_ngrants,

@@ -98,7 +98,9 @@ static int load_dir(int dfd, const char *kind, char prefix, char ***bad,
                         note_bad(bad, kind, de->d_name, "unexpected file name");
                         continue;
                 }
-                r = jit_safeio_read_at(dfd, de->d_name, JIT_RECORD_MAX_SIZE, 0, &data, &len);
+                /* the service's own: a file of another owner (or a link
+                 * to one) is not a record it wrote */
+                r = jit_safeio_read_at(dfd, de->d_name, JIT_RECORD_MAX_SIZE, JIT_SAFEIO_OWN, &data, &len);
                 if (r == 0)
                         r = jit_record_open(data, len, &j);
                 if (r == 0) {
@@ -115,7 +117,8 @@ static int load_dir(int dfd, const char *kind, char prefix, char ***bad,
                         return r;
                 }
                 if (r < 0)
-                        note_bad(bad, kind, de->d_name, r == -EBADMSG ? "corrupt (integrity check failed)" : strerror(-r));
+                        note_bad(bad, kind, de->d_name,
+                                 r == -EBADMSG ? "corrupt (integrity check failed)" : jit_safeio_strerror(r));
         }
         closedir(d);
         return 0;

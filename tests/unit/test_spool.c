@@ -426,7 +426,46 @@ static void t_symlinked_record_is_reported_not_followed(void **state)
 
         load(e, &l);
         assert_int_equal(l.nreqs, 0);
-        assert_true(bad_mentions(l.bad, "r-0123456789"));
+        assert_true(bad_mentions(l.bad, "r-0123456789: a symbolic link"));
+        loaded_free(&l);
+}
+
+/* A record the service did not write: another user's file (intact, one
+ * link) is not taken; a FIFO under a record's name is reported at once,
+ * not waited on. */
+static void t_record_owned_by_another_user_is_reported(void **state)
+{
+        struct env *e = *state;
+        struct jit_grant g;
+        struct loaded l;
+        char path[256];
+
+        if (geteuid() != 0)
+                skip();
+        sample_grant(&g, "g-abcdefghjk");
+        assert_int_equal(jit_spool_put_grant(e->spool, &g), 0);
+        path_in(path, sizeof(path), e, "grants", "g-abcdefghjk");
+        assert_int_equal(chown(path, 65534, 65534), 0);
+
+        load(e, &l);
+        assert_int_equal(l.ngrants, 0);
+        assert_true(bad_mentions(l.bad, "g-abcdefghjk: wrong owner or mode"));
+        loaded_free(&l);
+}
+
+static void t_fifo_record_is_reported_without_blocking(void **state)
+{
+        struct env *e = *state;
+        struct loaded l;
+        char path[256];
+
+        path_in(path, sizeof(path), e, "requests", "r-0123456789");
+        assert_int_equal(mkfifo(path, 0600), 0);
+        alarm(10);
+        load(e, &l);
+        alarm(0);
+        assert_int_equal(l.nreqs, 0);
+        assert_true(bad_mentions(l.bad, "r-0123456789: not a regular file"));
         loaded_free(&l);
 }
 
@@ -502,6 +541,8 @@ int main(void)
                 SPOOL_TEST(t_record_under_another_records_name_is_reported),
                 SPOOL_TEST(t_intact_record_with_invalid_content_is_reported),
                 SPOOL_TEST(t_symlinked_record_is_reported_not_followed),
+                SPOOL_TEST(t_record_owned_by_another_user_is_reported),
+                SPOOL_TEST(t_fifo_record_is_reported_without_blocking),
                 SPOOL_TEST(t_dot_files_are_ignored),
                 SPOOL_TEST(t_put_refuses_an_invalid_id),
                 SPOOL_TEST(t_reopened_spool_sees_earlier_records),
