@@ -255,18 +255,26 @@ int jit_audit_open(int dirfd, const unsigned char sk[64], struct jit_audit **ret
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        a->fd = openat(dirfd, JIT_AUDIT_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* O_NONBLOCK: a FIFO put in its place must not hang the service
+         * (ENXIO with no reader); cleared once it is known to be a file. */
+        a->fd = openat(dirfd, JIT_AUDIT_FILE,
+                       O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
         if (a->fd < 0) {
                 r = -errno;
                 free(a);
                 return r;
         }
         r = fstat(a->fd, &st) < 0 ? -errno : 0;
-        if (r == 0 && (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid() ||
-                       (st.st_mode & 077)))
+        if (r == 0 && !S_ISREG(st.st_mode))
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
+        else if (r == 0 && st.st_nlink != 1)
+                r = -EMLINK;
+        else if (r == 0 && (st.st_uid != geteuid() || (st.st_mode & 077)))
                 r = -EPERM;
+        if (r == 0 && fcntl(a->fd, F_SETFL, O_APPEND) < 0)
+                r = -errno;
         if (r == 0) {
-                int rfd = openat(dirfd, JIT_AUDIT_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                int rfd = openat(dirfd, JIT_AUDIT_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                 struct stat rst;
 
                 r = rfd < 0 ? -errno : fstat(rfd, &rst) < 0 ? -errno :

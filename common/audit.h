@@ -36,7 +36,10 @@ struct jit_audit;
 /* Open (creating, mode 0600) dir/audit.log for appending and pick up the
  * chain where it ends. sk is the 64-byte Ed25519 secret key used for
  * checkpoints (copied). Returns 0 or -errno; -EBADMSG when the last line
- * cannot be read as a chain link (the log needs an admin's attention). */
+ * cannot be read as a chain link (the log needs an admin's attention);
+ * a log that is not a regular file of ours with one link is refused as
+ * jit_safeio_read_at refuses it (-ELOOP, -EISDIR, -ENXIO, -EMLINK, -EPERM),
+ * without blocking on a FIFO. */
 int jit_audit_open(int dirfd, const unsigned char sk[64], struct jit_audit **ret);
 
 /* Append one event. fields (may be NULL) is an object whose members are

@@ -431,19 +431,20 @@ int verb_serve(int argc, char **argv)
         s.self_path = realpath("/proc/self/exe", NULL);
         r = open_spool(&s, o.state_dir);
         if (r < 0)
-                return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the spool %s: %s", o.state_dir, strerror(-r));
+                return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the spool %s (or its requests/ or grants/): %s",
+                                o.state_dir, jit_safeio_strerror(r));
         /* Nothing is granted unless it can be put on record first. */
         r = svc_audit_open(&s, o.state_dir);
         if (r < 0)
                 return jit_fail(JIT_EXIT_ERROR, "serve: cannot open the audit log in %s or the host key next to %s: %s",
                                 o.state_dir, o.config, r == -EBADMSG ? "its last line is damaged (jitctl audit verify)" :
                                 r == -EKEYREJECTED ? "host.key is not a hex Ed25519 secret key" :
-                                r == -EPERM ? "wrong owner or mode" : strerror(-r));
+                                jit_safeio_strerror(r));
         svc_config_refresh(&s, true);
         r = svc_notify_open(&s, o.state_dir);
         if (r < 0)
                 jit_journal_event(JIT_EV_ERROR, LOG_ERR, NULL, "cannot open the notification outbox %s/%s: %s; "
-                                  "no notifications will be sent", o.state_dir, JIT_OUTBOX_DIR, strerror(-r));
+                                  "no notifications will be sent", o.state_dir, JIT_OUTBOX_DIR, jit_safeio_strerror(r));
         open_bus(&s);
         lfd = listen_socket(o.socket);
         if (lfd < 0 || sfd < 0 || !s.self_path)

@@ -916,8 +916,33 @@ static void open_refuses_a_log_with_a_second_hard_link(void **state)
 
         write_at(e->dfd, JIT_AUDIT_FILE, "", 0, 0600);
         assert_int_equal(linkat(e->dfd, JIT_AUDIT_FILE, e->dfd, "elsewhere", 0), 0);
-        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), -EPERM);
+        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), -EMLINK);
         assert_null(a);
+}
+
+/* A FIFO in the log's place: refused at once, not waited on for a reader
+ * (the service would hang at start, deaf even to SIGTERM). */
+static void open_refuses_a_fifo_without_blocking(void **state)
+{
+        struct env *e = *state;
+        struct jit_audit *a = NULL;
+
+        assert_int_equal(mkfifoat(e->dfd, JIT_AUDIT_FILE, 0600), 0);
+        alarm(10);
+        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), -ENXIO);
+        alarm(0);
+        assert_null(a);
+}
+
+static void open_refuses_a_directory(void **state)
+{
+        struct env *e = *state;
+        struct jit_audit *a = NULL;
+
+        assert_int_equal(mkdirat(e->dfd, JIT_AUDIT_FILE, 0700), 0);
+        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), -EISDIR);
+        assert_null(a);
+        assert_int_equal(unlinkat(e->dfd, JIT_AUDIT_FILE, AT_REMOVEDIR), 0);
 }
 
 static void open_refuses_a_log_owned_by_someone_else(void **state)
@@ -1309,6 +1334,8 @@ int main(void)
                 T(open_after_a_line_torn_before_its_newline_keeps_one_chain),
                 T(open_refuses_a_log_others_can_read),
                 T(open_refuses_a_log_with_a_second_hard_link),
+                T(open_refuses_a_fifo_without_blocking),
+                T(open_refuses_a_directory),
                 T(open_refuses_a_log_owned_by_someone_else),
                 T(open_refuses_a_symlink),
                 T(open_refuses_a_log_whose_last_line_is_not_a_link),
