@@ -1629,6 +1629,14 @@ static int merge_templates_dir(cJSON *root, struct vctx *v, int dirfd, int flags
                         name = strndup(f, l - 5);
                         if (r == 0 && name)
                                 merge_template(root, v, name, text, len);
+                        else if (r < 0 && r != -ENOMEM) {
+                                /* an error naming the file: the whole policy is refused */
+                                char where[PATH_MAX_LEN];
+
+                                snprintf(where, sizeof(where), JIT_TEMPLATES_DIR "/%s", f);
+                                verr(v, where, "refused: %s", jit_safeio_strerror(r));
+                                r = 0;
+                        }
                 }
                 free(names[i]);
         }

@@ -53,11 +53,16 @@ static int add(const char *user, const char *pubfile)
         _cleanup_close_ int reg = -1, fd = -1;
         char text[80], name[64];
         unsigned char pk[32];
+        struct stat st = { 0 };
         ssize_t n;
 
-        fd = open(pubfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        /* Often in the approver's own home: a FIFO there must not hang root. */
+        fd = open(pubfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return jit_fail(JIT_EXIT_NOTFOUND, "cannot open %s: %s", pubfile, strerror(errno));
+                return jit_fail(JIT_EXIT_NOTFOUND, "cannot open %s: %s", pubfile, jit_safeio_strerror(-errno));
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return jit_fail(JIT_EXIT_USAGE, "%s is %s", pubfile,
+                                S_ISDIR(st.st_mode) ? "a directory" : "not a regular file (a FIFO, socket or device)");
         n = read(fd, text, sizeof(text));
         if (n < 0 || jit_decision_parse_pub(text, (size_t)n, pk) < 0)
                 return jit_fail(JIT_EXIT_USAGE, "%s is not a jit public key (64 hex characters)", pubfile);

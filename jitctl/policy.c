@@ -47,7 +47,7 @@ static int load(const char *arg, struct jit_config **ret, const char **ret_path,
                 return jit_fail(JIT_EXIT_CONFIG, "%s: refused: the file, templates.d and every directory above "
                                 "must be owned by root and not writable by group or others", path);
         if (r < 0 && !errors)
-                return jit_fail(JIT_EXIT_CONFIG, "%s: %s", path, strerror(-r));
+                return jit_fail(JIT_EXIT_CONFIG, "%s: %s", path, jit_safeio_strerror(r));
         if (r < 0) {
                 for (size_t i = 0; errors[i]; i++)
                         fprintf(stderr, "%s: %s\n", path, errors[i]);
@@ -84,7 +84,7 @@ static int policy_check_json(const char *arg)
                 char msg[256];
 
                 snprintf(msg, sizeof(msg), "$: %s", r == -EPERM ? "the file, templates.d and every directory above "
-                         "must be owned by root and not writable by group or others" : strerror(-r));
+                         "must be owned by root and not writable by group or others" : jit_safeio_strerror(r));
                 (void)jit_strv_push(&errors, msg);
         }
         cJSON_AddStringToObject(o, "path", path);

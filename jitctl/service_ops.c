@@ -913,9 +913,23 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
                                  remote ? "the request's" : "now");
         memcpy(f.nonce, nonce, 33);
         e = svc_approver_key(s, approver, pk);
-        if (e < 0)
-                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered signing key for %s (%s)", approver,
-                                 e == -ENOENT ? "none registered: jitctl approver add" : "wrong owner or mode");
+        if (e == -ENOENT)
+                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered signing key for %s (none registered: "
+                                 "jitctl approver add)", approver);
+        if (e < 0) {
+                /* root's registry was tampered with or mis-set: say which file, and why */
+                int dl = strrchr(s->config_path, '/') ? (int)(strrchr(s->config_path, '/') - s->config_path) : 0;
+
+                jit_journal_event(JIT_EV_ERROR, LOG_WARNING,
+                                  &(struct jit_journal_fields){ .request_id = r->id, .approver = approver,
+                                                                .decision = decision },
+                                  "refused a %s of %s by %s: the registered key %.*s/%s/%s.pub (or its "
+                                  "directory) is refused: %s", decision, r->id, approver,
+                                  dl, s->config_path, JIT_APPROVERS_DIR, approver, jit_safeio_strerror(e));
+                return svc_error(JIT_CODE_FORBIDDEN, "no usable registered signing key for %s (%.*s/%s/%s.pub or "
+                                 "its directory: %s)", approver,
+                                 dl, s->config_path, JIT_APPROVERS_DIR, approver, jit_safeio_strerror(e));
+        }
         if (jit_decision_encode(canonical, sizeof(canonical), &f) < 0 ||
             jit_decision_verify(sig, canonical, pk) < 0) {
                 jit_journal_event(JIT_EV_ERROR, LOG_WARNING,

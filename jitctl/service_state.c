@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "journal.h"
 #include "membership.h"
+#include "safeio.h"
 #include "strv.h"
 #include "timer.h"
 
@@ -85,7 +86,7 @@ void svc_config_refresh(struct svc *s, bool force)
                 jit_journal_event(JIT_EV_SERVICE, LOG_ERR, NULL,
                                   "policy %s refused (%s): denying every request until it is fixed",
                                   s->config_path, r == -EPERM ? "must be owned by root and not writable by others" :
-                                  r == -EINVAL ? "invalid" : strerror(-r));
+                                  r == -EINVAL ? "invalid" : jit_safeio_strerror(r));
                 for (size_t i = 0; errors && errors[i]; i++)
                         jit_journal_event(JIT_EV_SERVICE, LOG_ERR, NULL, "%s: %s", s->config_path, errors[i]);
                 return;

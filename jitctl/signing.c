@@ -121,7 +121,7 @@ static const char *why(int r)
         case -EPERM: return "the key file must be yours alone (mode 0600)";
         case -EKEYREJECTED: return "wrong passphrase";
         case -ENOTTY: return "no terminal to ask the passphrase on (use --passphrase-file)";
-        default: return strerror(-r);
+        default: return jit_safeio_strerror(r);    /* a link, FIFO, directory, ...: not opened */
         }
 }
 
@@ -196,7 +196,8 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
                 return jit_fail(JIT_EXIT_ERROR, "the service's record of %s cannot be signed", id);
         if (rc < 0)
                 return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR,
-                                "cannot unlock your approver key: %s", why(rc));
+                                "cannot unlock your approver key %s: %s", keyfile ? keyfile : "~/.config/jit/approver.key",
+                                why(rc));
         cJSON_AddStringToObject(req, "signature", sig);
         cJSON_AddStringToObject(req, "nonce", f.nonce);
         cJSON_AddNumberToObject(req, "time_us", (double)f.time_us);

@@ -367,7 +367,8 @@ static void scan(struct notifier *n)
                         char aside[64];
 
                         snprintf(aside, sizeof(aside), ".bad.%s", de->d_name);
-                        say("record %s cannot be read (%s): moved aside as %s", de->d_name, strerror(-r), aside);
+                        say("record %s cannot be read (%s): moved aside as %s", de->d_name, jit_safeio_strerror(r),
+                            aside);
                         (void)renameat(n->outbox_fd, de->d_name, n->outbox_fd, aside);
                         continue;
                 }
