@@ -839,6 +839,52 @@ static void t_from_json_refuses_task_end_and_binding_strings_over_their_maximum(
         free(bind_over);
 }
 
+/* from_json reads members through an index of the object's names: it
+ * must answer as cJSON's own lookup does — the first of a repeated name
+ * counts — and an object with more members than the index holds (only a
+ * hand-made record has) is read all the same. */
+static void t_from_json_reads_the_first_of_a_repeated_name(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        _cleanup_grant_free_ struct jit_grant *g = full_grant(), *gback = NULL;
+        cJSON *j = jit_request_to_json(r), *k = jit_grant_to_json(g);
+
+        assert_non_null(j);
+        assert_non_null(k);
+        cJSON_AddItemToObject(j, "user", cJSON_CreateString("mallory"));
+        cJSON_AddItemToObject(j, "uid", cJSON_CreateString("not a number"));
+        cJSON_AddItemToObject(k, "group", cJSON_CreateString("root"));
+        assert_int_equal(jit_request_from_json(j, &back), 0);
+        assert_string_equal(back->user, r->user);
+        assert_int_equal(back->uid, r->uid);
+        assert_int_equal(jit_grant_from_json(k, &gback), 0);
+        assert_string_equal(gback->group, g->group);
+        cJSON_Delete(j);
+        cJSON_Delete(k);
+}
+
+static void t_from_json_reads_an_object_with_very_many_members(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *first = jit_request_to_json(r);
+
+        assert_non_null(j);
+        assert_non_null(first);
+        for (int i = 0; i < 300; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "x-%d", i);
+                cJSON_AddItemToObject(j, name, cJSON_CreateNumber(i));
+        }
+        cJSON_AddItemToObject(j, "user", cJSON_CreateString("mallory"));
+        assert_int_equal(jit_request_from_json(j, &back), 0);
+        cJSON_Delete(j);
+        j = jit_request_to_json(back);
+        assert_true(cJSON_Compare(j, first, true));
+        cJSON_Delete(j);
+        cJSON_Delete(first);
+}
+
 static void t_from_json_rejects_non_objects(void **state)
 {
         struct jit_request *r = NULL;
@@ -1192,6 +1238,8 @@ int main(void)
                 cmocka_unit_test(t_every_grant_state_round_trips),
                 cmocka_unit_test(t_state_names),
                 cmocka_unit_test(t_from_json_rejects_wrong_types),
+                cmocka_unit_test(t_from_json_reads_the_first_of_a_repeated_name),
+                cmocka_unit_test(t_from_json_reads_an_object_with_very_many_members),
                 cmocka_unit_test(t_from_json_rejects_missing_required_fields),
                 cmocka_unit_test(t_from_json_rejects_bad_ids),
                 cmocka_unit_test(t_from_json_rejects_bad_states),
