@@ -3,7 +3,8 @@
  * Owns: durable storage of records. The service is the only writer.
  * Invariants: put_* returns only once the record is durable (for the files
  * backend: temp + fsync + rename + fsync of the directory); a record that
- * fails its integrity check on load is reported, never half-used.
+ * fails its integrity check on load is reported, never half-used; load
+ * returns each kind oldest first (created_us, then id).
  * The interface is a vtable so that a second backend (etcd, for fleets)
  * can sit beside the files one without the service changing.
  */

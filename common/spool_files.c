@@ -163,6 +163,27 @@ static int add_grant(const cJSON *j, void *ud)
         return e;
 }
 
+/* Oldest first, as the service made them (a directory lists in hash
+ * order); the id breaks a tie, so every load gives the same order. */
+static int by_age(uint64_t a, uint64_t b, const char *ia, const char *ib)
+{
+        return a < b ? -1 : a > b ? 1 : strcmp(ia, ib);
+}
+
+static int request_by_age(const void *a, const void *b)
+{
+        const struct jit_request *x = *(struct jit_request *const *)a, *y = *(struct jit_request *const *)b;
+
+        return by_age(x->created_us, y->created_us, x->id, y->id);
+}
+
+static int grant_by_age(const void *a, const void *b)
+{
+        const struct jit_grant *x = *(struct jit_grant *const *)a, *y = *(struct jit_grant *const *)b;
+
+        return by_age(x->created_us, y->created_us, x->id, y->id);
+}
+
 static int files_load(struct jit_spool *s, struct jit_request ***ret_reqs, size_t *ret_nreqs,
                       struct jit_grant ***ret_grants, size_t *ret_ngrants, char ***ret_bad)
 {
@@ -184,6 +205,10 @@ static int files_load(struct jit_spool *s, struct jit_request ***ret_reqs, size_
                 jit_strv_free(bad);
                 return r;
         }
+        if (reqs.n)
+                qsort(reqs.items, reqs.n, sizeof(void *), request_by_age);
+        if (grants.n)
+                qsort(grants.items, grants.n, sizeof(void *), grant_by_age);
         *ret_reqs = (struct jit_request **)reqs.items;
         *ret_nreqs = reqs.n;
         *ret_grants = (struct jit_grant **)grants.items;

@@ -283,6 +283,49 @@ static void t_many_records_load_back(void **state)
         loaded_free(&l);
 }
 
+/* A directory lists in hash order; the service walks its records oldest
+ * first (list --all answers the newest), so load sorts them: by
+ * created_us, then by id. */
+static void t_load_returns_each_kind_oldest_first(void **state)
+{
+        static const struct { const char *id; uint64_t at; } reqs[] = {
+                { "r-000000000z", 30 }, { "r-0000000001", 50 }, { "r-000000000k", 10 },
+                { "r-000000000b", 30 }, { "r-0000000000", 40 }, { "r-000000000y", 20 },
+        };
+        static const char *const want_reqs[] = { "r-000000000k", "r-000000000y", "r-000000000b",
+                                                 "r-000000000z", "r-0000000000", "r-0000000001" };
+        static const struct { const char *id; uint64_t at; } grants[] = {
+                { "g-0000000003", 3 }, { "g-000000000x", 1 }, { "g-0000000002", 2 },
+        };
+        static const char *const want_grants[] = { "g-000000000x", "g-0000000002", "g-0000000003" };
+        struct env *e = *state;
+        struct loaded l;
+
+        for (size_t i = 0; i < 6; i++) {
+                struct jit_request r;
+
+                sample_request(&r, reqs[i].id, JIT_REQ_DENIED);
+                r.created_us = 1700000000000000ULL + reqs[i].at;
+                assert_int_equal(jit_spool_put_request(e->spool, &r), 0);
+        }
+        for (size_t i = 0; i < 3; i++) {
+                struct jit_grant g;
+
+                sample_grant(&g, grants[i].id);
+                g.created_us = 1700000000000000ULL + grants[i].at;
+                assert_int_equal(jit_spool_put_grant(e->spool, &g), 0);
+        }
+        load(e, &l);
+        assert_null(l.bad);
+        assert_int_equal(l.nreqs, 6);
+        assert_int_equal(l.ngrants, 3);
+        for (size_t i = 0; i < 6; i++)
+                assert_string_equal(l.reqs[i]->id, want_reqs[i]);
+        for (size_t i = 0; i < 3; i++)
+                assert_string_equal(l.grants[i]->id, want_grants[i]);
+        loaded_free(&l);
+}
+
 static void t_overwrite_keeps_one_file_with_the_latest_record(void **state)
 {
         struct env *e = *state;
@@ -535,6 +578,7 @@ int main(void)
                 SPOOL_TEST(t_put_records_load_back_equal),
                 SPOOL_TEST(t_record_files_are_private_and_named_by_id),
                 SPOOL_TEST(t_many_records_load_back),
+                SPOOL_TEST(t_load_returns_each_kind_oldest_first),
                 SPOOL_TEST(t_overwrite_keeps_one_file_with_the_latest_record),
                 SPOOL_TEST(t_corrupted_file_is_reported_and_not_returned),
                 SPOOL_TEST(t_file_with_an_unexpected_name_is_reported),
