@@ -196,6 +196,8 @@ int jit_proto_parse_strict(const char *text, size_t len, cJSON **ret)
         bool clean = len > 0 && frame_is_clean((const unsigned char *)text, len);
         cJSON *j = clean ? cJSON_ParseWithLengthOpts(text, len, &end, false) : NULL;
 
+        while (j && end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+                end++;  /* a file's final newline */
         if (!j || !cJSON_IsObject(j) || end != text + len || !keys_are_unique(j)) {
                 cJSON_Delete(j);
                 return -EBADMSG;

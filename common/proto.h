@@ -76,7 +76,7 @@ int jit_proto_peer(int fd, pid_t *ret_pid, uid_t *ret_uid, gid_t *ret_gid);
 
 /* One JSON object, as strictly as the wire takes it: UTF-8 without
  * overlong forms or surrogates, no raw control byte in a string, no key
- * twice in an object, nothing after it. 0 or -EBADMSG. */
+ * twice in an object, nothing after it but white space. 0 or -EBADMSG. */
 int jit_proto_parse_strict(const char *text, size_t len, cJSON **ret);
 
 /* Incremental reader for the non-blocking service side. */

@@ -270,9 +270,10 @@ static void key_of(char *buf, size_t size, struct agent *a, const char *what, co
 
 static void store_lost(struct agent *a, const char *why)
 {
-        if (a->store_ok)
+        if (a->store_ok || strcmp(a->store_err, why) != 0)
                 fleet_say("the fleet store is unreachable (%s): local decisions only until it is back", why);
-        snprintf(a->store_err, sizeof(a->store_err), "%s", why);
+        if (a->store_err != why)
+                snprintf(a->store_err, sizeof(a->store_err), "%s", why);
         a->store_ok = false;
         etcd_watch_stop(a->multi, &a->watch);
         a->next_store_try_us = mono_us() + RETRY_US;
@@ -854,9 +855,16 @@ int main(int argc, char **argv)
                 if (curl_multi_poll(a.multi, extra, n_extra, timeout, NULL) != CURLM_OK)
                         break;
                 curl_multi_perform(a.multi, &running);
-                while ((m = curl_multi_info_read(a.multi, &msgs)))
-                        if (m->msg == CURLMSG_DONE && m->easy_handle == a.watch.easy)
+                while ((m = curl_multi_info_read(a.multi, &msgs))) {
+                        if (m->msg != CURLMSG_DONE || m->easy_handle != a.watch.easy)
+                                continue;
+                        if (m->data.result == CURLE_OK && !a.watch.err[0]) {
+                                /* the member ended the stream: read and watch again */
+                                etcd_watch_stop(a.multi, &a.watch);
+                                store_connect(&a);
+                        } else
                                 store_lost(&a, a.watch.err[0] ? a.watch.err : curl_easy_strerror(m->data.result));
+                }
                 if (a.svc_fd >= 0 && (extra[0].revents & CURL_WAIT_POLLIN))
                         service_read(&a);
                 if (extra[n_extra - 1].revents & CURL_WAIT_POLLIN)

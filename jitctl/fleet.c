@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +415,13 @@ static int fleet_audit(int argc, char **argv)
                         size_t ll = nl ? (size_t)(nl - (log + off)) : len - off, body;
 
                         n++;
-                        if (n == seq && jit_audit_split_line(log + off, ll, &body, got) < 0)
+                        if (n == seq && jit_audit_split_line(log + off, ll, &body, got) == 0) {
+                                /* the line as it is now, not the hash it claims */
+                                unsigned char hb[32];
+
+                                crypto_generichash(hb, sizeof(hb), (const unsigned char *)log + off, body, NULL, 0);
+                                sodium_bin2hex(got, sizeof(got), hb, sizeof(hb));
+                        } else if (n == seq)
                                 got[0] = '\0';
                         off += ll + 1;
                 }

@@ -8,6 +8,7 @@ pkgs="cmake make gcc pkg-config
       sudo openssh-server openssh-client iproute2 passwd login bsdutils util-linux procps python3
       openssl ca-certificates
       systemd-container mmdebstrap zstd mandoc
+      etcd-server etcd-client
       clang libclang-rt-14-dev
       dpkg-dev lintian
       valgrind"

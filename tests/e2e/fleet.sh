@@ -1,0 +1,337 @@
+#!/bin/bash
+# e2e/fleet: one approval queue for three hosts, on a real 3-member etcd.
+#
+# Each etcd member and each host (hA, hB, hC) is its own network namespace
+# on a private bridge (10.231.0.0/24, inside namespaces only); each host
+# also has its own mount, UTS and pid namespaces with the overlay /etc
+# sandbox of e2e/sudo, and runs the real service, jit-fleet and sudo with
+# pam_jit. TLS everywhere clients meet etcd, client certificates and etcd
+# RBAC set up by fleet/jit-fleet-enrol. It proves:
+#  1. a sudo on hB held pending is approved from hA (jitctl --fleet approve)
+#     and proceeds; the same signed decision replayed onto hC is refused and
+#     audited there, and rewritten for hC's own pending request it does not
+#     verify; replayed onto hB it is not applied twice;
+#  2. a decision forged into the store with etcdctl (no valid signature) is
+#     refused and audited; a host cannot write below another host's prefix;
+#  3. one etcd member killed: approvals still work; quorum lost: the fleet
+#     approval fails clearly, the local approver on hB still works, nothing
+#     is granted elsewhere;
+#  4. hB partitioned then healed: a decision made meanwhile and a request
+#     queued meanwhile both apply, each exactly once;
+#  5. the audit heads hB published let jitctl --fleet audit verify catch a
+#     log cut or rewritten afterwards.
+#
+# etcd members' certificates carry clientAuth as well as serverAuth: its JSON
+# gateway dials the member itself with them.
+#
+# Usage: tests/e2e/fleet.sh BUILD_DIR   (root; skips with 77 without etcd)
+set -u
+BUILD=$(cd "${1:?usage: fleet.sh BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+NET=10.231.0
+ENDPOINTS=https://$NET.11:2379,https://$NET.12:2379,https://$NET.13:2379
+
+# ---- inside a host: its sandbox, service and jit-fleet, then wait ---------
+if [ "${1:-}" != "" ] && [ "${2:-}" = "--host" ]; then
+        X=$3 R=$4
+        W=$R/$X
+        hostname "$X"
+        . "$HERE/lib.sh"
+        sandbox_setup >"$W/setup.log" 2>&1 || { echo "setup of $X failed" >&2; cat "$W/setup.log" >&2; exit 1; }
+        sandbox_pam wait=60s progress=1s
+        echo "127.0.1.1 $X" >> /etc/hosts
+        mkdir -p /etc/jit/fleet
+        cp "$R/enrol/$X/ca.pem" "$R/enrol/$X/client.pem" "$R/enrol/$X/client.key" "$R/enrol/$X/password" /etc/jit/fleet/
+        chmod 0700 /etc/jit/fleet; chmod 0600 /etc/jit/fleet/*
+        sed 's/"prefix"/"audit_interval": "1s", "timeout": "2s", "prefix"/' "$R/enrol/$X/fleet.conf" > /etc/jit/fleet.conf
+        chmod 0644 /etc/jit/fleet.conf
+        # bob approves from hA with the key he made there: registered everywhere
+        [ "$X" = hA ] || cp "$R/hA/home/bob/.config/jit/approver.pub" /etc/jit/approvers/bob.pub
+        sandbox_start_service || exit 1
+        "$BUILD/jit-fleet" 2>>"$W/fleet.log" &
+        echo ready > "$W/ready"
+        exec sleep infinity
+fi
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 77; }
+for c in etcd etcdctl openssl ip nsenter unshare; do
+        command -v "$c" >/dev/null || { echo "1..0 # SKIP no $c (apt-get install etcd-server etcd-client)"; exit 77; }
+done
+if [ "${JIT_FLEET_INNER:-}" != 1 ]; then
+        exec env JIT_FLEET_INNER=1 unshare -m --propagation private "$0" "$@"
+fi
+
+R=$(mktemp -d /tmp/jit-fleet.XXXXXX)
+chmod 0711 "$R"
+mount -t tmpfs -o mode=0755 tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs -o mode=0755 tmpfs /run/netns; }
+NS="br e1 e2 e3 hA hB hC"
+cleanup() {
+        for p in $(cat "$R"/*.upid 2>/dev/null); do kill "$p" 2>/dev/null; done
+        pkill -f "etcd --name jf-" 2>/dev/null
+        sleep 0.3
+        for x in $NS; do ip netns del "jf-$x" 2>/dev/null; done
+        umount /run/netns 2>/dev/null
+        [ "${JIT_KEEP:-0}" = 1 ] || rm -rf "$R"
+}
+trap cleanup EXIT
+
+ip netns add jf-br
+ip -n jf-br link add br0 type bridge
+ip -n jf-br link set br0 up
+addr() { case $1 in e1) echo 11;; e2) echo 12;; e3) echo 13;; hA) echo 21;; hB) echo 22;; hC) echo 23;; esac; }
+for x in e1 e2 e3 hA hB hC; do
+        ip netns add "jf-$x"
+        ip -n jf-br link add "p-$x" type veth peer name eth0 netns "jf-$x"
+        ip -n jf-br link set "p-$x" master br0 up
+        ip -n "jf-$x" addr add "$NET.$(addr "$x")/24" dev eth0
+        ip -n "jf-$x" link set eth0 up
+        ip -n "jf-$x" link set lo up
+done
+
+# ---- certificates and etcd ---------------------------------------------------
+P=$R/pki
+mkdir -p "$P"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/ca.key" -out "$P/ca.pem" \
+        -days 2 -subj "/CN=jit fleet test CA" 2>/dev/null
+for x in e1 e2 e3; do
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$x.key" -out "$P/$x.csr" \
+                -subj "/CN=$x" 2>/dev/null
+        printf 'subjectAltName=IP:%s.%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$NET" "$(addr $x)" > "$P/$x.ext"
+        openssl x509 -req -in "$P/$x.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial -days 2 \
+                -extfile "$P/$x.ext" -out "$P/$x.pem" 2>/dev/null
+done
+CLUSTER=jf-e1=http://$NET.11:2380,jf-e2=http://$NET.12:2380,jf-e3=http://$NET.13:2380
+start_member() { # x [new|existing]
+        a=$NET.$(addr "$1")
+        ip netns exec "jf-$1" etcd --name "jf-$1" --data-dir "$R/$1.data" \
+                --listen-client-urls "https://$a:2379" --advertise-client-urls "https://$a:2379" \
+                --listen-peer-urls "http://$a:2380" --initial-advertise-peer-urls "http://$a:2380" \
+                --initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" \
+                --heartbeat-interval 50 --election-timeout 500 \
+                --cert-file "$P/$1.pem" --key-file "$P/$1.key" --trusted-ca-file "$P/ca.pem" --client-cert-auth \
+                >>"$R/$1.log" 2>&1 &
+        echo $! > "$R/$1.epid"
+}
+for x in e1 e2 e3; do start_member "$x"; done
+echo rootpw-$$-$RANDOM > "$R/rootpw"; chmod 0600 "$R/rootpw"
+E=$R/enrol
+inited=no
+for _ in $(seq 1 100); do
+        if ip netns exec jf-hA "$SRC/fleet/jit-fleet-enrol" init --endpoints "$ENDPOINTS" --ca-cert "$P/ca.pem" \
+                --ca-key "$P/ca.key" --root-password-file "$R/rootpw" --out "$E" >"$R/init.log" 2>&1; then
+                inited=yes; break
+        fi
+        sleep 0.2
+done
+[ $inited = yes ] && ok "a 3-member etcd cluster (TLS, client certificates) with access control on" ||
+        { not_ok "etcd cluster and jit-fleet-enrol init"; cat "$R/init.log" "$R"/e1.log | tail -20; exit 1; }
+etc() { ip netns exec jf-hA env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --cacert "$P/ca.pem" \
+        --cert "$E/admin/client.pem" --key "$E/admin/client.key" --user "root:$(cat "$R/rootpw")" "$@"; }
+
+for x in hA hB hC; do
+        ip netns exec jf-hA "$SRC/fleet/jit-fleet-enrol" host "$x" --endpoints "$ENDPOINTS" --ca-cert "$P/ca.pem" \
+                --ca-key "$P/ca.key" --root-password-file "$R/rootpw" --out "$E" >>"$R/enrol.log" 2>&1 ||
+                { not_ok "jit-fleet-enrol host $x"; cat "$R/enrol.log"; exit 1; }
+done
+etc role get jit-host-hB >"$R/role.txt" 2>&1
+grep -q "/jit/v1/hosts/hB/" "$R/role.txt" && ok "jit-fleet-enrol made a role per host writing its own prefix only" ||
+        { not_ok "role of hB"; cat "$R/role.txt"; }
+
+# ---- the hosts ---------------------------------------------------------------
+start_host() {
+        mkdir -p "$R/$1"
+        ip netns exec "jf-$1" unshare -m -u -p -f --mount-proc --propagation private \
+                "$0" "$BUILD" --host "$1" "$R" >>"$R/$1.out" 2>&1 &
+        echo $! > "$R/$1.upid"
+        for _ in $(seq 1 200); do [ -e "$R/$1/ready" ] && return 0; sleep 0.05; done
+        return 1
+}
+start_host hA && start_host hB && start_host hC ||
+        { not_ok "three hosts up"; tail -20 "$R"/h?.out "$R"/h?/service.log; exit 1; }
+on() { # host cmd...: run in the host's namespaces
+        h=$1; shift
+        nsenter -t "$(pgrep -P "$(cat "$R/$h.upid")" | head -1)" -m -u -n -p -- "$@"
+}
+BOBPASS_A=$R/hA/home/bob/.jit-passphrase
+BOBKEY_A=$R/hA/home/bob/.config/jit/approver.key
+
+wait_until() { # seconds cmd...
+        t=$1; shift
+        for _ in $(seq 1 $((t * 20))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+        return 1
+}
+fleet_sees() { [ -n "$1" ] && on hA runuser -u bob -- "$BUILD/jitctl" --fleet --json list | grep -q "\"$1\""; }
+revoke_all() { # host: end every active grant there (so the next sudo asks again)
+        for g in $(on "$1" "$BUILD/jitctl" --json list --active | python3 -c '
+import json, sys
+for g in json.load(sys.stdin).get("grants", []):
+        print(g["id"])'); do
+                on "$1" "$BUILD/jitctl" revoke "$g" >/dev/null 2>&1
+        done
+}
+said_root() { tr -d '\0\r' < "$1" | grep -q 'root$'; }
+pending_id() { # host user: the newest pending request of user there
+        on "$1" "$BUILD/jitctl" --json list | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+rs = [r for r in a.get("requests", []) if r.get("state") == "pending" and r.get("user") == sys.argv[1]]
+rs.sort(key=lambda r: r.get("created_us", 0))
+print(rs[-1]["id"] if rs else "")' "$2"
+}
+member() { on "$1" getent group jit-ops | cut -d: -f4 | tr ',' '\n' | grep -qx "$2"; }
+audit_has() { # host pattern
+        grep -q "$2" "$R/$1/state/audit.log"
+}
+
+wait_until 10 sh -c "grep -q 'fleet store answers' '$R/hA/fleet.log' && grep -q 'fleet store answers' '$R/hB/fleet.log' && grep -q 'fleet store answers' '$R/hC/fleet.log'" &&
+        ok "each host's jit-fleet reads the store" || { not_ok "jit-fleet reached the store"; tail -5 "$R"/h?/fleet.log; }
+
+# ---- 1. approved from hA, sudo on hB proceeds; replays refused --------------------
+on hB runuser -u alice -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoB1.out" 2>&1 &
+SUDO1=$!
+wait_until 10 test -n "$(pending_id hB alice)"
+REQ1=$(pending_id hB alice)
+[ -n "$REQ1" ] && ok "alice's sudo on hB waits: request $REQ1" || not_ok "a pending request on hB"
+wait_until 10 fleet_sees "$REQ1" && ok "hA's approver sees hB's request in jitctl --fleet list" ||
+        not_ok "hB's request published"
+on hA runuser -u bob -- "$BUILD/jitctl" --fleet list >"$R/list.txt" 2>&1
+grep -q "hB .*$REQ1 .*alice .*ops" "$R/list.txt" && ok "the list names host, request, user and role" ||
+        { not_ok "fleet list table"; cat "$R/list.txt"; }
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ1" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "hB applied" && ok "bob approves from hA; hB confirms it applied" ||
+        not_ok "fleet approve (exit $rc): $out"
+wait "$SUDO1"; rc=$?
+[ $rc = 0 ] && said_root "$R/sudoB1.out" && ok "the waiting sudo on hB proceeded as root" ||
+        { not_ok "sudo on hB (exit $rc)"; cat "$R/sudoB1.out"; }
+member hB alice && ok "alice holds jit-ops on hB" || not_ok "membership on hB"
+! member hA alice && ! member hC alice && ok "and on no other host" || not_ok "membership leaked"
+audit_has hB "\"event\":\"fleet\".*\"request_id\":\"$REQ1\".*\"decision\":\"applied\"" &&
+        ok "hB's audit log: the fleet decision applied, with its origin" || not_ok "fleet event on hB"
+
+DEC=$(etc get "/jit/v1/hosts/hA/decisions/hB/$REQ1/bob" --print-value-only)
+[ -n "$DEC" ] && ok "the signed decision is in the store below hA's prefix" || not_ok "decision in store"
+# replayed onto hC, same request id (hC has no such request)
+etc put "/jit/v1/hosts/hA/decisions/hC/$REQ1/bob" "$DEC" >/dev/null
+wait_until 10 audit_has hC "\"event\":\"fleet\".*\"request_id\":\"$REQ1\".*\"decision\":\"refused\"" &&
+        ok "the same decision replayed onto hC: refused and audited there" || not_ok "replay onto hC audited"
+# rewritten for hC's own pending request: the signature does not hold
+on hC runuser -u alice -- "$BUILD/jitctl" request ops --reason "replay target" >/dev/null 2>&1
+REQC=$(pending_id hC alice)
+forged=$(printf '%s' "$DEC" | sed "s/\"id\":\"$REQ1\"/\"id\":\"$REQC\"/; s/\"host\":\"hB\"/\"host\":\"hC\"/")
+etc put "/jit/v1/hosts/hA/decisions/hC/$REQC/bob" "$forged" >/dev/null
+wait_until 10 audit_has hC "\"event\":\"fleet\".*\"request_id\":\"$REQC\".*\"decision\":\"refused\"" &&
+        ok "the decision rewritten for hC's own request: refused (the signature binds host and request)" ||
+        not_ok "rewritten replay refused"
+[ "$(pending_id hC alice)" = "$REQC" ] && ! member hC alice && ok "hC's request still pending, nothing granted" ||
+        not_ok "hC state after replay"
+# replayed onto hB again (a new revision of the same key): not applied twice
+etc put "/jit/v1/hosts/hA/decisions/hB/$REQ1/bob" "$DEC" >/dev/null
+wait_until 10 sh -c "[ \$(grep -c '\"event\":\"fleet\".*\"request_id\":\"$REQ1\"' '$R/hB/state/audit.log') -ge 2 ]"
+cnt=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ1\"" "$R/hB/state/audit.log")
+[ "$cnt" = 1 ] && ok "replayed onto hB: refused, one grant only" || not_ok "grants for $REQ1: $cnt"
+
+# ---- 2. forged decisions; RBAC -----------------------------------------------------
+revoke_all hB
+on hB runuser -u alice -- "$BUILD/jitctl" request ops --reason "forge target" >/dev/null 2>&1
+REQF=$(pending_id hB alice)
+sig=$(printf '%0128d' 0 | tr 0 a)
+etc put "/jit/v1/hosts/hA/decisions/hB/$REQF/bob" \
+        "{\"v\":1,\"host\":\"hB\",\"id\":\"$REQF\",\"approver\":\"bob\",\"decision\":\"approve\",\"ttl\":600,\"time_us\":$(date +%s)000000,\"nonce\":\"$(printf '%032d' 7)\",\"signature\":\"$sig\"}" >/dev/null
+etc put "/jit/v1/hosts/hC/decisions/hB/$REQF/carol" "not json at all" >/dev/null
+wait_until 10 sh -c "[ \$(grep -c '\"event\":\"fleet\".*\"request_id\":\"$REQF\".*\"decision\":\"refused\"' '$R/hB/state/audit.log') -ge 2 ]" &&
+        ok "a decision forged with etcdctl (bad signature) and a malformed one: refused and audited" ||
+        not_ok "forged decisions audited"
+[ "$(pending_id hB alice)" = "$REQF" ] && ok "the forged-for request stays pending" || not_ok "forged request state"
+grep -q "refused" "$R/hB/fleet.log" && ok "jit-fleet logs the refusal" || not_ok "fleet log"
+out=$(ip netns exec jf-hC env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --cacert "$P/ca.pem" \
+        --cert "$E/hC/client.pem" --key "$E/hC/client.key" --user "jit-host-hC:$(cat "$E/hC/password")" \
+        put "/jit/v1/hosts/hA/decisions/hB/$REQF/bob" x 2>&1)
+echo "$out" | grep -q "permission denied" && ok "hC's credentials cannot write below hA's prefix (etcd RBAC)" ||
+        not_ok "RBAC: $out"
+on hB "$BUILD/jitctl" cancel "$REQF" >/dev/null 2>&1 || on hB runuser -u alice -- "$BUILD/jitctl" cancel "$REQF" >/dev/null 2>&1
+
+# ---- 3. a member down; quorum lost ------------------------------------------------------
+revoke_all hB
+kill "$(cat "$R/e1.epid")"; wait "$(cat "$R/e1.epid")" 2>/dev/null
+on hB runuser -u alice -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoB3.out" 2>&1 &
+SUDO3=$!
+wait_until 10 test -n "$(pending_id hB alice)"
+REQ3=$(pending_id hB alice)
+wait_until 15 fleet_sees "$REQ3"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ3" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+wait "$SUDO3"; rc2=$?
+[ $rc = 0 ] && [ $rc2 = 0 ] && ok "one etcd member killed: approved from hA, hB's sudo proceeded" ||
+        { not_ok "approval with a member down (approve $rc, sudo $rc2): $out"; tail -3 "$R/hB/fleet.log"; }
+kill "$(cat "$R/e2.epid")"; wait "$(cat "$R/e2.epid")" 2>/dev/null
+on hB runuser -u carol -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoB4.out" 2>&1 &
+SUDO4=$!
+wait_until 10 test -n "$(pending_id hB carol)"
+REQ4=$(pending_id hB carol)
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ4" --passphrase-file "$BOBPASS_A" --timeout 3 2>&1); rc=$?
+[ $rc != 0 ] && ok "quorum lost: the fleet approval fails (exit $rc) with a reason" || not_ok "fleet approve without quorum: $out"
+! member hB carol && ok "... and grants nothing" || not_ok "carol granted without a decision"
+out=$(on hB runuser -u bob -- "$BUILD/jitctl" approve "$REQ4" --passphrase-file "$BOBPASS_A" --key "$BOBKEY_A" 2>&1); rc=$?
+wait "$SUDO4"; rc2=$?
+[ $rc = 0 ] && [ $rc2 = 0 ] && said_root "$R/sudoB4.out" && ok "the local approver on hB still decides: carol's sudo proceeded" ||
+        { not_ok "local approval without quorum (approve $rc, sudo $rc2): $out"; cat "$R/sudoB4.out"; }
+! member hA carol && ! member hC carol && ok "no grant anywhere else" || not_ok "wrong grant elsewhere"
+start_member e1 existing; start_member e2 existing
+wait_until 20 etc endpoint health --cluster && ok "the members restarted: quorum back" || not_ok "quorum back"
+
+# ---- 4. hB partitioned, then healed ---------------------------------------------------------
+revoke_all hB
+wait_until 10 sh -c "tail -3 '$R/hB/fleet.log' | grep -q 'answers'" || :
+on hB runuser -u alice -- "$BUILD/jitctl" request ops --reason "before the partition" >/dev/null 2>&1
+REQ5=$(pending_id hB alice)
+wait_until 15 fleet_sees "$REQ5" && ok "request $REQ5 published before the partition" || not_ok "REQ5 published"
+ip -n jf-hB link set eth0 down
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ5" --passphrase-file "$BOBPASS_A" --timeout 3 2>&1); rc=$?
+[ $rc = 4 ] && echo "$out" | grep -q "not confirmed" && ok "approved from hA while hB is cut off: written, not yet confirmed (exit 4)" ||
+        not_ok "approve during partition (exit $rc): $out"
+on hB runuser -u carol -- "$BUILD/jitctl" request ops --reason "during the partition" >/dev/null 2>&1
+REQ6=$(pending_id hB carol)
+[ -n "$REQ6" ] && ! member hB alice && ok "hB queues carol's request $REQ6 meanwhile; alice not granted yet" ||
+        not_ok "partitioned hB state"
+ip -n jf-hB link set eth0 up
+wait_until 20 member hB alice && ok "healed: hB applied the decision made during the partition" ||
+        { not_ok "decision after heal"; tail -5 "$R/hB/fleet.log"; }
+wait_until 20 fleet_sees "$REQ6" && ok "healed: the request queued meanwhile is published" || not_ok "REQ6 republished"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ6" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+[ $rc = 0 ] && member hB carol && ok "and approved from hA, applied on hB" || not_ok "REQ6 approval (exit $rc): $out"
+n5=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ5\"" "$R/hB/state/audit.log")
+n6=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ6\"" "$R/hB/state/audit.log")
+[ "$n5" = 1 ] && [ "$n6" = 1 ] && ok "each applied exactly once (one grant each)" || not_ok "grants: $n5 and $n6"
+
+# ---- 5. audit heads ------------------------------------------------------------------------------
+heads_there() { etc get --prefix /jit/v1/hosts/hB/audit/heads/ --keys-only | grep -q heads; }
+wait_until 10 heads_there
+out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/hB/state/audit.log" 2>&1); rc=$?
+[ $rc = 0 ] && ok "hB's audit log agrees with the heads it published: $out" || not_ok "fleet audit verify (exit $rc): $out"
+last=$(etc get --prefix /jit/v1/hosts/hB/audit/heads/ --print-value-only | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+cp "$R/hB/state/audit.log" "$R/audit.rewritten"
+# a rewrite: the line the last head names, its content and stored hash changed
+python3 - "$R/audit.rewritten" "$last" <<'PY'
+import sys
+p, seq = sys.argv[1], int(sys.argv[2])
+lines = open(p).read().split("\n")
+l = lines[seq - 1]
+lines[seq - 1] = l.replace('"event":"', '"event":"x', 1)[:-66] + '"hash":"' + "0" * 64 + '"}'
+open(p, "w").write("\n".join(lines))
+PY
+out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/audit.rewritten" 2>&1); rc=$?
+[ $rc = 10 ] && echo "$out" | grep -q rewritten && ok "a log rewritten after a head was published: caught (exit 10)" ||
+        not_ok "rewritten log (exit $rc): $out"
+head -n $((last - 1)) "$R/hB/state/audit.log" > "$R/audit.cut"
+out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/audit.cut" 2>&1); rc=$?
+[ $rc = 10 ] && echo "$out" | grep -q cut && ok "a log cut back: caught (exit 10)" || not_ok "cut log (exit $rc): $out"
+
+for h in hA hB hC; do
+        grep -qi "sanitizer\|segfault" "$R/$h/fleet.log" "$R/$h/service.log" && not_ok "$h: a crash in the logs"
+done
+echo "1..$n"
+[ "$failed" = 0 ]
