@@ -29,31 +29,6 @@ set -u
 BUILD=$(cd "${1:?usage: fleet.sh BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-NET=10.231.0
-ENDPOINTS=https://$NET.11:2379,https://$NET.12:2379,https://$NET.13:2379
-
-# ---- inside a host: its sandbox, service and jit-fleet, then wait ---------
-if [ "${1:-}" != "" ] && [ "${2:-}" = "--host" ]; then
-        X=$3 R=$4
-        W=$R/$X
-        hostname "$X"
-        . "$HERE/lib.sh"
-        sandbox_setup >"$W/setup.log" 2>&1 || { echo "setup of $X failed" >&2; cat "$W/setup.log" >&2; exit 1; }
-        sandbox_pam wait=60s progress=1s
-        echo "127.0.1.1 $X" >> /etc/hosts
-        mkdir -p /etc/jit/fleet
-        cp "$R/enrol/$X/ca.pem" "$R/enrol/$X/client.pem" "$R/enrol/$X/client.key" "$R/enrol/$X/password" /etc/jit/fleet/
-        chmod 0700 /etc/jit/fleet; chmod 0600 /etc/jit/fleet/*
-        sed 's/"prefix"/"audit_interval": "1s", "timeout": "2s", "prefix"/' "$R/enrol/$X/fleet.conf" > /etc/jit/fleet.conf
-        chmod 0644 /etc/jit/fleet.conf
-        # bob approves from hA with the key he made there: registered everywhere
-        [ "$X" = hA ] || cp "$R/hA/home/bob/.config/jit/approver.pub" /etc/jit/approvers/bob.pub
-        sandbox_start_service || exit 1
-        "$BUILD/jit-fleet" 2>>"$W/fleet.log" &
-        echo ready > "$W/ready"
-        exec sleep infinity
-fi
-
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
@@ -66,105 +41,24 @@ if [ "${JIT_FLEET_INNER:-}" != 1 ]; then
         exec env JIT_FLEET_INNER=1 unshare -m --propagation private "$0" "$@"
 fi
 
-R=$(mktemp -d /tmp/jit-fleet.XXXXXX)
-chmod 0711 "$R"
-mount -t tmpfs -o mode=0755 tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs -o mode=0755 tmpfs /run/netns; }
-NS="br e1 e2 e3 hA hB hC"
-cleanup() {
-        for p in $(cat "$R"/*.upid 2>/dev/null); do kill "$p" 2>/dev/null; done
-        pkill -f "etcd --name jf-" 2>/dev/null
-        sleep 0.3
-        for x in $NS; do ip netns del "jf-$x" 2>/dev/null; done
-        umount /run/netns 2>/dev/null
-        [ "${JIT_KEEP:-0}" = 1 ] || rm -rf "$R"
-}
-trap cleanup EXIT
-
-ip netns add jf-br
-ip -n jf-br link add br0 type bridge
-ip -n jf-br link set br0 up
-addr() { case $1 in e1) echo 11;; e2) echo 12;; e3) echo 13;; hA) echo 21;; hB) echo 22;; hC) echo 23;; esac; }
-for x in e1 e2 e3 hA hB hC; do
-        ip netns add "jf-$x"
-        ip -n jf-br link add "p-$x" type veth peer name eth0 netns "jf-$x"
-        ip -n jf-br link set "p-$x" master br0 up
-        ip -n "jf-$x" addr add "$NET.$(addr "$x")/24" dev eth0
-        ip -n "jf-$x" link set eth0 up
-        ip -n "jf-$x" link set lo up
-done
-
-# ---- certificates and etcd ---------------------------------------------------
-P=$R/pki
-mkdir -p "$P"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/ca.key" -out "$P/ca.pem" \
-        -days 2 -subj "/CN=jit fleet test CA" 2>/dev/null
-for x in e1 e2 e3; do
-        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$x.key" -out "$P/$x.csr" \
-                -subj "/CN=$x" 2>/dev/null
-        printf 'subjectAltName=IP:%s.%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$NET" "$(addr $x)" > "$P/$x.ext"
-        openssl x509 -req -in "$P/$x.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial -days 2 \
-                -extfile "$P/$x.ext" -out "$P/$x.pem" 2>/dev/null
-done
-CLUSTER=jf-e1=http://$NET.11:2380,jf-e2=http://$NET.12:2380,jf-e3=http://$NET.13:2380
-start_member() { # x [new|existing]
-        a=$NET.$(addr "$1")
-        ip netns exec "jf-$1" etcd --name "jf-$1" --data-dir "$R/$1.data" \
-                --listen-client-urls "https://$a:2379" --advertise-client-urls "https://$a:2379" \
-                --listen-peer-urls "http://$a:2380" --initial-advertise-peer-urls "http://$a:2380" \
-                --initial-cluster "$CLUSTER" --initial-cluster-state "${2:-new}" \
-                --heartbeat-interval 50 --election-timeout 500 \
-                --cert-file "$P/$1.pem" --key-file "$P/$1.key" --trusted-ca-file "$P/ca.pem" --client-cert-auth \
-                >>"$R/$1.log" 2>&1 &
-        echo $! > "$R/$1.epid"
-}
-for x in e1 e2 e3; do start_member "$x"; done
-echo rootpw-$$-$RANDOM > "$R/rootpw"; chmod 0600 "$R/rootpw"
-E=$R/enrol
-inited=no
-for _ in $(seq 1 100); do
-        if ip netns exec jf-hA "$SRC/fleet/jit-fleet-enrol" init --endpoints "$ENDPOINTS" --ca-cert "$P/ca.pem" \
-                --ca-key "$P/ca.key" --root-password-file "$R/rootpw" --out "$E" >"$R/init.log" 2>&1; then
-                inited=yes; break
-        fi
-        sleep 0.2
-done
-[ $inited = yes ] && ok "a 3-member etcd cluster (TLS, client certificates) with access control on" ||
-        { not_ok "etcd cluster and jit-fleet-enrol init"; cat "$R/init.log" "$R"/e1.log | tail -20; exit 1; }
-etc() { ip netns exec jf-hA env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --cacert "$P/ca.pem" \
-        --cert "$E/admin/client.pem" --key "$E/admin/client.key" --user "root:$(cat "$R/rootpw")" "$@"; }
-
+. "$HERE/fleet_lib.sh"
+fleet_init
+fleet_net e1 e2 e3 hA hB hC
+fleet_etcd && ok "a 3-member etcd cluster (TLS, client certificates) with access control on" ||
+        { not_ok "etcd cluster and jit-fleet-enrol init"; tail -20 "$R/init.log" "$R/e1.log"; exit 1; }
 for x in hA hB hC; do
-        ip netns exec jf-hA "$SRC/fleet/jit-fleet-enrol" host "$x" --endpoints "$ENDPOINTS" --ca-cert "$P/ca.pem" \
-                --ca-key "$P/ca.key" --root-password-file "$R/rootpw" --out "$E" >>"$R/enrol.log" 2>&1 ||
-                { not_ok "jit-fleet-enrol host $x"; cat "$R/enrol.log"; exit 1; }
+        fleet_enrol "$x" || { not_ok "jit-fleet-enrol host $x"; cat "$R/enrol.log"; exit 1; }
 done
 etc role get jit-host-hB >"$R/role.txt" 2>&1
 grep -q "/jit/v1/hosts/hB/" "$R/role.txt" && ok "jit-fleet-enrol made a role per host writing its own prefix only" ||
         { not_ok "role of hB"; cat "$R/role.txt"; }
 
 # ---- the hosts ---------------------------------------------------------------
-start_host() {
-        mkdir -p "$R/$1"
-        ip netns exec "jf-$1" unshare -m -u -p -f --mount-proc --propagation private \
-                "$0" "$BUILD" --host "$1" "$R" >>"$R/$1.out" 2>&1 &
-        echo $! > "$R/$1.upid"
-        for _ in $(seq 1 200); do [ -e "$R/$1/ready" ] && return 0; sleep 0.05; done
-        return 1
-}
-start_host hA && start_host hB && start_host hC ||
+fleet_host hA && fleet_host_ready hA && fleet_host hB && fleet_host hC && fleet_host_ready hB && fleet_host_ready hC ||
         { not_ok "three hosts up"; tail -20 "$R"/h?.out "$R"/h?/service.log; exit 1; }
-on() { # host cmd...: run in the host's namespaces
-        h=$1; shift
-        nsenter -t "$(pgrep -P "$(cat "$R/$h.upid")" | head -1)" -m -u -n -p -- "$@"
-}
 BOBPASS_A=$R/hA/home/bob/.jit-passphrase
 BOBKEY_A=$R/hA/home/bob/.config/jit/approver.key
 
-wait_until() { # seconds cmd...
-        t=$1; shift
-        for _ in $(seq 1 $((t * 20))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-        return 1
-}
 fleet_sees() { [ -n "$1" ] && on hA runuser -u bob -- "$BUILD/jitctl" --fleet --json list | grep -q "\"$1\""; }
 revoke_all() { # host: end every active grant there (so the next sudo asks again)
         for g in $(on "$1" "$BUILD/jitctl" --json list --active | python3 -c '
@@ -280,7 +174,7 @@ wait "$SUDO4"; rc2=$?
 [ $rc = 0 ] && [ $rc2 = 0 ] && said_root "$R/sudoB4.out" && ok "the local approver on hB still decides: carol's sudo proceeded" ||
         { not_ok "local approval without quorum (approve $rc, sudo $rc2): $out"; cat "$R/sudoB4.out"; }
 ! member hA carol && ! member hC carol && ok "no grant anywhere else" || not_ok "wrong grant elsewhere"
-start_member e1 existing; start_member e2 existing
+fleet_member e1 existing; fleet_member e2 existing
 wait_until 20 etc endpoint health --cluster && ok "the members restarted: quorum back" || not_ok "quorum back"
 
 # ---- 4. hB partitioned, then healed ---------------------------------------------------------
