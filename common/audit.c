@@ -74,6 +74,7 @@ static int write_line(struct jit_audit *a, cJSON *o, bool sync)
 {
         _cleanup_free_ char *body = NULL, *line = NULL;
         char hash[JIT_AUDIT_HASH_HEX + 1];
+        struct stat st;
         size_t bl, ll;
         ssize_t n;
 
@@ -93,11 +94,18 @@ static int write_line(struct jit_audit *a, cJSON *o, bool sync)
                 return -ENOMEM;
         memcpy(line, body, bl);
         snprintf(line + bl, ll + 1 - bl, ",\"hash\":\"%s\"}\n", hash);
+        if (fstat(a->fd, &st) < 0)
+                return -errno;
         n = write(a->fd, line, ll);
         if (n < 0)
                 return -errno;
-        if ((size_t)n != ll)
-                return -EIO;                    /* a torn line: verify will name it */
+        if ((size_t)n != ll) {
+                /* Out of room mid-line: take the piece back, or the next
+                 * line would be glued to it and the chain broken for good.
+                 * Should that fail too, verify names the torn line. */
+                (void)!ftruncate(a->fd, st.st_size);
+                return -EIO;
+        }
         /* The line is in the file: the chain moves on even if the sync
          * below fails, or the next line would fork it. */
         memcpy(a->head, hash, sizeof(a->head));

@@ -51,6 +51,7 @@ static struct {
         char ops[1024];         /* 'w' per write, 's' per fdatasync */
         size_t n;
         int sync_errno;         /* fail fdatasync with this when non-zero */
+        size_t room;            /* when non-zero: write at most this much (a full disk) */
 } io;
 
 static void io_note(char op)
@@ -71,6 +72,8 @@ static void io_trace(bool on)
 ssize_t write(int fd, const void *buf, size_t count)
 {
         io_note('w');
+        if (io.room && count > io.room)
+                count = io.room;
         return syscall(SYS_write, fd, buf, count);
 }
 
@@ -1187,6 +1190,35 @@ static void append_after_a_failed_sync_does_not_fork_the_chain(void **state)
                          "lines with seq 2", rep.bad_line, rep.why, twice);
 }
 
+/* A disk that fills mid-line takes only part of it: the piece must not
+ * stay, or the next line is glued to it and the chain is broken for good. */
+static void append_cut_short_by_a_full_disk_leaves_no_torn_line(void **state)
+{
+        struct env *e = *state;
+        struct jit_audit *a = NULL;
+        struct jit_audit_report rep;
+        off_t before;
+        char *s;
+        size_t len;
+        int r;
+
+        assert_int_equal(jit_audit_open(e->dfd, e->sk, &a), 0);
+        assert_int_equal(append_json(a, "request", T0, "{\"user\":\"alice\"}", true), 0);
+        before = log_size(e);
+        io.room = 40;
+        assert_int_equal(append_json(a, "grant", T0 + 1, "{\"user\":\"alice\"}", true), -EIO);
+        io.room = 0;
+        assert_int_equal(log_size(e), before);
+        assert_int_equal(append_json(a, "error", T0 + 2, "{\"message\":\"next event\"}", true), 0);
+        jit_audit_free(a);
+        s = read_log(e, &len);
+        r = jit_audit_verify(s, len, e->pk, &rep);
+        free(s);
+        if (r != 0)
+                fail_msg("after a write cut short: verify fails at line %" PRIu64 " (%s)", rep.bad_line, rep.why);
+        assert_int_equal(rep.lines, 2);
+}
+
 /* ---- checkpoints ------------------------------------------------------ */
 
 /* audit.head: whole lines cut off the end of the log are noticed; a head
@@ -1346,6 +1378,7 @@ int main(void)
                 T(append_writes_once_and_syncs_only_when_durable),
                 T(append_whose_sync_fails_reports_it),
                 T(append_after_a_failed_sync_does_not_fork_the_chain),
+                T(append_cut_short_by_a_full_disk_leaves_no_torn_line),
                 T(checkpoint_is_written_every_so_many_appends),
                 T(head_notices_lines_cut_off_the_end),
                 T(split_line_accepts_the_documented_suffix),
