@@ -12,7 +12,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Wait a moment for whoever holds /etc/.pwd.lock (lckpwdf(3): useradd,
+ * gpasswd, vipw) to let go. gpasswd itself would wait up to 15 s, and the
+ * service answers nobody meanwhile: a lock held longer than that moment
+ * (an editor open in vigr) fails the change at once instead. Only looks
+ * (F_GETLK): the lock itself is gpasswd's to take. */
+static int wait_for_pwd_lock(char **ret_err)
+{
+        _cleanup_close_ int fd = open(JIT_PWD_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0)
+                return 0;       /* none yet: gpasswd makes it */
+        for (unsigned i = 0; i < JIT_PWD_LOCK_WAIT_MS / 50; i++) {
+                struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+                if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+                        return 0;
+                if (i + 1 == JIT_PWD_LOCK_WAIT_MS / 50) {
+                        if (ret_err && asprintf(ret_err, "the group files are locked (%s held by pid %d): try again later",
+                                                JIT_PWD_LOCK, (int)fl.l_pid) < 0)
+                                *ret_err = NULL;
+                        return -EBUSY;
+                }
+                (void)nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
+        }
+        return 0;
+}
 
 static int run_gpasswd(const char *flag, const char *user, const char *group, char **ret_err)
 {
@@ -28,6 +56,9 @@ static int run_gpasswd(const char *flag, const char *user, const char *group, ch
 
         if (!user || !group || user[0] == '-' || group[0] == '-')
                 return -EINVAL;
+        r = wait_for_pwd_lock(ret_err);
+        if (r < 0)
+                return r;
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         posix_spawn_file_actions_init(&fa);

@@ -120,6 +120,10 @@ struct jit_grant {
         char *bound_boot;               /* the boot the session belongs to (ids restart at boot) */
         char *timer;                    /* transient unit name, or NULL */
         struct jit_signed signed_decision; /* the approval this grant rests on */
+        /* In memory only, never stored: after a failed end (the member
+         * could not be removed) the loop tries again from end_retry_us. */
+        uint64_t end_retry_us;
+        unsigned end_failures;
 };
 
 void jit_signed_done(struct jit_signed *s);

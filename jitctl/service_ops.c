@@ -510,6 +510,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         struct svc_context x;
         struct jit_decision d;
         cJSON *a;
+        int e;
 
         if (!s->config)
                 return answer("deny", "jit: the jit policy is invalid or missing: access denied (see: journalctl -t jit)");
@@ -563,8 +564,9 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         }
         r = request_new(s, q, &x.ctx, &d);
         svc_context_done(&x);
-        if (!r || svc_add_request(s, r) < 0)
-                return svc_error(JIT_CODE_INTERNAL, "jit: cannot record the request: access denied");
+        e = r ? svc_add_request(s, r) : -ENOMEM;
+        if (e < 0)
+                return svc_error(JIT_CODE_INTERNAL, "jit: cannot record the request (%s): access denied", strerror(-e));
         jit_journal_event(JIT_EV_REQUEST, LOG_NOTICE,
                           &(struct jit_journal_fields){ .request_id = r->id, .role = r->role, .user = r->user,
                                                         .service = r->service },

@@ -19,6 +19,11 @@
 #include <syslog.h>
 #include <time.h>
 
+/* A grant whose end failed is tried again after 1 s, then 2, 4, ... 32 s:
+ * soon, but never in a busy loop (gpasswd and an error line each time). */
+#define END_RETRY_US 1000000ULL
+#define END_RETRY_MAX_SHIFT 5
+
 uint64_t svc_now_us(void)
 {
         struct timespec ts;
@@ -248,6 +253,11 @@ static void schedule_timer(struct svc *s, struct jit_grant *g)
                 jit_journal_event(JIT_EV_ERROR, LOG_WARNING, &(struct jit_journal_fields){ .grant_id = g->id },
                                   "cannot create the expiry timer for %s (%s): the service's own loop will end it",
                                   g->id, err ? err : strerror(-r));
+                if (g->timer) {
+                        free(g->timer);
+                        g->timer = NULL;
+                        (void)svc_save_grant(s, g);
+                }
                 return;
         }
         jit_timer_unit_name(unit, sizeof(unit), g->id);
@@ -256,6 +266,22 @@ static void schedule_timer(struct svc *s, struct jit_grant *g)
                 g->timer = strdup(unit);
                 (void)svc_save_grant(s, g);
         }
+}
+
+/* An ended grant whose end cannot be written (a full spool) must not stay
+ * active on disk: the next start would give its membership back. Its
+ * record goes; the audit log keeps its history. */
+static int save_ended(struct svc *s, struct jit_grant *g)
+{
+        int e = svc_save_grant(s, g);
+
+        if (e < 0 && jit_spool_drop(s->spool, g->id) == 0) {
+                jit_journal_event(JIT_EV_ERROR, LOG_ERR, &(struct jit_journal_fields){ .grant_id = g->id },
+                                  "grant %s ended but its end cannot be recorded: its record is removed from "
+                                  "the spool, so that it cannot come back at the next start", g->id);
+                return 0;
+        }
+        return e;
 }
 
 /* Another active grant keeps the same membership alive. */
@@ -300,6 +326,8 @@ int svc_grant_create(struct svc *s, struct jit_request *r, const char *approved_
                  * on disk, active, and would come back at the next start. */
                 (void)jit_spool_drop(s->spool, g->id);
                 jit_grant_free(g);
+                if (ret_err && asprintf(ret_err, "the grant cannot be recorded: %s", strerror(-e)) < 0)
+                        *ret_err = NULL;
                 return e;
         }
         s->grants[s->n_grants++] = g;
@@ -348,7 +376,7 @@ undo:
         (void)jit_grant_transition(g, JIT_GRANT_REVOKED);
         g->ended_us = svc_now_us();
         g->ended_by = strdup("error");
-        (void)svc_save_grant(s, g);
+        (void)save_ended(s, g);
         if (ret_err)
                 *ret_err = TAKE_PTR(err);
         return e;
@@ -373,6 +401,9 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
                                                                         .group = g->group },
                                           "cannot remove %s from group %s: %s (will retry)",
                                           g->user, g->group, err ? err : strerror(-e));
+                        g->end_retry_us = now + (END_RETRY_US << g->end_failures);
+                        if (g->end_failures < END_RETRY_MAX_SHIFT)
+                                g->end_failures++;
                         return e;
                 }
         }
@@ -382,7 +413,7 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
         g->ended_by = strdup(by);
         if (needed)
                 g->swept_us = now;      /* another grant gives the group: nothing to end */
-        e = svc_save_grant(s, g);
+        e = save_ended(s, g);
         if (s->bus)
                 (void)jit_timer_cancel(s->bus, g->id);
         if (how == JIT_GRANT_EXPIRED)
@@ -433,14 +464,27 @@ bool svc_uses_timers(const struct svc *s)
         return m == JIT_EXPIRY_TIMER || (m == JIT_EXPIRY_AUTO && s->bus);
 }
 
-static void expire_due(struct svc *s, uint64_t now, uint64_t slack, const char *by)
+/* The loop ends a grant at its expiry itself unless a systemd timer does:
+ * when no timers are used, for a grant whose timer could not be made
+ * although systemd was reached at start (D-Bus gone since), and for one
+ * whose end failed once (the loop tries again, its timer has run). */
+static bool loop_ends(const struct svc *s, const struct jit_grant *g)
+{
+        return !svc_uses_timers(s) || (s->bus && !g->timer) || g->end_failures;
+}
+
+/* Other grants the loop only backs up, at reconcile passes. */
+static void expire_due(struct svc *s, uint64_t now, bool pass, bool at_start)
 {
         for (size_t i = 0; i < s->n_grants; i++) {
                 struct jit_grant *g = s->grants[i];
+                bool loop = loop_ends(s, g);
+                uint64_t slack = loop || at_start ? 0 : JIT_TIMER_BACKSTOP_US;
 
-                if (g->state != JIT_GRANT_ACTIVE || now < g->expires_us + slack)
+                if (g->state != JIT_GRANT_ACTIVE || (!loop && !pass) || now < g->expires_us + slack ||
+                    now < g->end_retry_us)
                         continue;
-                (void)svc_grant_end(s, g, JIT_GRANT_EXPIRED, by);
+                (void)svc_grant_end(s, g, JIT_GRANT_EXPIRED, loop && !at_start ? "loop" : "reconcile");
         }
 }
 
@@ -520,7 +564,7 @@ static void check_bindings(struct svc *s, uint64_t now)
                 _cleanup_free_ char *state = NULL;
                 const char *gone = NULL;
 
-                if (!jit_grant_is_active(g, now))
+                if (!jit_grant_is_active(g, now) || now < g->end_retry_us)
                         continue;
                 if (g->bound_session && strcmp(g->bound_session, JIT_SESSION_PENDING) == 0) {
                         if (now > g->created_us + JIT_SESSION_PENDING_US)
@@ -594,10 +638,7 @@ void svc_reconcile(struct svc *s, bool at_start)
 
         check_bindings(s, now);
         lapse_requests(s, now);
-        if (!svc_uses_timers(s))
-                expire_due(s, now, 0, at_start ? "reconcile" : "loop");
-        else if (pass)
-                expire_due(s, now, at_start ? 0 : JIT_TIMER_BACKSTOP_US, "reconcile");
+        expire_due(s, now, pass, at_start);
         svc_end_sweep(s, now);
         if (pass) {
                 strip_strays(s, now);
@@ -615,9 +656,13 @@ uint64_t svc_next_wakeup_us(struct svc *s)
                 if (s->reqs[i]->state == JIT_REQ_PENDING && s->reqs[i]->deadline_us &&
                     s->reqs[i]->deadline_us < next)
                         next = s->reqs[i]->deadline_us;
-        for (size_t i = 0; !svc_uses_timers(s) && i < s->n_grants; i++)
-                if (s->grants[i]->state == JIT_GRANT_ACTIVE && s->grants[i]->expires_us < next)
-                        next = s->grants[i]->expires_us;
+        for (size_t i = 0; i < s->n_grants; i++) {
+                const struct jit_grant *g = s->grants[i];
+                uint64_t due = g->end_retry_us > g->expires_us ? g->end_retry_us : g->expires_us;
+
+                if (g->state == JIT_GRANT_ACTIVE && loop_ends(s, g) && due < next)
+                        next = due;
+        }
         next = svc_end_next_us(s, next);
         for (size_t i = 0; i < s->n_grants; i++)
                 if ((s->grants[i]->bound_session || s->grants[i]->bound_unit) &&
