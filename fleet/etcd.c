@@ -193,7 +193,9 @@ static int code_of(const cJSON *a)
 {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(a, "code");
 
-        return cJSON_IsNumber(c) ? (int)c->valuedouble : 0;
+        if (!cJSON_IsNumber(c))
+                return 0;
+        return c->valuedouble >= 0 && c->valuedouble < 256 ? (int)c->valuedouble : 255;  /* an error all the same */
 }
 
 static int authenticate(struct etcd *e)
@@ -296,11 +298,16 @@ char *etcd_b64(const char *s, size_t len)
 char *etcd_unb64(const char *s, size_t *ret_len)
 {
         size_t n = strlen(s), got = 0;
-        char *out = malloc(n + 1);
+        char *out;
 
+        /* libsodium 1.0.18 reads any byte >= 0x80 as '/': check the alphabet first */
+        if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+                return NULL;
+        out = malloc(n + 1);
         if (!out)
                 return NULL;
-        if (sodium_base642bin((unsigned char *)out, n, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) < 0) {
+        if (sodium_base642bin((unsigned char *)out, n, s, n, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) < 0 ||
+            memchr(out, '\0', got)) {     /* keys and values are text: "k\0x" would read as "k" */
                 free(out);
                 return NULL;
         }
@@ -403,9 +410,9 @@ static int64_t i64_of(const cJSON *o, const char *k)
         int64_t v = 0;
 
         if (cJSON_IsString(it))
-                (void)sscanf(it->valuestring, "%" SCNd64, &v);
-        else if (cJSON_IsNumber(it))
-                v = (int64_t)it->valuedouble;
+                v = strtoll(it->valuestring, NULL, 10);         /* saturates, where sscanf is undefined */
+        else if (cJSON_IsNumber(it) && it->valuedouble > -9e18 && it->valuedouble < 9e18)
+                v = (int64_t)it->valuedouble;                   /* 1e300 would be undefined */
         return v;
 }
 
@@ -507,32 +514,36 @@ static void watch_line(struct etcd_watch *w, const char *line, size_t len)
                 w->last_rev = rev;
 }
 
-static size_t watch_data(char *p, size_t size, size_t n, void *userdata)
+int etcd_watch_feed(struct etcd_watch *w, const char *data, size_t len)
 {
-        struct etcd_watch *w = userdata;
-        size_t add = size * n, start = 0;
+        size_t start = 0;
 
-        if (w->len + add > WATCH_LINE_MAX)
-                return 0;
-        if (w->len + add + 1 > w->cap) {
-                size_t cap = (w->len + add + 1) * 2;
+        if (w->len + len > WATCH_LINE_MAX)
+                return -EMSGSIZE;
+        if (w->len + len + 1 > w->cap) {
+                size_t cap = (w->len + len + 1) * 2;
                 char *nb = realloc(w->buf, cap);
 
                 if (!nb)
-                        return 0;
+                        return -ENOMEM;
                 w->buf = nb;
                 w->cap = cap;
         }
-        memcpy(w->buf + w->len, p, add);
-        w->len += add;
-        for (size_t i = 0; i < w->len; i++)
+        memcpy(w->buf + w->len, data, len);
+        w->len += len;
+        for (size_t i = w->len - len; i < w->len; i++)  /* what was kept holds no '\n' */
                 if (w->buf[i] == '\n') {
                         watch_line(w, w->buf + start, i - start);
                         start = i + 1;
                 }
         memmove(w->buf, w->buf + start, w->len - start);
         w->len -= start;
-        return add;
+        return 0;
+}
+
+static size_t watch_data(char *p, size_t size, size_t n, void *userdata)
+{
+        return etcd_watch_feed(userdata, p, size * n) < 0 ? 0 : size * n;
 }
 
 int etcd_watch_start(struct etcd *e, CURLM *multi, struct etcd_watch *w, const char *prefix, int64_t start_rev)

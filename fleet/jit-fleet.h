@@ -77,8 +77,11 @@ char *fleet_decision_to_text(const struct fleet_decision *d);
 cJSON *fleet_decision_to_op(const struct fleet_decision *d, const char *origin);
 
 /* A key below PREFIX/hosts/, split: "HOST/decisions/TARGET/ID/APPROVER" etc.
- * Returns the number of components (up to max), each checked with
- * fleet_name_ok except the second ("requests", "decisions", ...). */
+ * Returns the number of components (1 to max), each checked with
+ * fleet_name_ok ("requests", "decisions", ... are names too); -EINVAL if
+ * the key is not below PREFIX/hosts/ or a component is no name (an empty
+ * one included: "HOST//x", "HOST/"), -E2BIG for more than max components.
+ * So joined with '/' the parts give the key back: no two keys split alike. */
 int fleet_split_key(const char *key, const char *prefix, char parts[][FLEET_NAME_MAX + 1], int max);
 
 /* etcd.c: the store */
@@ -111,7 +114,9 @@ int etcd_delete(struct etcd *e, const char *key, bool prefix);
 int etcd_lease(struct etcd *e, int64_t ttl_s, int64_t *ret_id);
 int etcd_range(struct etcd *e, const char *prefix, struct etcd_kv **ret, size_t *ret_n, int64_t *ret_rev);
 void etcd_kvs_free(struct etcd_kv *kv, size_t n);
-/* base64 helpers for the gateway's bytes fields */
+/* base64 helpers for the gateway's bytes fields. etcd_unb64 gives the
+ * decoded text, NUL-terminated; NULL unless s is canonical base64 (the
+ * standard alphabet, padded) of text without a NUL byte. */
 char *etcd_b64(const char *s, size_t len);
 char *etcd_unb64(const char *s, size_t *ret_len);
 /* The watch stream: one handle in the caller's multi. on_event is called
@@ -129,6 +134,11 @@ struct etcd_watch {
         char err[CURL_ERROR_SIZE];
 };
 int etcd_watch_start(struct etcd *e, CURLM *multi, struct etcd_watch *w, const char *prefix, int64_t start_rev);
+/* What the stream delivers, in pieces as they come (curl's write callback):
+ * each whole line is parsed and its events handed to on_event; the rest is
+ * kept for the next piece. -EMSGSIZE: a line over 4 MiB (the stream must
+ * end); -ENOMEM. Pure (no I/O), so that the fuzzer can drive it. */
+int etcd_watch_feed(struct etcd_watch *w, const char *data, size_t len);
 void etcd_watch_stop(CURLM *multi, struct etcd_watch *w);
 
 void fleet_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -60,6 +60,7 @@ static bool abs_path_ok(const char *s)
 static bool endpoint_ok(const char *s)
 {
         const char *h = strncmp(s, "https://", 8) == 0 ? s + 8 : NULL, *colon;
+        size_t hl;
         char *end;
         long port;
 
@@ -68,10 +69,11 @@ static bool endpoint_ok(const char *s)
         colon = strrchr(h, ':');
         if (!colon || colon == h)
                 return false;
-        for (const char *p = h; p < colon; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
-                        return false;
+        hl = (size_t)(colon - h);
+        /* ':' only inside [IPv6]: "a:b:2379" or "::1:2379" is no HOST:PORT */
+        if (h[0] == '[' ? hl < 4 || h[hl - 1] != ']' || strspn(h + 1, "0123456789abcdefABCDEF:.") != hl - 2
+                        : strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != hl)
+                return false;
         port = strtol(colon + 1, &end, 10);
         return colon[1] >= '1' && colon[1] <= '9' && *end == '\0' && port > 0 && port < 65536;
 }
@@ -235,6 +237,11 @@ static int copy_hex(const cJSON *o, const char *key, char *buf, size_t n)
         return 0;
 }
 
+/* cJSON prints a number with 15 digits when that comes within DBL_EPSILON
+ * times it: above 2^52 (the year 2112) an integer could print as another
+ * one, and the decision would not read back as signed. */
+#define TIME_US_MAX (1ULL << 52)
+
 int fleet_parse_decision(const char *text, size_t len, struct fleet_decision *ret)
 {
         static const char *const keys[] = {
@@ -259,7 +266,7 @@ int fleet_parse_decision(const char *text, size_t len, struct fleet_decision *re
                 return -EBADMSG;
         if (copy_name(j, "host", d.host, sizeof(d.host)) < 0 || copy_name(j, "id", d.id, sizeof(d.id)) < 0 ||
             copy_name(j, "approver", d.approver, sizeof(d.approver)) < 0 ||
-            copy_u64(j, "ttl", 366ULL * 86400, &d.ttl) < 0 || copy_u64(j, "time_us", 1ULL << 53, &d.time_us) < 0 ||
+            copy_u64(j, "ttl", 366ULL * 86400, &d.ttl) < 0 || copy_u64(j, "time_us", TIME_US_MAX, &d.time_us) < 0 ||
             copy_hex(j, "nonce", d.nonce, 32) < 0 || copy_hex(j, "signature", d.signature, 128) < 0)
                 return -EBADMSG;
         it = cJSON_GetObjectItemCaseSensitive(j, "decision");
@@ -339,21 +346,21 @@ int fleet_split_key(const char *key, const char *prefix, char parts[][FLEET_NAME
         if (strncmp(key, prefix, pl) != 0 || strncmp(key + pl, "/hosts/", 7) != 0)
                 return -EINVAL;
         p = key + pl + 7;
-        while (*p && n < max) {
+        for (;;) {      /* every component a name: none empty, not even after a last '/' */
                 size_t len = strcspn(p, "/");
 
                 if (len == 0 || len > FLEET_NAME_MAX)
                         return -EINVAL;
+                if (n == max)
+                        return -E2BIG;
                 memcpy(parts[n], p, len);
                 parts[n][len] = '\0';
                 if (!fleet_name_ok(parts[n]))
                         return -EINVAL;
                 n++;
                 p += len;
-                if (*p == '/')
-                        p++;
-                else
-                        break;
+                if (*p == '\0')
+                        return n;
+                p++;
         }
-        return *p ? -E2BIG : n;
 }
