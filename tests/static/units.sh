@@ -4,8 +4,9 @@
 #     built jitctl, so that it exists), the expiry units' drop-in included;
 #   - `systemd-analyze security --offline=true` rates each service no worse
 #     than the figure in README ("Security properties"): jit.service,
-#     jit-reconcile.service, and a jit-expire-GRANT.service as the service
-#     makes it (Type=oneshot, ExecStart) with systemd/jit-expire-.service.d/.
+#     jit-reconcile.service, jit-notify.service, jit-fleet.service, and a
+#     jit-expire-GRANT.service as the service makes it (Type=oneshot,
+#     ExecStart) with systemd/jit-expire-.service.d/.
 # jit.socket and jit-reconcile.timer run no process of their own: nothing
 # to rate. Skips (77) without systemd-analyze 250 or later (--offline).
 #
@@ -21,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; fail=1; }
 
 # The most each unit may score; README's table quotes these.
-declare -A max=([jit.service]=3.8 [jit-reconcile.service]=0.5 [jit-expire-g-0000000000.service]=0.9 [jit-notify.service]=1.6)
+declare -A max=([jit.service]=3.8 [jit-reconcile.service]=0.5 [jit-expire-g-0000000000.service]=0.9 [jit-notify.service]=1.6 [jit-fleet.service]=1.6)
 
 command -v systemd-analyze >/dev/null || { echo "SKIP: no systemd-analyze"; exit 77; }
 v=$(systemd-analyze --version | sed -n 's/^systemd \([0-9]*\).*/\1/p')
@@ -32,8 +33,11 @@ trap 'rm -rf "$tmp"' EXIT
 for u in jit.service jit-reconcile.service; do
         sed -E "s|^ExecStart=[^ ]*/jitctl|ExecStart=$jitctl|" "$build/systemd/$u" >"$tmp/$u"
 done
-# jit-notify's program need only exist for verify: any executable will do.
-sed -E "s|^ExecStart=.*|ExecStart=$jitctl|" "$build/systemd/jit-notify.service" >"$tmp/jit-notify.service"
+# jit-notify's and jit-fleet's programs need only exist for verify: any
+# executable will do.
+for u in jit-notify.service jit-fleet.service; do
+        sed -E "s|^ExecStart=.*|ExecStart=$jitctl|" "$build/systemd/$u" >"$tmp/$u"
+done
 cp "$src/systemd/jit.socket" "$src/systemd/jit-reconcile.timer" "$tmp/"
 mkdir "$tmp/jit-expire-.service.d"
 cp "$src/systemd/jit-expire-.service.d/sandbox.conf" "$tmp/jit-expire-.service.d/"
@@ -47,7 +51,8 @@ ExecStart=$jitctl --socket /run/jit/jit.sock expire g-0000000000
 EOF
 
 cd "$tmp" || exit 1
-for u in jit.socket jit.service jit-reconcile.service jit-reconcile.timer jit-expire-g-0000000000.service jit-notify.service; do
+for u in jit.socket jit.service jit-reconcile.service jit-reconcile.timer jit-expire-g-0000000000.service jit-notify.service \
+        jit-fleet.service; do
         out=$(SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze verify --man=no "./$u" 2>&1)
         if [ $? = 0 ] && [ -z "$out" ]; then
                 ok "systemd-analyze verify $u: clean"
@@ -56,7 +61,7 @@ for u in jit.socket jit.service jit-reconcile.service jit-reconcile.timer jit-ex
                 sed 's/^/# /' <<<"$out"
         fi
 done
-for u in jit.service jit-reconcile.service jit-expire-g-0000000000.service jit-notify.service; do
+for u in jit.service jit-reconcile.service jit-expire-g-0000000000.service jit-notify.service jit-fleet.service; do
         out=$(SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze security --offline=true --no-pager "./$u" 2>&1)
         score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out")
         if [ -n "$score" ] && awk -v s="$score" -v m="${max[$u]}" 'BEGIN { exit !(s <= m) }'; then
