@@ -7,7 +7,9 @@
 #     the example is there to show: the action, the tier, and the reason id
 #     that decided;
 #   - the PAM snippets put pam_jit where pam_jit(8) says, with options it
-#     knows; the sudoers snippet parses (visudo -c, where sudo is installed).
+#     knows; the sudoers snippet parses (visudo -c, where sudo is installed);
+#   - fleet.conf is one JSON object (no key twice) with the keys jit-fleet
+#     requires and no key that fleet/msg.c does not know (its keys[]).
 #
 #   examples.sh JITCTL SOURCE_DIR
 set -u
@@ -115,6 +117,35 @@ for p in $policies; do
         p=${p#./}
         [ -n "${tested[$p]:-}" ] && ok "$p has policy test cases" || not_ok "$p has no policy test case here"
 done
+
+# --- fleet.conf ---------------------------------------------------------------
+fkeys=$(awk '/^int fleet_config_parse\(/ { f = 1 } f && /keys\[\] = \{/ { k = 1 } k { print } k && /NULL/ { exit }' \
+        ../fleet/msg.c | grep -oE '"[a-z_]+"' | tr -d '"')
+if [ -z "$fkeys" ]; then
+        not_ok "no keys[] found in fleet/msg.c's fleet_config_parse"
+elif out=$(python3 - fleet.conf $fkeys 2>&1 <<'PY'
+import json, sys
+
+def once(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise SystemExit("key %s twice" % k)
+        d[k] = v
+    return d
+
+c = json.load(open(sys.argv[1]), object_pairs_hook=once)
+unknown = sorted(set(c) - set(sys.argv[2:]))
+missing = [k for k in ("version", "endpoints", "ca_file", "cert_file", "key_file") if k not in c]
+if unknown or missing:
+    raise SystemExit("unknown keys %s, missing keys %s" % (unknown, missing))
+print(" ".join(c))
+PY
+); then
+        ok "fleet.conf: keys jit-fleet knows ($out)"
+else
+        not_ok "fleet.conf: $out"
+fi
 
 # --- PAM and sudoers snippets ----------------------------------------------
 # pam_jit's options (pam_jit(8)): account takes them all, session only
