@@ -4,15 +4,26 @@
 # bash-completion package too (source it). Request and grant ids come from
 # the service (`jitctl --json list`), template names and role names from the
 # live policy (`jitctl --json template list`), each bounded by a 2 s timeout
-# so that a stuck service never hangs the shell. tests/static/completion.sh
-# checks the verbs and options here against `jitctl --help`.
+# so that a stuck service never hangs the shell. After --fleet, the verbs
+# and ids are the fleet's (`jitctl --fleet list`, through jit-fleet).
+# tests/static/completion.sh checks the verbs and options here against
+# `jitctl --help`.
 
 # The verbs of jitctl/main.c's dispatch table, in its order.
 _jitctl_verbs="request wait list show approve deny cancel revoke done reconcile expire extend break-glass review policy template audit keygen approver verify doctor serve"
 
-# Options of each verb (for policy, template, audit: of each sub-verb).
+# The verbs after --fleet (jitctl/fleet.c).
+_jitctl_fleet_verbs="list show approve deny audit"
+
+# Options of each verb (for policy, template, audit: of each sub-verb; after
+# --fleet, of "fleet VERB").
 _jitctl_opts() {
         case $1 in
+        "fleet list") echo "--host --role --user" ;;
+        "fleet approve") echo "--comment --passphrase-file --key --timeout" ;;
+        "fleet deny") echo "--reason --passphrase-file --key --timeout" ;;
+        "fleet audit verify") echo "--file --host" ;;
+        fleet*) ;;
         request) echo "--for --reason --task --single-use --bind --wait --timeout" ;;
         wait) echo "--timeout" ;;
         list) echo "--active --all" ;;
@@ -51,12 +62,14 @@ _jitctl_takes_arg() {
         --for | --reason | --comment | --timeout | --config | --state-dir | --socket | --file | --key | \
         --user | --grant | --since | --passphrase-file | --role | --rhost | --tty | --time | --command | \
         --unit | --service | --target-user | --name | --requests | --denials | --grants | \
-        --break-glass-count | --session | --groups | --task | --bind | --pam-dir) return 0 ;;
+        --break-glass-count | --session | --groups | --task | --bind | --pam-dir | --host | \
+        --fleet-socket) return 0 ;;
         esac
         return 1
 }
 
-# jitctl as the command line being completed would run it (its --socket).
+# jitctl as the command line being completed would run it (its --socket
+# and --fleet-socket).
 _jitctl_run() {
         timeout 2 "${_jitctl_cmd[@]}" "$@" 2>/dev/null
 }
@@ -83,6 +96,13 @@ _jitctl_roles() {
         { _jitctl_json_values role template list; _jitctl_json_values role list --all; } | sort -u
 }
 
+# Column $1 (1 HOST, 2 REQUEST, 3 USER, 4 ROLE) of `jitctl --fleet list`;
+# "ids": HOST/REQUEST and REQUEST. Names there have no spaces.
+_jitctl_fleet_col() {
+        _jitctl_run --fleet list | awk -v c="$1" 'NR > 1 && NF >= 4 {
+                if (c == "ids") { print $1 "/" $2; print $2 } else print $c }' | sort -u
+}
+
 _jitctl_files() {
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
@@ -100,7 +120,7 @@ _jitctl_words() {
 # Complete the argument of option $1.
 _jitctl_optarg() {
         case $1 in
-        --passphrase-file | --config | --file | --key | --socket) _jitctl_files ;;
+        --passphrase-file | --config | --file | --key | --socket | --fleet-socket) _jitctl_files ;;
         --state-dir | --pam-dir) _jitctl_dirs ;;
         --bind) _jitctl_words "session unit" ;;
         --tty) _jitctl_words "yes no" ;;
@@ -111,7 +131,10 @@ _jitctl_optarg() {
                 mapfile -t COMPREPLY < <(compgen -P "$head" -g -- "${cur##*,}")
                 compopt -o nospace 2>/dev/null
                 ;;
-        --role) _jitctl_words "$(_jitctl_roles)" ;;
+        --role)
+                if [[ -n $fleet ]]; then _jitctl_words "$(_jitctl_fleet_col 4)"; else _jitctl_words "$(_jitctl_roles)"; fi
+                ;;
+        --host) _jitctl_words "$(_jitctl_fleet_col 1) $(hostname 2>/dev/null)" ;;
         --grant) _jitctl_words "$(_jitctl_ids g --all)" ;;
         --service) _jitctl_words "sudo sudo-i sshd jitctl" ;;
         --for | --timeout | --since) _jitctl_words "5m 15m 30m 1h 2h 1d" ;;
@@ -124,6 +147,9 @@ _jitctl_optarg() {
 _jitctl_positional() {
         local verb=$1 n=$2 sub=$3
         case $verb in
+        "fleet show" | "fleet approve" | "fleet deny") ((n == 1)) && _jitctl_words "$(_jitctl_fleet_col ids)" ;;
+        "fleet audit") ((n == 1)) && _jitctl_words "verify" ;;
+        fleet*) ;;
         request | break-glass) ((n == 1)) && _jitctl_words "$(_jitctl_roles)" ;;
         wait | approve | deny | cancel) ((n == 1)) && _jitctl_words "$(_jitctl_ids r)" ;;
         revoke | done | expire | extend) ((n == 1)) && _jitctl_words "$(_jitctl_ids g)" ;;
@@ -160,7 +186,7 @@ _jitctl_positional() {
 _jitctl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=
         local -a _jitctl_cmd=("${COMP_WORDS[0]}") args=()
-        local i w verb='' sub=''
+        local i w verb='' sub='' fleet=''
 
         COMPREPLY=()
         ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -178,10 +204,14 @@ _jitctl() {
                 w=${COMP_WORDS[i]}
                 case $w in
                 --json) continue ;;
-                --socket)
+                --fleet)
+                        fleet=1
+                        continue
+                        ;;
+                --socket | --fleet-socket)
                         ((i++))
                         [[ ${COMP_WORDS[i]:-} == = ]] && ((i++))
-                        ((i < COMP_CWORD)) && _jitctl_cmd+=(--socket "${COMP_WORDS[i]}")
+                        ((i < COMP_CWORD)) && _jitctl_cmd+=("$w" "${COMP_WORDS[i]}")
                         continue
                         ;;
                 --socket=*)
@@ -204,6 +234,7 @@ _jitctl() {
                 fi
         done
         sub=${args[0]:-}
+        [[ -n $fleet && -n $verb ]] && verb="fleet $verb"
 
         # The argument of an option.
         if [[ $prev == -* ]] && _jitctl_takes_arg "$prev"; then
@@ -213,7 +244,9 @@ _jitctl() {
 
         if [[ -z $verb ]]; then
                 if [[ $cur == -* ]]; then
-                        _jitctl_words "--json --socket --help --version"
+                        _jitctl_words "--json --socket --fleet --fleet-socket --help --version"
+                elif [[ -n $fleet ]]; then
+                        _jitctl_words "$_jitctl_fleet_verbs"
                 else
                         _jitctl_words "$_jitctl_verbs help"
                 fi
@@ -224,7 +257,11 @@ _jitctl() {
                 local opts
                 opts=$(_jitctl_opts "$verb")
                 [[ -n $sub ]] && opts+=" $(_jitctl_opts "$verb $sub")"
-                _jitctl_words "$opts --json --socket"
+                if [[ -n $fleet ]]; then
+                        _jitctl_words "$opts --json --fleet-socket"
+                else
+                        _jitctl_words "$opts --json --socket"
+                fi
                 return 0
         fi
         _jitctl_positional "$verb" $((${#args[@]} + 1)) "$sub"

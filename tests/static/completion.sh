@@ -5,12 +5,15 @@
 #     verb completes, from its full name and from its first two letters;
 #   - every option in a verb's --help synopsis is offered after "VERB --",
 #     and every option it offers is one that jitctl's getopt tables accept;
+#     the same after --fleet for the fleet's verbs (--fleet list ...);
 #   - request ids (r-) go to approve/deny/cancel/wait/review, grant ids
 #     (g-) to revoke/done/expire/extend, both to show/verify, read from
 #     `jitctl --json list` through the --socket on the command line (a stub
 #     jitctl, and, as root, the real service with a real pending request);
 #   - file names after --passphrase-file, --config, --file; fixed values
-#     after --bind and --tty.
+#     after --bind and --tty;
+#   - after --fleet approve/deny/show, HOST/REQUEST and REQUEST from
+#     `jitctl --fleet list` through the --fleet-socket on the command line.
 #
 #   completion.sh JITCTL COMPLETION_FILE SOURCE_DIR
 set -u
@@ -81,7 +84,7 @@ done
 check "every verb of jitctl --help completes (whole, from two letters, after --json)${bad:+: not$bad}" test -z "$bad"
 
 complete_words jitctl --
-check "global options before the verb" has_all --json --socket --help --version
+check "global options before the verb" has_all --json --socket --fleet --fleet-socket --help --version
 
 # --- options ------------------------------------------------------------
 complete_words jitctl request --
@@ -126,7 +129,7 @@ check "every option in jitctl --help's synopses is offered for its verb${bad:+: 
 # Every option offered is one that jitctl accepts: a getopt table entry in
 # jitctl/*.c, or a global option of main.c.
 accepted=$(grep -ohE '\{ *"[a-z][a-z-]*", *(required|no)_argument' "$src"/jitctl/*.c |
-        sed -E 's/\{ *"([a-z-]+)".*/--\1/'; printf '%s\n' --json --socket --help --version)
+        sed -E 's/\{ *"([a-z-]+)".*/--\1/'; printf '%s\n' --json --socket --fleet --fleet-socket --help --version)
 bad=
 for v in $help_verbs; do
         offered "$v"
@@ -135,6 +138,31 @@ for v in $help_verbs; do
         done
 done
 check "every option offered is in a getopt table of jitctl/*.c${bad:+: not$bad}" test -z "$bad"
+
+# --- the fleet (jitctl --fleet VERB) ----------------------------------------
+# --help's lines "  --fleet VERB [SUB] [OPTIONS]" after "The fleet's queue".
+fleet_help=$(sed -n "/^The fleet's queue/,/^\$/{/^  --fleet /p}" <<<"$help")
+fleet_verbs=$(awk '{print $2}' <<<"$fleet_help" | sort -u)
+complete_words jitctl --fleet ""
+check "\"jitctl --fleet\" offers exactly the fleet's verbs of jitctl --help ($(echo $fleet_verbs))" \
+        only $fleet_verbs
+bad=
+while read -r _ v rest; do
+        [ -n "$v" ] || continue
+        s=
+        [[ $rest == [a-z]* ]] && s=${rest%% *}
+        complete_words jitctl --fleet "$v" $s --
+        for o in $(grep -oE -- '--[a-z][a-z-]*' <<<"$rest" | sort -u); do
+                has "$o" || bad+=" $v:$o"
+        done
+        for o in $(grep -- '^--' <<<"$reply"); do
+                grep -qxF -- "$o" <<<"$accepted" || bad+=" $v:$o(unknown)"
+        done
+done <<<"$fleet_help"
+check "every option of the --fleet synopses is offered after --fleet VERB, and only options jitctl accepts${bad:+: not$bad}" \
+        test -z "$bad"
+complete_words jitctl --fleet approve --
+check "... and not the local approve's --for" has_none --for --socket
 
 # --- option values --------------------------------------------------------
 touch "$tmp/pass.txt" "$tmp/policy.json" "$tmp/audit.log"
@@ -224,6 +252,35 @@ complete_words "$stub" request ""
 check "request offers the roles of visible requests and grants" only dba ops
 complete_words "$stub" audit setgid --grant ""
 check "audit --grant offers grant ids" only g-actv000001
+
+# jitctl --fleet list (the table as jitctl prints it) from a stub.
+cat >"$tmp/jitctl-fleet" <<'EOF'
+#!/bin/bash
+echo "$*" >>"${0%/*}/fleet-calls"
+case " $* " in
+*" --fleet list "*) ;;
+*) exit 7 ;;
+esac
+cat <<TABLE
+HOST  REQUEST       USER   ROLE  TIER   APPROVALS  LAPSES             REASON
+hB    r-pend00000b  alice  ops   owner  0/1        16:40:12 (in 14m)  disk full on /var
+hC    r-pend00000c  carol  dba   owner  0/1        16:41:02 (in 15m)  -
+TABLE
+EOF
+chmod 755 "$tmp/jitctl-fleet"
+for v in approve deny show; do
+        complete_words "$tmp/jitctl-fleet" --fleet "$v" ""
+        check "--fleet $v offers HOST/REQUEST and REQUEST of the fleet's list" \
+                only hB/r-pend00000b r-pend00000b hC/r-pend00000c r-pend00000c
+done
+complete_words "$tmp/jitctl-fleet" --fleet approve hC/
+check "--fleet approve completes HOST/ to that host's requests" only hC/r-pend00000c
+complete_words "$tmp/jitctl-fleet" --fleet list --role ""
+check "--fleet list --role offers the fleet's roles" only dba ops
+rm -f "$tmp/fleet-calls"
+complete_words "$tmp/jitctl-fleet" --fleet-socket /run/other-fleet.sock --fleet approve ""
+check "the command line's --fleet-socket is used to list the fleet" \
+        grep -q -- '--fleet-socket /run/other-fleet.sock --fleet list' "$tmp/fleet-calls"
 
 # --- ids, from the real service (root) ------------------------------------
 if [ "$(id -u)" != 0 ]; then
