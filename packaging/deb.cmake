@@ -57,7 +57,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sudo, openssh-server")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sudo, openssh-server, etcd-client, openssl")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "just-in-time privileged access for sudo and ssh")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Nobody holds a privileged group by default: pam_jit, in the PAM account
 phase of sudo or sshd, asks a local root service whether the user may have

@@ -11,7 +11,8 @@
 #   - installs the package with the README's own command: nothing is enabled
 #     or started, no PAM file names pam_jit, /etc/jit is empty (root 0755),
 #     /var/lib/jit is root 0700, libpam's directory has the module, the
-#     journal catalog is loaded (systemd's dpkg trigger);
+#     journal catalog is loaded (systemd's dpkg trigger); the fleet's
+#     jit-fleet, jit-fleet-enrol, unit, man pages and example are there;
 #   - runs every command of the README's install section after the build
 #     (group, policy from the examples — $EDITOR is this test's edit —,
 #     policy check, units, sudoers) and adds its PAM line to /etc/pam.d/sudo;
@@ -78,6 +79,8 @@ else
         finish
 fi
 echo "# Depends: $(dpkg-deb -f "$DEB" Depends)"
+check "the package suggests etcd-client and openssl, for jit-fleet-enrol" \
+        bash -c '[[ ", $1, " == *", etcd-client, "* && ", $1, " == *", openssl, "* ]]' _ "$(dpkg-deb -f "$DEB" Suggests)"
 
 # --- lintian: no errors ---------------------------------------------------------
 out=$(lintian --display-info --pedantic "$DEB" 2>&1); rc=$?
@@ -190,7 +193,7 @@ while IFS= read -r line; do
                         ns_sh '[ "$(dpkg-query -W -f="\${Status}" jit)" = "install ok installed" ]'
                 out=$(ns_sh 'grep -rl pam_jit /etc/pam.d /etc/pam.conf 2>/dev/null')
                 check "installed: no file in /etc/pam.d names pam_jit" [ -z "$out" ]
-                st=$(ns_sh 'for u in jit.socket jit.service jit-reconcile.timer; do
+                st=$(ns_sh 'for u in jit.socket jit.service jit-reconcile.timer jit-notify.service jit-fleet.service; do
                         printf "%s=%s,%s " "$u" "$(systemctl is-enabled "$u")" "$(systemctl is-active "$u")"; done')
                 check "installed: no unit enabled or running ($st)" \
                         bash -c '! grep -qE "=(enabled|[a-z]*,active)" <<<"$1"' _ "$st"
@@ -204,6 +207,11 @@ while IFS= read -r line; do
                                grep -qx "ExecStart=/usr/bin/jitctl serve" /usr/lib/systemd/system/jit.service'
                 check "installed: the journal catalog is loaded (systemd's trigger): journalctl --list-catalog has jit's grant event" \
                         ns_sh 'journalctl --list-catalog 10db7ee89d0f4b5a823c861200621d55 | grep -q "jit grant"'
+                check "installed: the fleet: /usr/libexec/jit/jit-fleet (its unit runs it), /usr/sbin/jit-fleet-enrol, jit-fleet(8), jit-fleet-enrol(8), examples/fleet.conf" \
+                        ns_sh 'test -x /usr/libexec/jit/jit-fleet && test -x /usr/sbin/jit-fleet-enrol &&
+                               grep -qx "ExecStart=/usr/libexec/jit/jit-fleet" /usr/lib/systemd/system/jit-fleet.service &&
+                               test -f /usr/share/man/man8/jit-fleet.8.gz && test -f /usr/share/man/man8/jit-fleet-enrol.8.gz &&
+                               test -f /usr/share/doc/jit/examples/fleet.conf'
         fi
 done <<<"$README_CMDS"
 
@@ -275,7 +283,7 @@ check "jitctl audit verify on the installed service's log (exit $rc)" [ "$rc" = 
 # --- the units ------------------------------------------------------------------
 # --man=no: the minbase rootfs has no man(1) to look the pages up with; the
 # next check finds each Documentation= page among the installed files.
-UNITS="jit.socket jit.service jit-reconcile.service jit-reconcile.timer"
+UNITS="jit.socket jit.service jit-reconcile.service jit-reconcile.timer jit-notify.service jit-fleet.service"
 out=$(ns_sh 'cd /usr/lib/systemd/system && systemd-analyze verify --man=no $1' "$UNITS" 2>&1); rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then
         ok "systemd-analyze verify on the installed units ($UNITS): clean"
