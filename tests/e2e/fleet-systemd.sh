@@ -33,7 +33,7 @@ done
 [ -x "$BUILD/jit-fleet" ] && [ -x "$BUILD/jitctl" ] || { echo "not ok - build first"; exit 1; }
 ns_boot "$BUILD" || { echo "not ok - the container did not boot"; exit 1; }
 EP=
-trap '[ -n "$EP" ] && kill $EP 2>/dev/null; ns_stop' EXIT
+trap '[ -n "$EP" ] && kill $EP 2>/dev/null && wait $EP 2>/dev/null; ns_stop' EXIT
 W=$NS_TMP
 HOST=$(ns_run hostname)
 URL=https://127.0.0.1:23790
@@ -52,10 +52,13 @@ mkdir -p "$W/pki"
                 -out e1.pem 2>/dev/null &&
         (umask 077; openssl rand -hex 16 > rootpw)
 ) || { echo "not ok - openssl"; exit 1; }
-in_net etcd --name e1 --data-dir "$W/e1.data" --listen-client-urls $URL --advertise-client-urls $URL \
-        --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
-        --initial-cluster e1=http://127.0.0.1:23800 --cert-file "$W/pki/e1.pem" --key-file "$W/pki/e1.key" \
-        --trusted-ca-file "$W/pki/ca.pem" --client-cert-auth >"$W/e1.log" 2>&1 &
+# nsenter itself, not a function in a subshell: $! is then etcd (nsenter -n
+# execs it), which the trap stops.
+nsenter -t "$NS_LEADER" -n etcd --name e1 --data-dir "$W/e1.data" --listen-client-urls $URL \
+        --advertise-client-urls $URL --listen-peer-urls http://127.0.0.1:23800 \
+        --initial-advertise-peer-urls http://127.0.0.1:23800 --initial-cluster e1=http://127.0.0.1:23800 \
+        --cert-file "$W/pki/e1.pem" --key-file "$W/pki/e1.key" --trusted-ca-file "$W/pki/ca.pem" \
+        --client-cert-auth >"$W/e1.log" 2>&1 &
 EP=$!
 enrol() { in_net "$SRC/fleet/jit-fleet-enrol" "$@" --endpoints $URL --ca-cert "$W/pki/ca.pem" \
         --ca-key "$W/pki/ca.key" --root-password-file "$W/pki/rootpw" --out "$W/enrol"; }
