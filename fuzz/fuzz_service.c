@@ -533,6 +533,7 @@ static void reset_state(void)
         s.reqs = NULL;
         s.grants = NULL;
         s.n_reqs = s.n_grants = 0;
+        svc_index_reset(&s);
         s.next_reconcile_us = 0;
 
         s.reqs = calloc(n_fixture_reqs, sizeof(*s.reqs));

@@ -361,6 +361,7 @@ static void svc_done(struct svc *s)
                 jit_grant_free(s->grants[i]);
         free(s->reqs);
         free(s->grants);
+        svc_index_reset(s);
         for (struct client *c = s->clients; c; c = c->next)
                 c->dead = true;
         sweep_clients(s);

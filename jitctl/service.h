@@ -57,6 +57,28 @@ struct client {
         struct client *next;
 };
 
+/* service_index.c: what a long history must not make slow (see there) */
+struct svc_uid_requests {
+        uid_t uid;
+        bool used;
+        struct jit_request **v;         /* by created_us */
+        size_t n, cap;
+};
+
+struct svc_index {
+        bool failed;                    /* out of memory: walks go over the arrays */
+        size_t n_reqs, n_grants;        /* how many of s->reqs, s->grants are in */
+        struct jit_request **req_by_id;
+        struct jit_grant **grant_by_id;
+        size_t cap_req_by_id, cap_grant_by_id;
+        struct jit_request **open;      /* pending, or review open */
+        size_t n_open, cap_open;
+        struct jit_grant **live;        /* active, or ended and not swept */
+        size_t n_live, cap_live;
+        struct svc_uid_requests *by_uid;
+        size_t n_uids, cap_uids;
+};
+
 struct svc {
         const char *config_path;
         struct jit_config *config;      /* NULL: policy invalid, deny all */
@@ -78,6 +100,7 @@ struct svc {
         pid_t sweep_exempt_pid;         /* the sudo using a single-use grant as it ends */
         struct svc_notify *notify;      /* NULL: no notifications (no outbox) */
         uint64_t fleet_gen;             /* bumped by every request saved */
+        struct svc_index index;         /* follows reqs and grants */
 };
 
 /* Who is asking: resolved from the peer uid or, for access, the PAM user. */
@@ -119,10 +142,23 @@ void svc_context_done(struct svc_context *x);
 int svc_context_from_request(const struct jit_config *c, const struct jit_request *r, const struct who *w,
                              struct jit_context *ret);
 
-/* service_state.c: policy, records, grants */
-void svc_config_refresh(struct svc *s, bool force);
+/* service_index.c. Walks: for (i = 0; (r = svc_open_request(s, i)); i++)
+ * meets every pending request and every open review (and maybe others:
+ * check the state), in array order; svc_live_grant every active grant and
+ * every ended one not yet swept. svc_uid_requests: uid's requests by
+ * created_us (true), or, out of memory, every request in array order
+ * (false). Prune (outside every walk) drops what can no longer be open or
+ * live; reset after replacing s->reqs or s->grants wholesale, and to free. */
 struct jit_request *svc_find_request(struct svc *s, const char *id);
 struct jit_grant *svc_find_grant(struct svc *s, const char *id);
+struct jit_request *svc_open_request(struct svc *s, size_t i);
+struct jit_grant *svc_live_grant(struct svc *s, size_t i);
+bool svc_uid_requests(struct svc *s, uid_t uid, struct jit_request *const **ret, size_t *ret_n);
+void svc_index_prune(struct svc *s);
+void svc_index_reset(struct svc *s);
+
+/* service_state.c: policy, records, grants */
+void svc_config_refresh(struct svc *s, bool force);
 struct jit_grant *svc_active_grant(struct svc *s, const char *user, const char *role, uint64_t now);
 int svc_add_request(struct svc *s, struct jit_request *r);   /* takes ownership, persists */
 int svc_save_request(struct svc *s, struct jit_request *r);

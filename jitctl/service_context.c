@@ -28,17 +28,26 @@ static void take(char **dst, char *src)
         *dst = src;
 }
 
+/* The requester's requests only, newest first, down to the oldest that any
+ * of the counts can take (the index keeps them by uid and created_us). */
 static void history_count(struct svc *s, struct svc_context *x, const struct jit_role *role, uint64_t now_us)
 {
         uint64_t rate_from = now_us - jit_policy_rate_period(s->config, role) * 1000000ULL;
         uint64_t hist_from = now_us - s->config->settings.history_window * 1000000ULL;
         uint64_t bg_from = now_us - role->break_glass_rate.per * 1000000ULL;
+        uint64_t from = rate_from < hist_from ? rate_from : hist_from;
         struct jit_history *h = &x->ctx.history;
+        struct jit_request *const *v;
+        size_t n;
+        bool by_time = svc_uid_requests(s, x->uid, &v, &n);
 
-        for (size_t i = 0; i < s->n_reqs; i++) {
-                const struct jit_request *r = s->reqs[i];
+        from = bg_from < from ? bg_from : from;
+        for (size_t i = n; i-- > 0;) {
+                const struct jit_request *r = v[i];
                 bool bg = r->kind && strcmp(r->kind, "break-glass") == 0;
 
+                if (by_time && r->created_us < from)
+                        break;
                 if (r->uid != x->uid || strcmp(r->role, role->name) != 0)
                         continue;
                 if (!bg && r->created_us >= rate_from)

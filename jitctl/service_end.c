@@ -331,9 +331,9 @@ static void sweep_one(struct svc *s, struct jit_grant *g, uint64_t now)
  * left alone. */
 void svc_end_sweep(struct svc *s, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
 
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 if (g->state == JIT_GRANT_ACTIVE || g->swept_us || !g->end || !g->ended_us ||
                     now < g->ended_us + g->end_grace_s * 1000000)
                         continue;
@@ -353,8 +353,9 @@ void svc_end_sweep(struct svc *s, uint64_t now)
 
 uint64_t svc_end_next_us(struct svc *s, uint64_t next)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                const struct jit_grant *g = s->grants[i];
+        const struct jit_grant *g;
+
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 uint64_t due = g->ended_us + g->end_grace_s * 1000000;
 
                 if (g->state != JIT_GRANT_ACTIVE && !g->swept_us && g->end && g->ended_us && due < next)

@@ -224,9 +224,9 @@ static bool same_command(char *const *a, char *const *b)
 
 static struct jit_request *find_pending(struct svc *s, const char *user, const char *role, char *const *cmd)
 {
-        for (size_t i = 0; i < s->n_reqs; i++) {
-                struct jit_request *r = s->reqs[i];
+        struct jit_request *r;
 
+        for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
                 /* only a plain request: never a break-glass or an extension */
                 if (r->state == JIT_REQ_PENDING && (!r->kind || strcmp(r->kind, "request") == 0) &&
                     strcmp(r->user, user) == 0 &&
@@ -253,10 +253,11 @@ static char *approvers_text(char *const *appr)
 
 static size_t count_pending(struct svc *s, uid_t uid)
 {
+        const struct jit_request *r;
         size_t n = 0;
 
-        for (size_t i = 0; i < s->n_reqs; i++)
-                n += s->reqs[i]->state == JIT_REQ_PENDING && s->reqs[i]->uid == uid;
+        for (size_t i = 0; (r = svc_open_request(s, i)); i++)
+                n += r->state == JIT_REQ_PENDING && r->uid == uid;
         return n;
 }
 
@@ -1265,15 +1266,14 @@ static cJSON *op_session(struct svc *s, struct client *c, const cJSON *req)
 {
         const char *event = str_of(req, "event"), *user = str_of(req, "user"), *session = str_of(req, "session");
         uint64_t now = svc_now_us();
+        struct jit_grant *g;
         size_t n = 0;
         char msg[64];
 
         if (!event || !user || !session || strlen(session) > 64 || strlen(user) > 64 ||
             strcmp(session, JIT_SESSION_PENDING) == 0 || (strcmp(event, "open") && strcmp(event, "close")))
                 return svc_error(JIT_CODE_INVALID, "malformed session event");
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
-
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 if (!jit_grant_is_active(g, now) || strcmp(g->user, user) != 0 || !g->bound_session)
                         continue;
                 if (strcmp(event, "open") == 0 && strcmp(g->bound_session, JIT_SESSION_PENDING) == 0) {
@@ -1439,6 +1439,22 @@ static bool list_shows_request(const struct jit_request *r, bool all, bool revie
  * newest JIT_LIST_MAX of each kind and says how many it left out. */
 #define JIT_LIST_MAX 2000
 
+/* The i-th record a list may show: any with --all, else only the open
+ * requests and live grants (the index keeps them apart from the history). */
+static struct jit_request *list_request(struct svc *s, bool all, size_t i)
+{
+        if (!all)
+                return svc_open_request(s, i);
+        return i < s->n_reqs ? s->reqs[i] : NULL;
+}
+
+static struct jit_grant *list_grant(struct svc *s, bool all, size_t i)
+{
+        if (!all)
+                return svc_live_grant(s, i);
+        return i < s->n_grants ? s->grants[i] : NULL;
+}
+
 static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
 {
         bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
@@ -1447,31 +1463,27 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         cJSON *a = answer(NULL, NULL), *reqs = cJSON_CreateArray(), *grants = cJSON_CreateArray();
         uint64_t now = svc_now_us();
         size_t nr = 0, ng = 0, skip_r, skip_g;
+        const struct jit_request *r;
+        const struct jit_grant *g;
         struct who w = { 0 };
 
         if (c->uid != 0 && who_from_uid(c->uid, &w) < 0) {
                 cJSON_Delete(a); cJSON_Delete(reqs); cJSON_Delete(grants);
                 return caller_unknown(c);
         }
-        for (size_t i = 0; !active_only && i < s->n_reqs; i++)
-                nr += list_shows_request(s->reqs[i], all, reviews) &&
-                      may_see(s, &w, c->uid, s->reqs[i]->user, s->reqs[i]->role);
-        for (size_t i = 0; !reviews && i < s->n_grants; i++)
-                ng += (all || jit_grant_is_active(s->grants[i], now)) &&
-                      may_see(s, &w, c->uid, s->grants[i]->user, s->grants[i]->role);
+        for (size_t i = 0; !active_only && (r = list_request(s, all, i)); i++)
+                nr += list_shows_request(r, all, reviews) && may_see(s, &w, c->uid, r->user, r->role);
+        for (size_t i = 0; !reviews && (g = list_grant(s, all, i)); i++)
+                ng += (all || jit_grant_is_active(g, now)) && may_see(s, &w, c->uid, g->user, g->role);
         skip_r = nr > JIT_LIST_MAX ? nr - JIT_LIST_MAX : 0;
         skip_g = ng > JIT_LIST_MAX ? ng - JIT_LIST_MAX : 0;
-        for (size_t i = 0, k = 0; !active_only && reqs && i < s->n_reqs; i++) {
-                const struct jit_request *r = s->reqs[i];
-
+        for (size_t i = 0, k = 0; !active_only && reqs && (r = list_request(s, all, i)); i++) {
                 if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
                         continue;
                 if (k++ >= skip_r)
                         cJSON_AddItemToArray(reqs, jit_request_to_json(r));
         }
-        for (size_t i = 0, k = 0; !reviews && grants && i < s->n_grants; i++) {
-                const struct jit_grant *g = s->grants[i];
-
+        for (size_t i = 0, k = 0; !reviews && grants && (g = list_grant(s, all, i)); i++) {
                 if (!(all || jit_grant_is_active(g, now)) || !may_see(s, &w, c->uid, g->user, g->role))
                         continue;
                 if (k++ >= skip_g)

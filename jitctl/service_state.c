@@ -104,27 +104,11 @@ void svc_config_refresh(struct svc *s, bool force)
                                   s->config_path, c->warnings[i]);
 }
 
-struct jit_request *svc_find_request(struct svc *s, const char *id)
-{
-        for (size_t i = 0; id && i < s->n_reqs; i++)
-                if (strcmp(s->reqs[i]->id, id) == 0)
-                        return s->reqs[i];
-        return NULL;
-}
-
-struct jit_grant *svc_find_grant(struct svc *s, const char *id)
-{
-        for (size_t i = 0; id && i < s->n_grants; i++)
-                if (strcmp(s->grants[i]->id, id) == 0)
-                        return s->grants[i];
-        return NULL;
-}
-
 struct jit_grant *svc_active_grant(struct svc *s, const char *user, const char *role, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
 
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 if (jit_grant_is_active(g, now) && strcmp(g->user, user) == 0 && strcmp(g->role, role) == 0)
                         return g;
         }
@@ -287,9 +271,9 @@ static int save_ended(struct svc *s, struct jit_grant *g)
 /* Another active grant keeps the same membership alive. */
 bool svc_membership_needed(struct svc *s, const struct jit_grant *g, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                const struct jit_grant *o = s->grants[i];
+        const struct jit_grant *o;
 
+        for (size_t i = 0; (o = svc_live_grant(s, i)); i++) {
                 if (o != g && jit_grant_is_active(o, now) && strcmp(o->user, g->user) == 0 &&
                     strcmp(o->group, g->group) == 0)
                         return true;
@@ -438,9 +422,9 @@ int svc_grant_end(struct svc *s, struct jit_grant *g, enum jit_grant_state how, 
 
 static void lapse_requests(struct svc *s, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_reqs; i++) {
-                struct jit_request *r = s->reqs[i];
+        struct jit_request *r;
 
+        for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
                 if (r->state != JIT_REQ_PENDING || !r->deadline_us || now < r->deadline_us)
                         continue;
                 (void)jit_request_transition(r, JIT_REQ_LAPSED);
@@ -476,8 +460,9 @@ static bool loop_ends(const struct svc *s, const struct jit_grant *g)
 /* Other grants the loop only backs up, at reconcile passes. */
 static void expire_due(struct svc *s, uint64_t now, bool pass, bool at_start)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
+
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 bool loop = loop_ends(s, g);
                 uint64_t slack = loop || at_start ? 0 : JIT_TIMER_BACKSTOP_US;
 
@@ -492,8 +477,9 @@ static void expire_due(struct svc *s, uint64_t now, bool pass, bool at_start)
  * record and gpasswd): reconcile finishes the job the record promises. */
 static void restore_memberships(struct svc *s, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
+
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 _cleanup_free_ char *err = NULL;
                 bool member = false;
 
@@ -521,8 +507,9 @@ static void restore_memberships(struct svc *s, uint64_t now)
 
 static void restore_timers(struct svc *s, uint64_t now)
 {
-        for (size_t i = 0; s->bus && i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
+
+        for (size_t i = 0; s->bus && (g = svc_live_grant(s, i)); i++) {
                 bool exists = false;
 
                 if (!jit_grant_is_active(g, now))
@@ -559,8 +546,9 @@ static bool same_boot(const char *bound)
 /* Grants tied to a login session or a unit end when it goes. */
 static void check_bindings(struct svc *s, uint64_t now)
 {
-        for (size_t i = 0; i < s->n_grants; i++) {
-                struct jit_grant *g = s->grants[i];
+        struct jit_grant *g;
+
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 _cleanup_free_ char *state = NULL;
                 const char *gone = NULL;
 
@@ -633,6 +621,7 @@ void svc_reconcile(struct svc *s, bool at_start)
         uint64_t now = svc_now_us();
         bool pass = at_start || now >= s->next_reconcile_us;
 
+        svc_index_prune(s);     /* before the walks below, never during one */
         if (at_start)
                 link_requests(s);
 
@@ -651,22 +640,22 @@ void svc_reconcile(struct svc *s, bool at_start)
 uint64_t svc_next_wakeup_us(struct svc *s)
 {
         uint64_t next = s->next_reconcile_us;
+        struct jit_request *r;
+        struct jit_grant *g;
 
-        for (size_t i = 0; i < s->n_reqs; i++)
-                if (s->reqs[i]->state == JIT_REQ_PENDING && s->reqs[i]->deadline_us &&
-                    s->reqs[i]->deadline_us < next)
-                        next = s->reqs[i]->deadline_us;
-        for (size_t i = 0; i < s->n_grants; i++) {
-                const struct jit_grant *g = s->grants[i];
+        for (size_t i = 0; (r = svc_open_request(s, i)); i++)
+                if (r->state == JIT_REQ_PENDING && r->deadline_us && r->deadline_us < next)
+                        next = r->deadline_us;
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++) {
                 uint64_t due = g->end_retry_us > g->expires_us ? g->end_retry_us : g->expires_us;
 
                 if (g->state == JIT_GRANT_ACTIVE && loop_ends(s, g) && due < next)
                         next = due;
         }
         next = svc_end_next_us(s, next);
-        for (size_t i = 0; i < s->n_grants; i++)
-                if ((s->grants[i]->bound_session || s->grants[i]->bound_unit) &&
-                    s->grants[i]->state == JIT_GRANT_ACTIVE && svc_now_us() + JIT_BIND_POLL_US < next)
+        for (size_t i = 0; (g = svc_live_grant(s, i)); i++)
+                if ((g->bound_session || g->bound_unit) &&
+                    g->state == JIT_GRANT_ACTIVE && svc_now_us() + JIT_BIND_POLL_US < next)
                         next = svc_now_us() + JIT_BIND_POLL_US;
         for (struct client *c = s->clients; c; c = c->next) {
                 if (c->waiting && c->wait_deadline_us < next)
