@@ -60,6 +60,7 @@ static cJSON *published(struct svc *s, const struct jit_request *r)
 static cJSON *snapshot(struct svc *s)
 {
         cJSON *a = cJSON_CreateObject(), *list, *audit;
+        const struct jit_request *r;
 
         if (!a)
                 return NULL;
@@ -74,8 +75,7 @@ static cJSON *snapshot(struct svc *s)
         }
         cJSON_AddNumberToObject(audit, "seq", (double)jit_audit_seq(s->audit));
         cJSON_AddStringToObject(audit, "hash", jit_audit_head(s->audit));
-        for (size_t i = 0; i < s->n_reqs; i++) {
-                const struct jit_request *r = s->reqs[i];
+        for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
                 cJSON *o;
 
                 /* break-glass is completed here by its requester alone */
