@@ -15,31 +15,34 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Wait a moment for whoever holds /etc/.pwd.lock (lckpwdf(3): useradd,
- * gpasswd, vipw) to let go. gpasswd itself would wait up to 15 s, and the
- * service answers nobody meanwhile: a lock held longer than that moment
- * (an editor open in vigr) fails the change at once instead. Only looks
- * (F_GETLK): the lock itself is gpasswd's to take. */
+/* One process holding /etc/.pwd.lock (lckpwdf(3)) for long, as vigr does
+ * while its editor is open, would keep gpasswd waiting 15 s, and the
+ * service answering nobody meanwhile. A lock that is free, or that passes
+ * from one holder to another (useradd, gpasswd: milliseconds each), is
+ * left to gpasswd, which queues for it; one held by the same process for
+ * JIT_PWD_LOCK_WAIT_MS fails the change at once. Only looks (F_GETLK):
+ * taking the lock is gpasswd's. */
 static int wait_for_pwd_lock(char **ret_err)
 {
         _cleanup_close_ int fd = open(JIT_PWD_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        pid_t holder = 0;
 
         if (fd < 0)
                 return 0;       /* none yet: gpasswd makes it */
-        for (unsigned i = 0; i < JIT_PWD_LOCK_WAIT_MS / 50; i++) {
+        for (unsigned ms = 0;; ms += 10) {
                 struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
-                if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+                if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK || (holder && fl.l_pid != holder))
                         return 0;
-                if (i + 1 == JIT_PWD_LOCK_WAIT_MS / 50) {
+                holder = fl.l_pid;
+                if (ms >= JIT_PWD_LOCK_WAIT_MS) {
                         if (ret_err && asprintf(ret_err, "the group files are locked (%s held by pid %d): try again later",
-                                                JIT_PWD_LOCK, (int)fl.l_pid) < 0)
+                                                JIT_PWD_LOCK, (int)holder) < 0)
                                 *ret_err = NULL;
                         return -EBUSY;
                 }
-                (void)nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
+                (void)nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000L }, NULL);
         }
-        return 0;
 }
 
 static int run_gpasswd(const char *flag, const char *user, const char *group, char **ret_err)

@@ -15,10 +15,10 @@
 
 #define JIT_GPASSWD "/usr/bin/gpasswd"
 #define JIT_PWD_LOCK "/etc/.pwd.lock"
-#define JIT_PWD_LOCK_WAIT_MS 1000       /* then -EBUSY, not gpasswd's 15 s */
+#define JIT_PWD_LOCK_WAIT_MS 1000       /* one holder this long: -EBUSY, not gpasswd's 15 s */
 
 /* Returns 0, or -errno; on failure *ret_err (if given) holds gpasswd's
- * first line of complaint. -EBUSY, without running gpasswd, while another
+ * first line of complaint. -EBUSY, without running gpasswd, when one other
  * process has held /etc/.pwd.lock for JIT_PWD_LOCK_WAIT_MS. */
 int jit_membership_add(const char *user, const char *group, char **ret_err);
 int jit_membership_remove(const char *user, const char *group, char **ret_err);
