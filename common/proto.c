@@ -146,6 +146,10 @@ static bool frame_is_clean(const unsigned char *p, size_t len)
                 if (c < 0x80) {
                         if (c == 0 || (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))))
                                 return false;
+                        /* "\u0000" would end the string where cJSON stores it: a value or
+                         * key seen shorter than it is sent */
+                        if (in_string && escaped && c == 'u' && i + 4 < len && memcmp(p + i + 1, "0000", 4) == 0)
+                                return false;
                         if (in_string && !escaped && c == '"')
                                 in_string = false;
                         else if (!in_string && c == '"')

@@ -21,6 +21,8 @@
 #define CODE_UNAVAILABLE 14
 #define CODE_UNAUTHENTICATED 16
 
+static int64_t i64_of(const cJSON *o, const char *k);
+
 static int read_file(const char *path, bool secret, char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *dir = strdup(path);
@@ -228,6 +230,15 @@ static int authenticate(struct etcd *e)
         return e->token ? 0 : -ENOMEM;
 }
 
+/* The access control changed since the token was made (a host enrolled):
+ * a new token is needed, nothing is wrong. */
+static bool auth_is_old(const cJSON *a)
+{
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(a, "error");
+
+        return cJSON_IsString(m) && strstr(m->valuestring, "revision of auth store is old");
+}
+
 int etcd_call(struct etcd *e, const char *path, const cJSON *body, cJSON **ret)
 {
         _cleanup_free_ char *text = cJSON_PrintUnformatted(body);
@@ -249,7 +260,7 @@ int etcd_call(struct etcd *e, const char *path, const cJSON *body, cJSON **ret)
                         if (r < 0)
                                 break;
                         code = code_of(a);
-                        if (code == CODE_UNAUTHENTICATED && e->cfg->user && auth_try == 0) {
+                        if ((code == CODE_UNAUTHENTICATED || auth_is_old(a)) && e->cfg->user && auth_try == 0) {
                                 cJSON_Delete(a);
                                 free(e->token);
                                 e->token = NULL;
@@ -272,6 +283,7 @@ int etcd_call(struct etcd *e, const char *path, const cJSON *body, cJSON **ret)
                                 cJSON_Delete(a);
                                 return code == 7 ? -EACCES : -EPROTO; /* 7: permission denied */
                         }
+                        e->last_revision = i64_of(cJSON_GetObjectItemCaseSensitive(a, "header"), "revision");
                         *ret = a;
                         return 0;
                 }

@@ -15,7 +15,8 @@
  *   PREFIX/hosts/HOST/decisions/TARGET/ID/APPROVER signed decision for TARGET's request ID
  *   PREFIX/hosts/HOST/results/ORIGIN/ID/APPROVER  what HOST did with ORIGIN's decision
  *   PREFIX/hosts/HOST/audit/head                  the audit chain's head now
- *   PREFIX/hosts/HOST/audit/heads/SEQ             every head published (written once)
+ *   PREFIX/heads/HOST/SEQ                         every head published (written once;
+ *                                                 outside hosts/, which every agent reads whole)
  * MUSTs: the environment is cleared before libcurl starts; TLS always,
  * the peer verified against the configured CA; the client key, certificate
  * and CA are read through safeio (root's; the key and password root's
@@ -100,6 +101,7 @@ struct etcd {
         size_t key_len;
         CURL *easy;
         char err[256];
+        int64_t last_revision;          /* of the store, in the last answer */
 };
 
 int etcd_open(struct etcd *e, const struct fleet_config *cfg);

@@ -8,7 +8,7 @@
  *    PREFIX/hosts/HOST/requests/ with a lease of their pending TTL and
  *    deleted once decided; the audit head is published every
  *    audit_interval (PREFIX/hosts/HOST/audit/head and, written once,
- *    audit/heads/SEQ);
+ *    PREFIX/heads/HOST/SEQ, outside the watched range);
  *  - the store: one watch over PREFIX/hosts/ keeps a mirror of the whole
  *    queue; a decision for this host (hosts/ORIGIN/decisions/HOST/ID/WHO)
  *    goes to the service (op fleet-decide), which checks it as a local one,
@@ -79,6 +79,7 @@ struct agent {
         char store_err[256];
         uint64_t next_store_try_us, next_health_us, next_audit_us;
         struct todo *todo;
+        uint64_t next_todo_us;          /* monotonic: the service did not answer, not before */
         /* the service */
         int svc_fd;
         uint64_t svc_gen;
@@ -88,6 +89,8 @@ struct agent {
         struct pub *pubs;
         size_t n_pubs;
         uint64_t audit_seq_published;
+        int64_t lease;                  /* shared by decisions and results written */
+        uint64_t lease_until_us;        /* monotonic: use no longer than this */
         int lfd;
 };
 
@@ -275,6 +278,7 @@ static void store_lost(struct agent *a, const char *why)
         if (a->store_err != why)
                 snprintf(a->store_err, sizeof(a->store_err), "%s", why);
         a->store_ok = false;
+        a->lease = 0;
         etcd_watch_stop(a->multi, &a->watch);
         a->next_store_try_us = mono_us() + RETRY_US;
 }
@@ -371,7 +375,7 @@ static void publish_audit(struct agent *a)
         const cJSON *seq = cJSON_GetObjectItemCaseSensitive(au, "seq"), *hash = cJSON_GetObjectItemCaseSensitive(au, "hash");
         _cleanup_(fleet_jsonp) cJSON *o = cJSON_CreateObject();
         _cleanup_free_ char *text = NULL;
-        char key[512], num[32];
+        char key[512];
 
         a->next_audit_us = mono_us() + a->cfg->audit_interval * 1000000ULL;
         if (!cJSON_IsNumber(seq) || !cJSON_IsString(hash) || !o || !cJSON_AddStringToObject(o, "host", a->host) ||
@@ -385,8 +389,7 @@ static void publish_audit(struct agent *a)
         }
         if ((uint64_t)seq->valuedouble == a->audit_seq_published)
                 return;
-        snprintf(num, sizeof(num), "heads/%020" PRIu64, (uint64_t)seq->valuedouble);
-        key_of(key, sizeof(key), a, "audit", num);
+        snprintf(key, sizeof(key), "%s/heads/%s/%020" PRIu64, a->cfg->prefix, a->host, (uint64_t)seq->valuedouble);
         if (etcd_create(&a->etcd, key, text) < 0) {
                 store_lost(a, a->etcd.err);
                 return;
@@ -394,9 +397,29 @@ static void publish_audit(struct agent *a)
         a->audit_seq_published = (uint64_t)seq->valuedouble;
 }
 
+/* Decisions and results live decision_ttl at most, decision_ttl / 2 at
+ * least: one lease for all written in that while (one store write each,
+ * not two). */
+static int shared_lease(struct agent *a, int64_t *ret)
+{
+        uint64_t now = mono_us();
+        int r;
+
+        if (!a->lease || now >= a->lease_until_us) {
+                r = etcd_lease(&a->etcd, (int64_t)a->cfg->decision_ttl, &a->lease);
+                if (r < 0) {
+                        a->lease = 0;
+                        return r;
+                }
+                a->lease_until_us = now + a->cfg->decision_ttl * 1000000ULL / 2;
+        }
+        *ret = a->lease;
+        return 0;
+}
+
 /* ---- decisions from the store ---------------------------------------------- */
 
-static void handle(struct agent *a, struct todo *t)
+static int handle(struct agent *a, struct todo *t)
 {
         _cleanup_(fleet_jsonp) cJSON *op = NULL, *ans = NULL, *res = cJSON_CreateObject();
         _cleanup_free_ char *text = NULL;
@@ -414,8 +437,8 @@ static void handle(struct agent *a, struct todo *t)
                 _cleanup_(fleet_jsonp) cJSON *j = cJSON_Parse(done->value);
                 const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "rev");
 
-                if (cJSON_IsNumber(rev) && (int64_t)rev->valuedouble == t->rev)
-                        return; /* handled already (before a restart, perhaps) */
+                if (cJSON_IsNumber(rev) && rev->valuedouble == (double)t->rev)
+                        return 0; /* handled already (before a restart, perhaps) */
         }
         if (fleet_parse_decision(t->value, strlen(t->value), &d) < 0) {
                 /* malformed: the service records the refusal all the same */
@@ -431,12 +454,12 @@ static void handle(struct agent *a, struct todo *t)
                 op = fleet_decision_to_op(&d, t->origin);
         fleet_decision_done(&d);
         if (!op)
-                return;
+                return -ENOMEM;
         r = service_call(a, op, &ans);
         if (r < 0) {
-                fleet_say("cannot hand the decision %s to the service: %s (tried again when the store is read next)",
-                          key, strerror(-r));
-                return;
+                fleet_say("cannot hand the decision on %s by %s from %s to the service: %s (trying again)", t->id,
+                          t->approver, t->origin, strerror(-r));
+                return -EAGAIN;
         }
         err = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "error"))
               ? cJSON_GetObjectItemCaseSensitive(ans, "error")->valuestring : NULL;
@@ -452,19 +475,24 @@ static void handle(struct agent *a, struct todo *t)
             !cJSON_AddStringToObject(res, "id", t->id) || !cJSON_AddStringToObject(res, "approver", t->approver) ||
             !cJSON_AddNumberToObject(res, "time_us", (double)real_us()) ||
             (err && !cJSON_AddStringToObject(res, "error", err)) || !(text = cJSON_PrintUnformatted(res)))
-                return;
-        if (etcd_lease(&a->etcd, (int64_t)a->cfg->decision_ttl, &lease) < 0 || etcd_put(&a->etcd, key, text, lease) < 0)
+                return -ENOMEM;
+        if (shared_lease(a, &lease) < 0 || etcd_put(&a->etcd, key, text, lease) < 0)
                 store_lost(a, a->etcd.err);
+        return 0;
 }
 
 static void handle_todo(struct agent *a)
 {
+        if (mono_us() < a->next_todo_us)
+                return;
         while (a->todo) {
                 struct todo *t = a->todo;
 
+                if (a->store_ok && handle(a, t) == -EAGAIN) {
+                        a->next_todo_us = mono_us() + RETRY_US;        /* the service is restarting */
+                        return;
+                }
                 a->todo = t->next;
-                if (a->store_ok)
-                        handle(a, t);
                 free(t->value);
                 free(t);
         }
@@ -478,7 +506,7 @@ static void store_connect(struct agent *a)
         size_t n = 0;
         int64_t rev = 0;
 
-        if (etcd_range(&a->etcd, a->hosts_prefix, &kvs, &n, &rev) < 0) {
+        if (etcd_range(&a->etcd, a->hosts_prefix, &kvs, &n, &rev) < 0 || rev < 0 || rev == INT64_MAX) {
                 store_lost(a, a->etcd.err);
                 a->store_ok = false;
                 return;
@@ -643,7 +671,7 @@ static cJSON *op_decide(struct agent *a, uid_t uid, const cJSON *req)
         fleet_decision_done(&d);
         if (!text)
                 return fail("out of memory");
-        r = etcd_lease(&a->etcd, (int64_t)a->cfg->decision_ttl, &lease);
+        r = shared_lease(a, &lease);
         if (r == 0)
                 r = etcd_put(&a->etcd, key, text, lease);
         if (r < 0) {
@@ -658,6 +686,8 @@ static cJSON *op_decide(struct agent *a, uid_t uid, const cJSON *req)
                 if (ans) {
                         cJSON_AddBoolToObject(ans, "ok", true);
                         cJSON_AddStringToObject(ans, "key", key);
+                        /* the decision's revision: its result names it */
+                        cJSON_AddNumberToObject(ans, "revision", (double)a->etcd.last_revision);
                 }
                 return ans;
         }
@@ -673,7 +703,7 @@ static cJSON *op_heads(struct agent *a, const cJSON *req)
 
         if (!cJSON_IsString(h) || !fleet_name_ok(h->valuestring))
                 return fail("which host?");
-        snprintf(prefix, sizeof(prefix), "%s%s/audit/heads/", a->hosts_prefix, h->valuestring);
+        snprintf(prefix, sizeof(prefix), "%s/heads/%s/", a->cfg->prefix, h->valuestring);
         if (etcd_range(&a->etcd, prefix, &kvs, &n, NULL) < 0)
                 return fail("the fleet store: %s", a->etcd.err);
         ans = cJSON_CreateObject();
@@ -850,7 +880,7 @@ int main(int argc, char **argv)
                 if (a.svc_fd >= 0)
                         extra[n_extra++] = (struct curl_waitfd){ .fd = a.svc_fd, .events = CURL_WAIT_POLLIN };
                 extra[n_extra++] = (struct curl_waitfd){ .fd = a.lfd, .events = CURL_WAIT_POLLIN };
-                if (a.todo || (a.store_ok && a.publish_dirty && a.snapshot))
+                if ((a.todo && now >= a.next_todo_us) || (a.store_ok && a.publish_dirty && a.snapshot))
                         timeout = 0;
                 if (curl_multi_poll(a.multi, extra, n_extra, timeout, NULL) != CURLM_OK)
                         break;

@@ -1110,6 +1110,7 @@ cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin)
         struct jit_request *r = svc_find_request(s, str_of(req, "id"));
         const char *approver = str_of(req, "approver"), *decision = str_of(req, "decision");
         bool approve = decision && strcmp(decision, "approve") == 0;
+        const char *outcome = "refused";
         struct who w = { 0 };
         cJSON *a = NULL;
 
@@ -1129,17 +1130,17 @@ cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin)
                 a = check_decider_who(s, r, &w, true);
         if (!a)
                 a = approve ? decide_approve(s, req, r, &w, true) : decide_deny(s, req, r, &w, true);
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")))
+                outcome = str_of(a, "decision") && strcmp(str_of(a, "decision"), "pending") == 0 ? "recorded" : "applied";
         jit_journal_event(JIT_EV_FLEET, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")) ? LOG_NOTICE : LOG_WARNING,
                           &(struct jit_journal_fields){ .request_id = r ? r->id : str_of(req, "id"),
                                                         .role = r ? r->role : NULL, .user = r ? r->user : NULL,
                                                         .approver = approver, .host = origin,
-                                                        .decision = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok"))
-                                                                    ? "applied" : "refused" },
+                                                        .decision = outcome },
                           "fleet %s of %s by %s from host %s: %s", decision ? decision : "decision",
                           str_of(req, "id") ? str_of(req, "id") : "(none)", approver ? approver : "(none)",
                           origin ? origin : "(unknown)",
-                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")) ? "applied"
-                          : str_of(a, "error") ? str_of(a, "error") : "refused");
+                          strcmp(outcome, "refused") != 0 ? outcome : str_of(a, "error") ? str_of(a, "error") : "refused");
         who_done(&w);
         return a;
 }

@@ -202,11 +202,11 @@ n6=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ6\"" "$R/hB/state/audit.
 [ "$n5" = 1 ] && [ "$n6" = 1 ] && ok "each applied exactly once (one grant each)" || not_ok "grants: $n5 and $n6"
 
 # ---- 5. audit heads ------------------------------------------------------------------------------
-heads_there() { etc get --prefix /jit/v1/hosts/hB/audit/heads/ --keys-only | grep -q heads; }
+heads_there() { etc get --prefix /jit/v1/heads/hB/ --keys-only | grep -q heads; }
 wait_until 10 heads_there
 out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/hB/state/audit.log" 2>&1); rc=$?
 [ $rc = 0 ] && ok "hB's audit log agrees with the heads it published: $out" || not_ok "fleet audit verify (exit $rc): $out"
-last=$(etc get --prefix /jit/v1/hosts/hB/audit/heads/ --print-value-only | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+last=$(etc get --prefix /jit/v1/heads/hB/ --print-value-only | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 cp "$R/hB/state/audit.log" "$R/audit.rewritten"
 # a rewrite: the line the last head names, its content and stored hash changed
 python3 - "$R/audit.rewritten" "$last" <<'PY'

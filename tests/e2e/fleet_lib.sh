@@ -25,8 +25,11 @@ fleet_addr() { # name -> last octet: e1-e3 .11-.13, hA hB hC .21-.23, hN (N = 1.
 }
 
 fleet_cleanup() {
-        for p in $(cat "$R"/*.upid 2>/dev/null); do kill "$p" 2>/dev/null; done
-        pkill -f "etcd --name jf-" 2>/dev/null
+        # each host's pid namespace ends with its first process (the child of unshare)
+        for p in $(cat "$R"/*.upid 2>/dev/null); do
+                kill -KILL $(pgrep -P "$p") "$p" 2>/dev/null
+        done
+        for p in $(cat "$R"/*.epid 2>/dev/null); do kill "$p" 2>/dev/null; done
         sleep 0.3
         for x in $FLEET_NS; do ip netns del "jf-$x" 2>/dev/null; done
         umount /run/netns 2>/dev/null
