@@ -220,15 +220,23 @@ static int fleet_show(int argc, char **argv)
         return JIT_EXIT_OK;
 }
 
-/* Wait for the host to say what it did with our decision. */
-static int await_result(const char *host, const char *id, const char *me, const char *origin, uint64_t timeout_s)
+struct sent {
+        char *host, *id;
+        double rev;             /* the decision's revision in the store */
+        int rc;                 /* -1: not confirmed yet */
+};
+
+/* Wait for each host to say what it did with our decision on its request. */
+static int await_results(struct sent *sent, size_t n, const char *me, const char *origin, uint64_t timeout_s)
 {
         struct timespec ts;
         uint64_t until;
+        size_t left = n;
+        int worst = JIT_EXIT_OK;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         until = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + timeout_s * 1000;
-        for (;;) {
+        while (left) {
                 _cleanup_(jsonp) cJSON *ans = NULL;
                 const cJSON *x;
                 int rc = fleet_list_raw(&ans);
@@ -238,31 +246,93 @@ static int await_result(const char *host, const char *id, const char *me, const 
                 cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ans, "results")) {
                         const char *outcome = jit_json_str(x, "outcome");
 
-                        if (!matches(host, jit_json_str(x, "host")) || !matches(id, jit_json_str(x, "id")) ||
-                            !matches(me, jit_json_str(x, "approver")) || !matches(origin, jit_json_str(x, "origin")) ||
-                            !outcome)
+                        if (!outcome || !matches(me, jit_json_str(x, "approver")) ||
+                            !matches(origin, jit_json_str(x, "origin")))
                                 continue;
-                        if (strcmp(outcome, "refused") == 0)
-                                return jit_fail(JIT_EXIT_FORBIDDEN, "%s refused the decision on %s: %s", host, id,
-                                                jit_json_str(x, "error") ? jit_json_str(x, "error") : "no reason given");
-                        if (!jit_g.json)
-                                printf("%s %s the decision on request %s.\n", host,
-                                       strcmp(outcome, "recorded") == 0 ? "recorded (more approvals needed)"
-                                                                        : "applied", id);
-                        else
-                                jit_print_json(x);
-                        return JIT_EXIT_OK;
+                        for (size_t i = 0; i < n; i++) {
+                                const cJSON *rev = cJSON_GetObjectItemCaseSensitive(x, "rev");
+
+                                if (sent[i].rc >= 0 || !matches(sent[i].host, jit_json_str(x, "host")) ||
+                                    !matches(sent[i].id, jit_json_str(x, "id")) ||
+                                    (sent[i].rev > 0 && (!cJSON_IsNumber(rev) || rev->valuedouble != sent[i].rev)))
+                                        continue;       /* another decision's result (an older one) */
+                                left--;
+                                if (strcmp(outcome, "refused") == 0) {
+                                        sent[i].rc = jit_fail(JIT_EXIT_FORBIDDEN, "%s refused the decision on %s: %s",
+                                                              sent[i].host, sent[i].id,
+                                                              jit_json_str(x, "error") ? jit_json_str(x, "error") : "no reason given");
+                                        worst = JIT_EXIT_FORBIDDEN;
+                                        continue;
+                                }
+                                sent[i].rc = JIT_EXIT_OK;
+                                if (jit_g.json)
+                                        jit_print_json(x);
+                                else
+                                        printf("%s %s the decision on request %s.\n", sent[i].host,
+                                               strcmp(outcome, "recorded") == 0 ? "recorded (more approvals needed)"
+                                                                                : "applied", sent[i].id);
+                        }
                 }
+                if (!left)
+                        break;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 if ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= until)
                         break;
                 usleep(20 * 1000);
         }
-        fprintf(stderr, "jitctl: the decision is in the fleet store, but %s has not confirmed it within %llus "
-                "(unreachable?): it applies it when it reads the store again\n", host, (unsigned long long)timeout_s);
-        return JIT_EXIT_PENDING;
+        for (size_t i = 0; i < n; i++)
+                if (sent[i].rc < 0) {
+                        fprintf(stderr, "jitctl: the decision on %s is in the fleet store, but %s has not confirmed it "
+                                "within %llus (unreachable?): it applies it when it reads the store again\n",
+                                sent[i].id, sent[i].host, (unsigned long long)timeout_s);
+                        if (worst == JIT_EXIT_OK)
+                                worst = JIT_EXIT_PENDING;
+                }
+        return worst;
 }
 
+/* Sign the decision on one published request and write it to the store. */
+static int decide_one(const cJSON *r, const char *decision, const char *me, const char *comment,
+                      const unsigned char sk[64], double *ret_rev)
+{
+        struct jit_decision_fields f = {
+                .decision = decision, .request = jit_json_str(r, "id"), .requester = jit_json_str(r, "user"),
+                .host = jit_json_str(r, "host"), .role = jit_json_str(r, "role"), .approver = me,
+        };
+        _cleanup_(jsonp) cJSON *put = NULL;
+        const cJSON *rev;
+        char sig[129];
+        cJSON *q, *d;
+        int rc;
+
+        if (strcmp(decision, "approve") == 0) {
+                f.group = jit_json_str(r, "sign_group");
+                f.ttl = jit_json_u64(r, "sign_ttl");
+        } else {
+                f.group = jit_json_str(r, "group");
+                f.ttl = jit_json_u64(r, "ttl");
+        }
+        if (!f.request || !f.requester || !f.host || !f.role || !f.group || jit_sign_fields_with(&f, sk, sig) < 0)
+                return jit_fail(JIT_EXIT_ERROR, "the published request %s cannot be signed", f.request ? f.request : "?");
+        q = cJSON_CreateObject();
+        d = q ? cJSON_AddObjectToObject(q, "decision") : NULL;
+        if (!d || !cJSON_AddStringToObject(q, "op", "decide") || !cJSON_AddNumberToObject(d, "v", 1) ||
+            !cJSON_AddStringToObject(d, "host", f.host) || !cJSON_AddStringToObject(d, "id", f.request) ||
+            !cJSON_AddStringToObject(d, "approver", me) || !cJSON_AddStringToObject(d, "decision", decision) ||
+            !cJSON_AddNumberToObject(d, "ttl", (double)f.ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f.time_us) ||
+            !cJSON_AddStringToObject(d, "nonce", f.nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
+            (comment && !cJSON_AddStringToObject(d, "comment", comment))) {
+                cJSON_Delete(q);
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        rc = fleet_call(q, &put);
+        rev = cJSON_GetObjectItemCaseSensitive(put, "revision");
+        *ret_rev = rc == 0 && cJSON_IsNumber(rev) ? rev->valuedouble : 0;
+        return rc;
+}
+
+/* approve|deny REF...: one unlock of the approver's key, a signed decision
+ * per request, each written to the store; then each host's answer. */
 static int fleet_decide(int argc, char **argv, const char *decision)
 {
         static const struct option lo[] = {
@@ -274,14 +344,14 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 {}
         };
         const char *comment = NULL, *passfile = NULL, *keyfile = NULL;
-        _cleanup_(jsonp) cJSON *ans = NULL, *put = NULL;
-        struct jit_decision_fields f = { .decision = decision };
+        _cleanup_(jsonp) cJSON *ans = NULL;
+        _cleanup_free_ char *me = NULL, *origin = NULL;
+        _cleanup_free_ struct sent *sent = NULL;
         struct passwd *pw = getpwuid(getuid());
-        _cleanup_free_ char *host = NULL, *id = NULL, *me = NULL, *origin = NULL;
-        char sig[129];
+        const cJSON **reqs = NULL;
+        unsigned char sk[64];
         uint64_t timeout_s = 10;
-        const cJSON *r;
-        cJSON *q, *d;
+        size_t n = 0;
         int c, rc = 0;
 
         optind = 1;
@@ -294,8 +364,8 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 default: return JIT_EXIT_USAGE;
                 }
         }
-        if (optind + 1 != argc)
-                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST [--%s TEXT] [--passphrase-file FILE] "
+        if (optind >= argc)
+                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST... [--%s TEXT] [--passphrase-file FILE] "
                                        "[--key FILE] [--timeout S]", decision,
                                        strcmp(decision, "deny") == 0 ? "reason" : "comment");
         if (!pw)
@@ -303,48 +373,57 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         rc = fleet_list_raw(&ans);
         if (rc)
                 return rc;
-        r = find_request(ans, argv[optind], &rc);
-        if (!r)
-                return rc;
-        host = strdup(jit_json_str(r, "host") ?: "");
-        id = strdup(jit_json_str(r, "id") ?: "");
         me = strdup(pw->pw_name);
         origin = strdup(jit_json_str(ans, "host") ?: "");
-        f.request = id;
-        f.requester = jit_json_str(r, "user");
-        f.host = host;
-        f.role = jit_json_str(r, "role");
-        f.approver = me;
-        if (strcmp(decision, "approve") == 0) {
-                f.group = jit_json_str(r, "sign_group");
-                f.ttl = jit_json_u64(r, "sign_ttl");
-        } else {
-                f.group = jit_json_str(r, "group");
-                f.ttl = jit_json_u64(r, "ttl");
-        }
-        if (!host || !id || !me || !origin || !f.requester || !f.role || !f.group)
-                return jit_fail(JIT_EXIT_ERROR, "the published request %s cannot be signed", argv[optind]);
-        rc = jit_sign_fields(&f, keyfile, passfile, sig);
-        if (rc < 0)
-                return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR,
-                                "cannot sign: %s", jit_sign_why(rc));
-        q = cJSON_CreateObject();
-        d = q ? cJSON_AddObjectToObject(q, "decision") : NULL;
-        if (!d || !cJSON_AddStringToObject(q, "op", "decide") || !cJSON_AddNumberToObject(d, "v", 1) ||
-            !cJSON_AddStringToObject(d, "host", host) || !cJSON_AddStringToObject(d, "id", id) ||
-            !cJSON_AddStringToObject(d, "approver", me) || !cJSON_AddStringToObject(d, "decision", decision) ||
-            !cJSON_AddNumberToObject(d, "ttl", (double)f.ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f.time_us) ||
-            !cJSON_AddStringToObject(d, "nonce", f.nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
-            (comment && !cJSON_AddStringToObject(d, "comment", comment))) {
-                cJSON_Delete(q);
+        reqs = calloc((size_t)(argc - optind), sizeof(*reqs));
+        sent = calloc((size_t)(argc - optind), sizeof(*sent));
+        if (!me || !origin || !reqs || !sent) {
+                free(reqs);
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
         }
-        rc = fleet_call(q, &put);
-        if (rc)
-                return rc;
-        if (!jit_g.json)
-                printf("Signed %s of %s on %s written to the fleet store; waiting for %s ...\n", decision, id, host, host);
-        return await_result(host, id, me, origin, timeout_s);
+        for (int i = optind; i < argc; i++) {
+                reqs[n] = find_request(ans, argv[i], &rc);
+                if (!reqs[n]) {
+                        free(reqs);
+                        return rc;
+                }
+                n++;
+        }
+        rc = jit_unlock_key(keyfile, passfile, sk);
+        if (rc < 0) {
+                free(reqs);
+                return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR, "cannot sign: %s",
+                                jit_sign_why(rc));
+        }
+        rc = JIT_EXIT_OK;
+        for (size_t i = 0; i < n; i++) {
+                double rev = 0;
+                int e = decide_one(reqs[i], decision, me, comment, sk, &rev);
+
+                sent[i] = (struct sent){ .host = (char *)jit_json_str(reqs[i], "host"), .id = (char *)jit_json_str(reqs[i], "id"),
+                                         .rev = rev, .rc = e ? e : -1 };
+                if (e)
+                        rc = e;
+                else if (!jit_g.json)
+                        printf("Signed %s of %s on %s written to the fleet store.\n", decision, sent[i].id, sent[i].host);
+        }
+        sodium_memzero(sk, sizeof(sk));
+        free(reqs);
+        {
+                /* those written: wait for their hosts */
+                size_t w = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        if (sent[i].rc < 0)
+                                sent[w++] = sent[i];
+                if (w) {
+                        int e = await_results(sent, w, me, origin, timeout_s);
+
+                        if (rc == JIT_EXIT_OK)
+                                rc = e;
+                }
+        }
+        return rc;
 }
 
 /* The local log (or a copy of another host's) against the heads that host

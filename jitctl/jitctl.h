@@ -93,6 +93,10 @@ struct jit_decision_fields;
  * 0, or -errno (jit_sign_why says it for people). */
 int jit_sign_fields(struct jit_decision_fields *f, const char *keyfile, const char *passfile, char sig[129]);
 const char *jit_sign_why(int r);
+/* The same in two steps: unlock once (the approver's fresh authentication),
+ * then sign many; the caller wipes sk (sodium_memzero). */
+int jit_unlock_key(const char *keyfile, const char *passfile, unsigned char sk[64]);
+int jit_sign_fields_with(struct jit_decision_fields *f, const unsigned char sk[64], char sig[129]);
 int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl,
                   const char *keyfile, const char *passfile);
 

@@ -125,24 +125,42 @@ static const char *why(int r)
         }
 }
 
-int jit_sign_fields(struct jit_decision_fields *f, const char *keyfile, const char *passfile, char sig[129])
+int jit_unlock_key(const char *keyfile, const char *passfile, unsigned char sk[64])
+{
+        return load_key(keyfile, passfile, sk);
+}
+
+int jit_sign_fields_with(struct jit_decision_fields *f, const unsigned char sk[64], char sig[129])
 {
         char canonical[JIT_DECISION_MAX];
-        unsigned char sk[64];
         struct timespec ts;
-        int rc;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         f->time_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
         jit_decision_nonce(f->nonce);
         if (jit_decision_encode(canonical, sizeof(canonical), f) < 0)
                 return -EINVAL;
+        return jit_decision_sign(sig, canonical, sk);
+}
+
+int jit_sign_fields(struct jit_decision_fields *f, const char *keyfile, const char *passfile, char sig[129])
+{
+        char canonical[JIT_DECISION_MAX];
+        unsigned char sk[64];
+        int rc;
+
+        /* refuse what cannot be signed before asking for the passphrase */
+        f->time_us = 0;
+        memset(f->nonce, '0', 32);
+        f->nonce[32] = '\0';
+        if (jit_decision_encode(canonical, sizeof(canonical), f) < 0)
+                return -EINVAL;
         rc = load_key(keyfile, passfile, sk);
         if (rc < 0)
                 return rc;
-        (void)jit_decision_sign(sig, canonical, sk);
+        rc = jit_sign_fields_with(f, sk, sig);
         sodium_memzero(sk, sizeof(sk));
-        return 0;
+        return rc;
 }
 
 const char *jit_sign_why(int r)
