@@ -47,8 +47,8 @@ static void usage(FILE *f)
         fprintf(f, "\nThe fleet's queue (through jit-fleet, see jit-fleet(8); [--fleet-socket PATH] for another socket):\n"
                    "  --fleet list [--host H] [--role R] [--user U]\n"
                    "  --fleet show [HOST/]REQUEST\n"
-                   "  --fleet approve [HOST/]REQUEST [--comment TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
-                   "  --fleet deny [HOST/]REQUEST [--reason TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
+                   "  --fleet approve [HOST/]REQUEST... [--comment TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
+                   "  --fleet deny [HOST/]REQUEST... [--reason TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
                    "  --fleet audit verify [--file LOG] [--host H]\n");
         fprintf(f, "\nSee jitctl(8) for the exit codes and examples.\n");
 }
