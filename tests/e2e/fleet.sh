@@ -201,6 +201,16 @@ n5=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ5\"" "$R/hB/state/audit.
 n6=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ6\"" "$R/hB/state/audit.log")
 [ "$n5" = 1 ] && [ "$n6" = 1 ] && ok "each applied exactly once (one grant each)" || not_ok "grants: $n5 and $n6"
 
+# ---- an approver's machine: jit-fleet with no jit service behind it ----------------------------
+revoke_all hB
+on hC pkill -f "jitctl serve" >/dev/null 2>&1
+on hB runuser -u alice -- "$BUILD/jitctl" request ops --reason "approved from a workstation" >/dev/null 2>&1
+REQW=$(pending_id hB alice)
+wait_until 15 fleet_sees "$REQW"
+out=$(on hC runuser -u bob -- "$BUILD/jitctl" --fleet approve "hB/$REQW" --passphrase-file "$BOBPASS_A" --key "$BOBKEY_A" 2>&1); rc=$?
+[ $rc = 0 ] && member hB alice && ok "approved from hC with no jit service running there (an approver's machine): applied on hB" ||
+        not_ok "approve from a host without a service (exit $rc): $out"
+
 # ---- 5. audit heads ------------------------------------------------------------------------------
 heads_there() { etc get --prefix /jit/v1/heads/hB/ --keys-only | grep -q heads; }
 wait_until 10 heads_there

@@ -16,7 +16,9 @@ mkdir -p /etc/jit/fleet
 cp "$R/enrol/$X/ca.pem" "$R/enrol/$X/client.pem" "$R/enrol/$X/client.key" "$R/enrol/$X/password" /etc/jit/fleet/
 chmod 0700 /etc/jit/fleet
 chmod 0600 /etc/jit/fleet/*
-sed 's/"prefix"/"audit_interval": "1s", "timeout": "2s", "prefix"/' "$R/enrol/$X/fleet.conf" > /etc/jit/fleet.conf
+# heads every second for the tests (FLEET_AUDIT_INTERVAL and FLEET_TIMEOUT for the bench)
+sed "s/\"prefix\"/\"audit_interval\": \"${FLEET_AUDIT_INTERVAL:-1s}\", \"timeout\": \"${FLEET_TIMEOUT:-2s}\", \"prefix\"/" \
+        "$R/enrol/$X/fleet.conf" > /etc/jit/fleet.conf
 chmod 0644 /etc/jit/fleet.conf
 # bob approves from hA with the key he made there: registered everywhere
 [ "$X" = hA ] || cp "$R/hA/home/bob/.config/jit/approver.pub" /etc/jit/approvers/bob.pub
