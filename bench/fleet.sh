@@ -15,7 +15,8 @@
 #           hB: store write, watch, hB's checks, grant, the waiting sudo;
 #       (b) bob's approve started -> the command ran (adds reading the
 #           queue and unlocking his key: Argon2id, his fresh authentication).
-#  2. HOSTS more hosts (h1..hN), REQUESTS requests each (`jitctl request`),
+#  2. HOSTS more hosts (h1..hN), REQUESTS requests each (`jitctl request`
+#     by users u1..uREQUESTS: one pending request per user and role),
 #     all approved from hA by one `jitctl --fleet approve` (one unlock):
 #     how long until every request is listed on hA, how long the approvals
 #     take, and whether every request was published, approved and granted
@@ -36,6 +37,8 @@ fi
 . "$SRC/tests/e2e/fleet_lib.sh"
 # as a fleet would run: a head a minute, calls given 5 s
 export FLEET_AUDIT_INTERVAL=60s FLEET_TIMEOUT=5s
+# a user may have one request pending per role: REQUESTS requesters a host
+export FLEET_USERS=$PER
 now_ns() { date +%s%N; }
 die() { echo "bench/fleet: $*" >&2; exit 1; }
 
@@ -102,7 +105,7 @@ t_up=$(now_ns)
 t_req=$(now_ns)
 pids=
 for h in $hosts; do
-        on "$h" sh -c "for i in \$(seq 1 $PER); do runuser -u alice -- '$BUILD/jitctl' request ops --reason \"bench \$i\" >/dev/null 2>&1; done" &
+        on "$h" sh -c "for i in \$(seq 1 $PER); do runuser -u u\$i -- '$BUILD/jitctl' request ops --reason \"bench \$i\" >/dev/null 2>&1; done" &
         pids="$pids $!"
 done
 # shellcheck disable=SC2086
@@ -133,8 +136,8 @@ for h in $hosts; do
         set -- $(on "$h" "$BUILD/jitctl" --json list --all | python3 -c '
 import json, sys
 a = json.load(sys.stdin)
-print(sum(1 for r in a.get("requests", []) if r.get("user") == "alice" and r.get("state") == "approved"),
-      sum(1 for g in a.get("grants", []) if g.get("user") == "alice"))')
+print(sum(1 for r in a.get("requests", []) if r.get("user", "")[:1] == "u" and r.get("state") == "approved"),
+      sum(1 for g in a.get("grants", []) if g.get("user", "")[:1] == "u"))')
         approved=$((approved + $1))
         grants=$((grants + $2))
 done

@@ -11,6 +11,10 @@ hostname "$X"
 . "$(dirname "$0")/lib.sh"
 sandbox_setup >"$W/setup.log" 2>&1 || { echo "setup of $X failed" >&2; cat "$W/setup.log" >&2; exit 1; }
 sandbox_pam wait=60s progress=1s
+# the bench's requesters: one pending request per user and role
+for i in $(seq 1 "${FLEET_USERS:-0}"); do
+        useradd -m -d "$W/home/u$i" -G eng -s /bin/bash "u$i" && usermod -p '*' "u$i"
+done
 echo "127.0.1.1 $X" >> /etc/hosts
 mkdir -p /etc/jit/fleet
 cp "$R/enrol/$X/ca.pem" "$R/enrol/$X/client.pem" "$R/enrol/$X/client.key" "$R/enrol/$X/password" /etc/jit/fleet/
