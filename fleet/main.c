@@ -614,7 +614,9 @@ static cJSON *op_list(struct agent *a, uid_t uid)
                         cJSON_DeleteItemFromObjectCaseSensitive(v, "host");
                         cJSON_AddStringToObject(v, "host", parts[0]);
                         cJSON_AddItemToArray(reqs, v);
-                } else if (n == 5 && strcmp(parts[1], "results") == 0) {
+                } else if (n == 5 && strcmp(parts[1], "results") == 0 &&
+                           (uid == 0 || strcmp(parts[4], pw->pw_name) == 0)) {
+                        /* what became of a decision: its approver's (and root's) to see */
                         cJSON_AddStringToObject(v, "origin", parts[2]);
                         cJSON_AddItemToArray(results, v);
                 } else if (n == 3 && strcmp(parts[1], "audit") == 0 && strcmp(parts[2], "head") == 0)
