@@ -364,10 +364,11 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 default: return JIT_EXIT_USAGE;
                 }
         }
-        if (optind >= argc)
-                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST... [--%s TEXT] [--passphrase-file FILE] "
+        if (optind >= argc || (strcmp(decision, "deny") == 0 && (!comment || !*comment)))
+                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST... %s [--passphrase-file FILE] "
                                        "[--key FILE] [--timeout S]", decision,
-                                       strcmp(decision, "deny") == 0 ? "reason" : "comment");
+                                       strcmp(decision, "deny") == 0 ? "--reason TEXT (the requester reads it)"
+                                                                     : "[--comment TEXT]");
         if (!pw)
                 return jit_fail(JIT_EXIT_FORBIDDEN, "your uid has no user name");
         rc = fleet_list_raw(&ans);

@@ -48,7 +48,7 @@ static void usage(FILE *f)
                    "  --fleet list [--host H] [--role R] [--user U]\n"
                    "  --fleet show [HOST/]REQUEST\n"
                    "  --fleet approve [HOST/]REQUEST... [--comment TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
-                   "  --fleet deny [HOST/]REQUEST... [--reason TEXT] [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
+                   "  --fleet deny [HOST/]REQUEST... --reason TEXT [--passphrase-file FILE] [--key FILE] [--timeout S]\n"
                    "  --fleet audit verify [--file LOG] [--host H]\n");
         fprintf(f, "\nSee jitctl(8) for the exit codes and examples.\n");
 }
@@ -73,6 +73,8 @@ static int take_globals(int *argc, char **argv)
                         if (i + 1 >= *argc)
                                 return -1;
                         jit_g.fleet_socket = argv[++i];
+                } else if (strncmp(argv[i], "--fleet-socket=", 15) == 0) {
+                        jit_g.fleet_socket = argv[i] + 15;
                 } else {
                         argv[out++] = argv[i];
                 }
