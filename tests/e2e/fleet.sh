@@ -149,6 +149,15 @@ echo "$out" | grep -q "permission denied" && ok "hC's credentials cannot write b
         not_ok "RBAC: $out"
 on hB "$BUILD/jitctl" cancel "$REQF" >/dev/null 2>&1 || on hB runuser -u alice -- "$BUILD/jitctl" cancel "$REQF" >/dev/null 2>&1
 
+# a denial from hA, with the reason the requester reads on hB
+on hB runuser -u alice -- "$BUILD/jitctl" request ops --reason "to be denied" >/dev/null 2>&1
+REQD=$(pending_id hB alice)
+wait_until 15 fleet_sees "$REQD"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet deny "$REQD" --reason "not during the freeze" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+st=$(on hB "$BUILD/jitctl" --json show "$REQD" | python3 -c 'import json,sys; r=json.load(sys.stdin)["request"]; print(r["state"], r.get("comment",""))')
+[ $rc = 0 ] && [ "$st" = "denied not during the freeze" ] && ok "denied from hA: hB's request denied, with the approver's reason" ||
+        not_ok "fleet deny (exit $rc, state $st): $out"
+
 # ---- 3. a member down; quorum lost ------------------------------------------------------
 revoke_all hB
 kill "$(cat "$R/e1.epid")"; wait "$(cat "$R/e1.epid")" 2>/dev/null
