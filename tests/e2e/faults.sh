@@ -16,7 +16,8 @@
 #   - jitctl audit verify holds; grpck -r is clean.
 # One service for the whole run: each arming writes "F N GEN" into the arm
 # file. The sandbox is e2e/sudo's (lib.sh); sd-bus has no system bus here,
-# so sd_bus_call is counted (0 calls) but not exercised.
+# so sd_bus_call is counted (0 calls) but not exercised (e2e/busfaults
+# walks it in the booted container).
 #
 #   tests/e2e/faults.sh BUILD_DIR [FUNC...]
 set -u
