@@ -544,10 +544,13 @@ static int session_event(pam_handle_t *pamh, int argc, const char **argv, const 
                 return PAM_IGNORE;      /* sudo's session is the command's, not the login's */
         session = pam_getenv(pamh, "XDG_SESSION_ID");
         if (session && strlen(session) > 64) {
-                pam_syslog(pamh, LOG_ERR, "XDG_SESSION_ID longer than 64 characters: ignored");
-                return PAM_IGNORE;
+                /* not logind's: something set it; never pass over it quietly */
+                pam_syslog(pamh, LOG_ERR, "XDG_SESSION_ID longer than 64 characters: refused");
+                return PAM_SESSION_ERR;
         }
         if (!session || !*session) {
+                /* no logind session, so nothing to bind to: not an error (a grant
+                 * waiting for a session name ends on its own after two minutes) */
                 if (o.debug)
                         pam_syslog(pamh, LOG_DEBUG, "no logind session (is pam_systemd before pam_jit?)");
                 return PAM_IGNORE;

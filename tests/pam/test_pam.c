@@ -795,7 +795,7 @@ static void t_session_bad_option_is_session_err_and_sends_nothing(void **state)
         script_done(&s);
 }
 
-static void t_session_id_longer_than_64_is_ignored(void **state)
+static void t_session_id_longer_than_64_is_an_error(void **state)
 {
         char env[128];
         struct script s = { .first = SESSION_OK };
@@ -809,10 +809,10 @@ static void t_session_id_longer_than_64_is_ignored(void **state)
         assert_int_equal(session_with(&s, "jit-login", env, false), PAM_SUCCESS);
         assert_session_request(s.got_first, "open", env + strlen("XDG_SESSION_ID="));
         script_done(&s);
-        /* ...65 is not. */
+        /* ...65 is not, and is an error (not logind's id), never ignored. */
         s = (struct script){ .first = SESSION_OK };
         snprintf(env, sizeof(env), "XDG_SESSION_ID=%065d", 7);
-        assert_int_equal(session_with(&s, "jit-login", env, false), PAM_IGNORE);
+        assert_int_equal(session_with(&s, "jit-login", env, false), PAM_SESSION_ERR);
         assert_null(s.got_first);
         script_done(&s);
 }
@@ -964,7 +964,7 @@ int main(void)
                 cmocka_unit_test(t_session_service_not_running_is_session_err),
                 cmocka_unit_test(t_session_refused_by_service_is_session_err),
                 cmocka_unit_test(t_session_bad_option_is_session_err_and_sends_nothing),
-                cmocka_unit_test(t_session_id_longer_than_64_is_ignored),
+                cmocka_unit_test(t_session_id_longer_than_64_is_an_error),
                 cmocka_unit_test_setup(t_real_user_outside_every_role_is_denied, reset_service_file),
                 cmocka_unit_test_setup(t_real_broken_policy_denies_everything, reset_service_file),
         };
