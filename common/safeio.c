@@ -86,6 +86,22 @@ int jit_safeio_ensure_dir_at(int dirfd, const char *name, mode_t mode)
         return TAKE_FD(fd);
 }
 
+int jit_safeio_read_path(const char *path, size_t max, int flags, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *dir = path && path[0] == '/' ? strdup(path) : NULL;
+        _cleanup_close_ int dfd = -1;
+        char *slash;
+
+        if (!dir)
+                return path && path[0] == '/' ? -ENOMEM : -EINVAL;
+        slash = strrchr(dir, '/');
+        *slash = '\0';
+        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", flags & JIT_SAFEIO_TRUSTED);
+        if (dfd < 0)
+                return dfd;
+        return jit_safeio_read_at(dfd, slash + 1, max, flags, ret, ret_len);
+}
+
 int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
                        char **ret, size_t *ret_len)
 {

@@ -46,6 +46,10 @@ int jit_safeio_read_at(int dirfd, const char *name, size_t max, int flags,
  * strerror() for anything else. */
 const char *jit_safeio_strerror(int r);
 
+/* jit_safeio_read_at on an absolute path: its directory opened with
+ * jit_safeio_open_dir (flags & JIT_SAFEIO_TRUSTED), then the file. */
+int jit_safeio_read_path(const char *path, size_t max, int flags, char **ret, size_t *ret_len);
+
 /* Atomically replace name below dirfd with data (mode). Returns 0 or -errno. */
 int jit_safeio_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 

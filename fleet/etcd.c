@@ -25,18 +25,7 @@ static int64_t i64_of(const cJSON *o, const char *k);
 
 static int read_file(const char *path, bool secret, char **ret, size_t *ret_len)
 {
-        _cleanup_free_ char *dir = strdup(path);
-        _cleanup_close_ int dfd = -1;
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-
-        if (!slash)
-                return dir ? -EINVAL : -ENOMEM;
-        *slash = '\0';
-        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
-        if (dfd < 0)
-                return dfd;
-        return jit_safeio_read_at(dfd, slash + 1, 64 * 1024, JIT_SAFEIO_TRUSTED | (secret ? JIT_SAFEIO_SECRET : 0),
-                                  ret, ret_len);
+        return jit_safeio_read_path(path, 64 * 1024, JIT_SAFEIO_TRUSTED | (secret ? JIT_SAFEIO_SECRET : 0), ret, ret_len);
 }
 
 int etcd_open(struct etcd *e, const struct fleet_config *cfg)

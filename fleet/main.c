@@ -780,17 +780,12 @@ static void on_signal(int sig)
 
 static int load_config(struct agent *a)
 {
-        _cleanup_free_ char *dir = strdup(a->config_path), *text = NULL;
-        _cleanup_close_ int dfd = -1;
-        char *slash = dir ? strrchr(dir, '/') : NULL, err[256] = "";
+        _cleanup_free_ char *text = NULL;
+        char err[256] = "";
         size_t len = 0;
         int r;
 
-        if (!slash)
-                return -EINVAL;
-        *slash = '\0';
-        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", JIT_SAFEIO_TRUSTED);
-        r = dfd < 0 ? dfd : jit_safeio_read_at(dfd, slash + 1, 64 * 1024, JIT_SAFEIO_TRUSTED, &text, &len);
+        r = jit_safeio_read_path(a->config_path, 64 * 1024, JIT_SAFEIO_TRUSTED, &text, &len);
         if (r < 0) {
                 fleet_say("cannot read %s (root's, not writable by others): %s", a->config_path, strerror(-r));
                 return r;

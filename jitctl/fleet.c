@@ -438,15 +438,13 @@ static int fleet_audit(int argc, char **argv)
                 {}
         };
         const char *file = JIT_SPOOL_DIR "/audit.log", *host = NULL;
-        _cleanup_free_ char *log = NULL, *dir = NULL;
+        _cleanup_free_ char *log = NULL;
         _cleanup_(jsonp) cJSON *ans = NULL;
-        _cleanup_close_ int dfd = -1;
         char hostname[256] = "";
         uint64_t lines = 0, checked = 0, bad = 0;
         size_t len = 0;
         const cJSON *h;
         cJSON *q;
-        char *slash;
         int c, rc;
 
         optind = 1;
@@ -463,13 +461,9 @@ static int fleet_audit(int argc, char **argv)
                 (void)gethostname(hostname, sizeof(hostname) - 1);
                 host = hostname;
         }
-        dir = strdup(file);
-        slash = dir ? strrchr(dir, '/') : NULL;
-        if (!slash || file[0] != '/')
+        if (file[0] != '/')
                 return jit_usage_error("--file takes an absolute path");
-        *slash = '\0';
-        dfd = jit_safeio_open_dir(dir[0] ? dir : "/", 0);
-        rc = dfd < 0 ? dfd : jit_safeio_read_at(dfd, slash + 1, 1024LL * 1024 * 1024, 0, &log, &len);
+        rc = jit_safeio_read_path(file, 1024LL * 1024 * 1024, 0, &log, &len);
         if (rc < 0)
                 return jit_fail(rc == -EACCES ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR, "cannot read %s: %s", file,
                                 strerror(-rc));
