@@ -15,6 +15,9 @@
  *   approver=<user>
  *   time=<microseconds since the epoch>
  *   nonce=<32 hex>
+ * A decision on a request for several hosts (record.h, fleet_id) has
+ * request=<fleet id>, host=<the hosts, sorted, comma-separated>, group=*
+ * (the role's group on each host) and ttl=<the TTL asked>.
  * Values may not contain '\n' and the nonce is 32 lowercase hex digits
  * (jit_decision_encode refuses anything else).
  * Key file (approver's, 0600): "jit-approver-key 1\n" then hex lines
@@ -30,7 +33,7 @@
 #include <stdint.h>
 
 #define JIT_APPROVERS_DIR "approvers"           /* below /etc/jit: <user>.pub */
-#define JIT_DECISION_MAX 2048
+#define JIT_DECISION_MAX 8192            /* a fleet decision names up to 100 hosts */
 #define JIT_DECISION_SKEW_US (300ULL * 1000000) /* clock difference accepted */
 
 struct jit_decision_fields {

@@ -41,6 +41,7 @@
 #define JIT_OP_NOTIFY_RESULT "notify-result"     /* root only: jit-notify reports a delivery */
 #define JIT_OP_FLEET_SYNC "fleet-sync"           /* root only: jit-fleet waits for the pending set */
 #define JIT_OP_FLEET_DECIDE "fleet-decide"       /* root only: jit-fleet hands over a signed decision */
+#define JIT_OP_FLEET_OPEN "fleet-open"           /* root only: jit-fleet hands over a request for several hosts */
 
 /* Answer codes. */
 #define JIT_CODE_DENIED    "denied"

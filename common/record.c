@@ -1,5 +1,6 @@
 #include "record.h"
 #include "cleanup.h"
+#include "decision.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -328,7 +329,7 @@ static int get_signed(const struct fields *o, struct jit_signed *s)
         if (!cJSON_IsObject(d))
                 return -EBADMSG;
         fields_index(&df, d);
-        e = e ? e : get_str(&df, "canonical", true, 2048, &s->canonical);
+        e = e ? e : get_str(&df, "canonical", true, JIT_DECISION_MAX - 1, &s->canonical);
         e = e ? e : get_str(&df, "signature", true, 128, &s->signature);
         e = e ? e : get_str(&df, "key", true, 64, &s->key);
         return e;
@@ -496,6 +497,13 @@ cJSON *jit_request_to_json(const struct jit_request *r)
         if (r->grant_id[0])
                 e |= add_str(o, "grant_id", r->grant_id);
         e |= add_signed(o, &r->signed_decision);
+        if (r->fleet_id[0]) {
+                e |= add_str(o, "fleet_id", r->fleet_id);
+                e |= add_str(o, "origin", r->origin);
+                e |= add_strv(o, "fleet_hosts", r->fleet_hosts);
+                e |= add_u64(o, "fleet_ttl", r->fleet_ttl);
+                e |= add_u64(o, "fleet_asked_us", r->fleet_asked_us);
+        }
         if (e) {
                 cJSON_Delete(o);
                 return NULL;
@@ -565,6 +573,18 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_str(&f, "comment", false, JIT_TEXT_MAX, &r->comment);
         e = e ? e : get_id(&f, "grant_id", 'g', false, r->grant_id);
         e = e ? e : get_signed(&f, &r->signed_decision);
+        e = e ? e : get_id(&f, "fleet_id", 'm', false, r->fleet_id);
+        e = e ? e : get_str(&f, "origin", false, 64, &r->origin);
+        e = e ? e : get_strv(&f, "fleet_hosts", JIT_FLEET_HOSTS_MAX, &r->fleet_hosts);
+        e = e ? e : get_u64(&f, "fleet_ttl", false, &r->fleet_ttl);
+        e = e ? e : get_u64(&f, "fleet_asked_us", false, &r->fleet_asked_us);
+        /* all four or none, the hosts sorted and each once */
+        if (!e && (!r->fleet_id[0] != !r->origin || !r->fleet_id[0] != !r->fleet_hosts ||
+                   (r->fleet_id[0] && (!r->fleet_ttl || !r->fleet_hosts[0]))))
+                e = -EBADMSG;
+        for (size_t i = 1; !e && r->fleet_hosts && r->fleet_hosts[i]; i++)
+                if (strcmp(r->fleet_hosts[i - 1], r->fleet_hosts[i]) >= 0)
+                        e = -EBADMSG;
         if (e)
                 return e;
         if (uid > UINT32_MAX)
@@ -611,6 +631,8 @@ void jit_request_free(struct jit_request *r)
         free(r->decided_by);
         free(r->comment);
         jit_signed_done(&r->signed_decision);
+        free(r->origin);
+        jit_strv_free(r->fleet_hosts);
         free(r);
 }
 

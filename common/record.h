@@ -23,6 +23,7 @@
 #define JIT_RECORD_MAX_SIZE (256 * 1024)
 #define JIT_TEXT_MAX 512        /* reasons and comments */
 #define JIT_COMMAND_MAX_ARGS 256
+#define JIT_FLEET_HOSTS_MAX 100 /* hosts one request may name */
 
 enum jit_request_state {
         JIT_REQ_PENDING = 0,
@@ -97,6 +98,16 @@ struct jit_request {
         char *comment;
         char grant_id[JIT_ID_LEN + 1];  /* "" until granted */
         struct jit_signed signed_decision; /* an approver's, when one decided */
+        /* One request for several hosts, carried by the fleet store: each
+         * host it names keeps its own request; one signature over the id,
+         * the requester, the role, the sorted host list and the TTL asked
+         * (decision.h: request=FLEET_ID, host=H1,H2,..., group=*) decides
+         * them all. fleet_id[0] == '\0' for a request of this host alone. */
+        char fleet_id[JIT_ID_LEN + 1];  /* "m-..." */
+        char *origin;                   /* the host it was asked on */
+        char **fleet_hosts;             /* sorted, each once, this host among them */
+        uint64_t fleet_ttl;             /* the TTL asked: what an approval signs */
+        uint64_t fleet_asked_us;        /* when it was asked (signatures are no older) */
 };
 
 struct jit_grant {

@@ -80,3 +80,12 @@ bool jit_strv_is_subset(char *const *a, char *const *b)
                         return false;
         return true;
 }
+
+bool jit_host_name_ok(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n < 1 || n > 64 || s[0] == '.' || s[0] == '-')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}

@@ -16,6 +16,9 @@ bool jit_strv_contains(char *const *v, const char *s);
 bool jit_strv_is_subset(char *const *a, char *const *b);
 /* Append a copy of s. Returns 0 or -ENOMEM (v unchanged on failure). */
 int jit_strv_push(char ***v, const char *s);
+/* A host name as the fleet uses it (in store keys, in signed host lists):
+ * 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool jit_host_name_ok(const char *s);
 /* Join with sep into a new string; NULL on -ENOMEM. "" for an empty vector. */
 char *jit_strv_join(char *const *v, const char *sep);
 

@@ -16,18 +16,7 @@
 
 bool fleet_name_ok(const char *s)
 {
-        size_t n = s ? strlen(s) : 0;
-
-        if (n < 1 || n > FLEET_NAME_MAX || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '_' || c == '-'))
-                        return false;
-        }
-        return true;
+        return jit_host_name_ok(s);
 }
 
 /* ---- /etc/jit/fleet.conf ----------------------------------------------- */

@@ -124,6 +124,14 @@ void who_done(struct who *w);
 char **role_approvers(const struct jit_role *role);
 
 /* service_context.c: the snapshot a decision is taken on */
+/* A request asked on another host for several hosts (svc_fleet_open). */
+struct svc_fleet_ask {
+        char id[JIT_ID_LEN + 1];        /* "m-..." */
+        const char *origin;
+        char **hosts;                   /* sorted, each once */
+        uint64_t ttl, asked_us;
+};
+
 struct svc_pam_items {
         const char *rhost, *tty;        /* as sudo/sshd set them */
 };
@@ -207,12 +215,19 @@ cJSON *svc_op_notify_result(struct svc *s, struct client *c, const cJSON *req);
 const char *svc_hostname(void);
 int svc_approver_key(struct svc *s, const char *approver, unsigned char pk[32]);
 
+/* A string member of j, or NULL. */
+const char *svc_str_of(const cJSON *j, const char *k);
+
 /* service_fleet.c: what jit-fleet (root) publishes and carries back */
 cJSON *svc_op_fleet_sync(struct svc *s, struct client *c, const cJSON *req);
 cJSON *svc_op_fleet_decide(struct svc *s, struct client *c, const cJSON *req);
+cJSON *svc_op_fleet_open(struct svc *s, struct client *c, const cJSON *req);
 void svc_fleet_expire_waiters(struct svc *s, uint64_t now);
 /* service_ops.c: a decision carried from host origin, checked as a local one */
 cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin);
+/* service_ops.c: a request for several hosts, this one among them */
+cJSON *svc_fleet_open(struct svc *s, const struct svc_fleet_ask *f, const char *user, const char *role,
+                      const char *reason);
 
 /* service_ops.c */
 /* Handle one request; returns the answer, or NULL when the client now

@@ -6,6 +6,7 @@
  * made here (svc_fleet_decide in service_ops.c). */
 #include "service.h"
 #include "audit.h"
+#include "cleanup.h"
 #include "journal.h"
 #include "record.h"
 #include "strv.h"
@@ -34,8 +35,19 @@ static cJSON *published(struct svc *s, const struct jit_request *r)
         o = jit_request_to_json(r);
         if (!o)
                 return NULL;
-        if (!cJSON_AddStringToObject(o, "sign_group", role->group) ||
-            !cJSON_AddNumberToObject(o, "sign_ttl", (double)(r->ttl > role->max_ttl ? role->max_ttl : r->ttl)) ||
+        if (r->fleet_id[0]) {
+                /* for several hosts: one signature names them all */
+                _cleanup_free_ char *hosts = jit_strv_join(r->fleet_hosts, ",");
+
+                if (!hosts || !cJSON_AddStringToObject(o, "sign_request", r->fleet_id) ||
+                    !cJSON_AddStringToObject(o, "sign_host", hosts)) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+        }
+        if (!cJSON_AddStringToObject(o, "sign_group", r->fleet_id[0] ? "*" : role->group) ||
+            !cJSON_AddNumberToObject(o, "sign_ttl", (double)(r->fleet_id[0] ? r->fleet_ttl
+                                                             : r->ttl > role->max_ttl ? role->max_ttl : r->ttl)) ||
             !(list = cJSON_AddArrayToObject(o, "approvers"))) {
                 cJSON_Delete(o);
                 return NULL;
@@ -130,4 +142,39 @@ cJSON *svc_op_fleet_decide(struct svc *s, struct client *c, const cJSON *req)
         if (!cJSON_IsString(origin) || !origin->valuestring[0] || strlen(origin->valuestring) > 255)
                 return svc_error(JIT_CODE_INVALID, "a fleet decision names the host it came from");
         return svc_fleet_decide(s, req, origin->valuestring);
+}
+
+/* {"op":"fleet-open","origin":HOST,"id":"m-...","user":..,"role":..,
+ *  "ttl":S,"reason":..,"hosts":[sorted names],"asked_us":T} */
+cJSON *svc_op_fleet_open(struct svc *s, struct client *c, const cJSON *req)
+{
+        const cJSON *hosts = cJSON_GetObjectItemCaseSensitive(req, "hosts"), *h;
+        const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(req, "ttl");
+        const cJSON *asked = cJSON_GetObjectItemCaseSensitive(req, "asked_us");
+        const char *origin = svc_str_of(req, "origin"), *id = svc_str_of(req, "id");
+        const char *user = svc_str_of(req, "user"), *role = svc_str_of(req, "role");
+        const char *reason = svc_str_of(req, "reason");
+        _cleanup_strv_free_ char **list = NULL;
+        struct svc_fleet_ask f = { 0 };
+
+        (void)c;
+        if (!jit_host_name_ok(origin) || !id || !jit_id_is_valid(id, 'm') || !user || !who_name_is_usable(user) ||
+            !role || !role[0] || strlen(role) > JIT_NAME_MAX || !cJSON_IsNumber(ttl) || !(ttl->valuedouble >= 1) ||
+            ttl->valuedouble > 366.0 * 86400 || !cJSON_IsNumber(asked) || !(asked->valuedouble >= 0) ||
+            asked->valuedouble > 9007199254740992.0 || !cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) < 1 ||
+            cJSON_GetArraySize(hosts) > JIT_FLEET_HOSTS_MAX || (reason && strlen(reason) > JIT_TEXT_MAX))
+                return svc_error(JIT_CODE_INVALID, "a malformed fleet request");
+        cJSON_ArrayForEach(h, hosts) {
+                if (!cJSON_IsString(h) || !jit_host_name_ok(h->valuestring) ||
+                    (h != hosts->child && strcmp(h->prev->valuestring, h->valuestring) >= 0))
+                        return svc_error(JIT_CODE_INVALID, "a fleet request names its hosts sorted, each once");
+                if (jit_strv_push(&list, h->valuestring) < 0)
+                        return svc_error(JIT_CODE_INTERNAL, "out of memory");
+        }
+        memcpy(f.id, id, sizeof(f.id));
+        f.origin = origin;
+        f.hosts = list;
+        f.ttl = (uint64_t)ttl->valuedouble;
+        f.asked_us = (uint64_t)asked->valuedouble;
+        return svc_fleet_open(s, &f, user, role, reason);
 }

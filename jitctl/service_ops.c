@@ -44,6 +44,11 @@ static const char *str_of(const cJSON *j, const char *k)
         return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+const char *svc_str_of(const cJSON *j, const char *k)
+{
+        return str_of(j, k);
+}
+
 /* Text that came from a user, cut to size and with control characters
  * replaced, before it is stored, logged or shown to anyone. */
 static char *clean_text(const char *s, size_t max)
@@ -350,6 +355,7 @@ struct ask {
         char *task;                     /* jitctl request --task */
         bool single_use;
         const char *bind;               /* "session" or "unit" */
+        const struct svc_fleet_ask *fleet; /* asked on another host for several hosts */
 };
 
 static void end_used_once(struct svc *s, struct jit_grant *g, pid_t user);
@@ -418,6 +424,21 @@ static struct jit_request *request_new(struct svc *s, const struct ask *q, const
         r->deadline_us = now + (q->break_glass ? 120 : request_ttl) * 1000000ULL;
         r->policy_rule = d->rule ? strdup(d->rule) : NULL;
         request_note_decision(r, ctx, d);
+        if (q->fleet) {
+                memcpy(r->fleet_id, q->fleet->id, sizeof(r->fleet_id));
+                r->origin = strdup(q->fleet->origin);
+                r->fleet_ttl = q->fleet->ttl;
+                r->fleet_asked_us = q->fleet->asked_us;
+                for (size_t i = 0; q->fleet->hosts[i]; i++)
+                        if (jit_strv_push(&r->fleet_hosts, q->fleet->hosts[i]) < 0) {
+                                jit_request_free(r);
+                                return NULL;
+                        }
+                if (!r->origin) {
+                        jit_request_free(r);
+                        return NULL;
+                }
+        }
         if (!r->user || !r->role || !r->kind || !r->policy_action || !r->tier) {
                 jit_request_free(r);
                 return NULL;
@@ -502,9 +523,32 @@ static void end_used_once(struct svc *s, struct jit_grant *g, pid_t user)
 
 /* access, request, extend and break-glass share this: take the context,
  * decide, record, act, answer. */
+/* A request asked on another host for several: a template does not grant
+ * it here, whatever it says (the asking host vouches for who asked, and
+ * no host vouches for another): a signed approval must. */
+static void fleet_needs_approver(struct jit_decision *d, const struct svc_fleet_ask *f)
+{
+        struct jit_reason *x;
+
+        if (d->action != JIT_ACTION_ALLOW)
+                return;
+        d->action = JIT_ACTION_ESCALATE;
+        if (d->tier == JIT_TIER_AUTO)
+                d->tier = JIT_TIER_OWNER;
+        if (!d->approvals)
+                d->approvals = 1;
+        d->rule = NULL;
+        if (d->n_reasons >= JIT_POLICY_MAX_REASONS)
+                d->n_reasons = JIT_POLICY_MAX_REASONS - 1;
+        x = &d->reasons[d->n_reasons++];
+        snprintf(x->id, sizeof(x->id), "fleet.several_hosts");
+        snprintf(x->text, sizeof(x->text), "asked on host %s for several hosts: only a signed approval grants it",
+                 f->origin);
+}
+
 static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 {
-        struct svc_pam_items pam = { .rhost = q->rhost, .tty = q->tty };
+        struct svc_pam_items pam = { .rhost = q->fleet ? q->fleet->origin : q->rhost, .tty = q->tty };
         uint64_t now = svc_now_us();
         struct jit_grant *active;
         struct jit_request *r, *pending;
@@ -515,8 +559,10 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 
         if (!s->config)
                 return answer("deny", "jit: the jit policy is invalid or missing: access denied (see: journalctl -t jit)");
-        active = q->extends || q->break_glass ? NULL : svc_active_grant(s, q->who->name, q->role, now);
-        if (svc_context_build(s, &x, q->who, q->role, q->pid, q->from_pam ? &pam : NULL) < 0) {
+        active = q->extends || q->break_glass || q->fleet ? NULL : svc_active_grant(s, q->who->name, q->role, now);
+        /* asked elsewhere: from the asking host (a name, so no template
+         * "sources" match it, and deny rules do), no terminal, no unit */
+        if (svc_context_build(s, &x, q->who, q->role, q->pid, q->from_pam || q->fleet ? &pam : NULL) < 0) {
                 svc_context_done(&x);
                 return answer("deny", "jit: the policy's timezone cannot be used: access denied");
         }
@@ -530,6 +576,8 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 jit_policy_break_glass(s->config, &x.ctx, &d);
         else
                 jit_policy_decide(s->config, &x.ctx, &d);
+        if (q->fleet)
+                fleet_needs_approver(&d, q->fleet);
         if (d.action == JIT_ACTION_DENY && !d.eligible) {
                 svc_context_done(&x);
                 return refuse_unrecorded(q, &d);
@@ -547,7 +595,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                         end_used_once(s, active, q->pid);
                 return a;
         }
-        if (d.action == JIT_ACTION_ESCALATE && !q->extends && !q->task && !q->single_use && !q->bind &&
+        if (d.action == JIT_ACTION_ESCALATE && !q->extends && !q->task && !q->single_use && !q->bind && !q->fleet &&
             (pending = find_pending(s, q->who->name, q->role, q->command))) {
                 svc_context_done(&x);
                 return pending_answer(s, pending, q->wait_s, true);
@@ -896,6 +944,7 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
                 .request = r->id, .requester = r->user, .host = svc_hostname(), .role = r->role,
                 .group = group, .decision = decision, .approver = approver, .ttl = ttl,
         };
+        _cleanup_free_ char *hosts = NULL;
         const char *sig = str_of(req, "signature"), *nonce = str_of(req, "nonce");
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "time_us");
         char canonical[JIT_DECISION_MAX], keyhex[65];
@@ -906,11 +955,22 @@ static cJSON *check_signature(struct svc *s, const cJSON *req, const struct jit_
         if (!sig || !nonce || strlen(nonce) != 32 || !cJSON_IsNumber(t) || t->valuedouble < 0)
                 return svc_error(JIT_CODE_FORBIDDEN, "decisions must be signed: run jitctl keygen, have root "
                                  "register the key (jitctl approver add), then decide again with jitctl");
+        if (r->fleet_id[0]) {
+                /* one signature for every host the request names; this
+                 * host is one of them (svc_fleet_open saw to it) */
+                hosts = jit_strv_join(r->fleet_hosts, ",");
+                if (!hosts || !jit_strv_contains(r->fleet_hosts, svc_hostname()))
+                        return svc_error(JIT_CODE_FORBIDDEN, "request %s does not name this host", r->id);
+                f.request = r->fleet_id;
+                f.host = hosts;
+                f.group = "*";
+        }
         f.time_us = (uint64_t)t->valuedouble;
         /* Made here: signed just now. Carried by the fleet store: signed
          * while the request was pending (a host partitioned away reads it
          * later); the request can be decided once either way. */
-        if (remote ? f.time_us + JIT_DECISION_SKEW_US < r->created_us || f.time_us > now + JIT_DECISION_SKEW_US
+        if (remote ? f.time_us + JIT_DECISION_SKEW_US < (r->fleet_id[0] ? r->fleet_asked_us : r->created_us) ||
+                     f.time_us > now + JIT_DECISION_SKEW_US
                    : f.time_us + JIT_DECISION_SKEW_US < now || f.time_us > now + JIT_DECISION_SKEW_US)
                 return svc_error(JIT_CODE_FORBIDDEN, "the decision was signed at a time too far from %s",
                                  remote ? "the request's" : "now");
@@ -1012,12 +1072,46 @@ static void announce_break_glass(const struct jit_request *r)
 /* An approval by w (checked by check_decider_who), signed as req says:
  * recorded, and the grant made once the request has every approval it
  * needs. remote: carried from another host by the fleet store. */
+static cJSON *grant_approved(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w,
+                             struct jit_signed *sd, bool bg);
+
+/* A request for several hosts: the approval signs the TTL asked, or less
+ * (the same for every host); each host grants no more than its own
+ * policy allowed when the request was made. */
+static cJSON *decide_approve_fleet(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w,
+                                   const struct jit_role *role, uint64_t ttl, bool remote)
+{
+        struct jit_signed sd = { 0 };
+        cJSON *a;
+
+        if (!ttl)
+                ttl = r->fleet_ttl;
+        if (ttl > r->fleet_ttl)
+                return svc_error(JIT_CODE_INVALID, "request %s asked for %llus: an approval may sign no more", r->id,
+                                 (unsigned long long)r->fleet_ttl);
+        a = still_allowed(s, r);
+        if (!a)
+                a = check_signature(s, req, r, w->name, "approve", "*", ttl, remote, &sd);
+        if (!a && jit_request_add_approval(r, w->name, svc_now_us(),
+                                           jit_policy_is_security_approver(s->config, w->name, w->groups), &sd) < 0)
+                a = svc_error(JIT_CODE_INTERNAL, "cannot record the approval");
+        if (a) {
+                jit_signed_done(&sd);
+                return a;
+        }
+        if (!r->group || strcmp(r->group, role->group) != 0) {
+                free(r->group);
+                r->group = strdup(role->group);
+        }
+        if (ttl < r->ttl)
+                r->ttl = ttl;
+        return grant_approved(s, req, r, w, &sd, false);
+}
+
 static cJSON *decide_approve(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w,
                              bool remote)
 {
         const struct jit_role *role;
-        struct jit_grant *g = NULL;
-        _cleanup_free_ char *err = NULL;
         uint64_t final_ttl, max;
         struct jit_signed sd = { 0 };
         uint64_t ttl;
@@ -1029,6 +1123,8 @@ static cJSON *decide_approve(struct svc *s, const cJSON *req, struct jit_request
         bg = is_break_glass(r);
         role = jit_config_find_role(s->config, r->role);
         max = bg ? role->break_glass_ttl : role->max_ttl;
+        if (r->fleet_id[0])
+                return decide_approve_fleet(s, req, r, w, role, ttl, remote);
         if (ttl && ttl > max)
                 return svc_error(JIT_CODE_INVALID, "role %s allows at most %llus", role->name, (unsigned long long)max);
         if (ttl && r->n_approvals && ttl != r->ttl)
@@ -1051,13 +1147,25 @@ static cJSON *decide_approve(struct svc *s, const cJSON *req, struct jit_request
                 r->group = strdup(role->group);
         }
         r->ttl = final_ttl;
+        return grant_approved(s, req, r, w, &sd, bg);
+}
+
+/* The signed approval sd holds (taken over): the grant, once the request
+ * has every approval it needs. */
+static cJSON *grant_approved(struct svc *s, const cJSON *req, struct jit_request *r, const struct who *w,
+                             struct jit_signed *sd, bool bg)
+{
+        _cleanup_free_ char *err = NULL;
+        struct jit_grant *g = NULL;
+        cJSON *a;
+
         if (!bg && !approvals_complete(r)) {
-                jit_signed_done(&sd);
+                jit_signed_done(sd);
                 return approval_noted(s, r, w->name);
         }
         if (bg)
                 r->review_state = strdup("open");
-        record_decision(s, r, JIT_REQ_APPROVED, &sd, w->name,
+        record_decision(s, r, JIT_REQ_APPROVED, sd, w->name,
                         bg ? "break-glass: granted on their own signed statement, no approver" : str_of(req, "comment"));
         if (svc_grant_create(s, r, bg ? "break-glass" : w->name, r->ttl, &g, &err) < 0)
                 a = svc_error(JIT_CODE_INTERNAL, "approved, but the grant could not be applied: %s",
@@ -1077,7 +1185,7 @@ static cJSON *decide_deny(struct svc *s, const cJSON *req, struct jit_request *r
         struct jit_signed sd = { 0 };
         cJSON *a;
 
-        a = check_signature(s, req, r, w->name, "deny", r->group, r->ttl, remote, &sd);
+        a = check_signature(s, req, r, w->name, "deny", r->group, r->fleet_id[0] ? r->fleet_ttl : r->ttl, remote, &sd);
         if (a) {
                 jit_signed_done(&sd);
                 return a;
@@ -1105,9 +1213,61 @@ static cJSON *op_approve(struct svc *s, struct client *c, const cJSON *req)
  * hands it over): the approver is named by the message, so the signature
  * alone speaks for them; it is checked exactly as one made here. Whatever
  * is refused is on record: the store is trusted for availability only. */
+/* The request of this host for a fleet id ("m-..."), in any state. */
+static struct jit_request *find_fleet_request(struct svc *s, const char *fleet_id)
+{
+        if (!fleet_id || !jit_id_is_valid(fleet_id, 'm'))
+                return NULL;
+        for (size_t i = 0; i < s->n_reqs; i++)
+                if (strcmp(s->reqs[i]->fleet_id, fleet_id) == 0)
+                        return s->reqs[i];
+        return NULL;
+}
+
+/* A request asked on another host for several hosts, this one among
+ * them, carried by the fleet store (jit-fleet, root, hands it over):
+ * judged by this host's policy as one asked from that host, never granted
+ * by a template, recorded pending for a signed approval. Asked again
+ * (jit-fleet restarted, the store read again): the request made then. */
+cJSON *svc_fleet_open(struct svc *s, const struct svc_fleet_ask *f, const char *user, const char *role,
+                      const char *reason)
+{
+        struct jit_request *old = find_fleet_request(s, f->id);
+        struct who w = { 0 };
+        struct ask q = { 0 };
+        cJSON *a;
+
+        if (old) {
+                if (strcmp(old->user, user) != 0 || strcmp(old->role, role) != 0 || !old->origin ||
+                    strcmp(old->origin, f->origin) != 0)
+                        return svc_error(JIT_CODE_CONFLICT, "fleet request %s is here already, asked otherwise", f->id);
+                if (old->state == JIT_REQ_PENDING)
+                        return pending_answer(s, old, 0, true);
+                a = answer(jit_request_state_to_string(old->state), "decided already");
+                if (a)
+                        cJSON_AddStringToObject(a, "request_id", old->id);
+                return a;
+        }
+        if (!jit_strv_contains(f->hosts, svc_hostname()))
+                return svc_error(JIT_CODE_INVALID, "fleet request %s does not name this host (%s)", f->id, svc_hostname());
+        if (who_from_name(user, &w) < 0)
+                return svc_error(JIT_CODE_NOTFOUND, "no user %s on this host", user);
+        q.who = &w;
+        q.role = role;
+        q.ttl = f->ttl;
+        q.service = "fleet";
+        q.fleet = f;
+        q.reason = clean_words(reason, JIT_TEXT_MAX);
+        a = decide_and_act(s, &q);
+        free(q.reason);
+        who_done(&w);
+        return a;
+}
+
 cJSON *svc_fleet_decide(struct svc *s, const cJSON *req, const char *origin)
 {
-        struct jit_request *r = svc_find_request(s, str_of(req, "id"));
+        const char *ref = str_of(req, "id");
+        struct jit_request *r = ref && ref[0] == 'm' ? find_fleet_request(s, ref) : svc_find_request(s, ref);
         const char *approver = str_of(req, "approver"), *decision = str_of(req, "decision");
         bool approve = decision && strcmp(decision, "approve") == 0;
         const char *outcome = "refused";
@@ -1574,6 +1734,7 @@ static const struct {
         { JIT_OP_NOTIFY_RESULT, true, svc_op_notify_result },
         { JIT_OP_FLEET_SYNC, true, svc_op_fleet_sync },
         { JIT_OP_FLEET_DECIDE, true, svc_op_fleet_decide },
+        { JIT_OP_FLEET_OPEN, true, svc_op_fleet_open },
 };
 
 cJSON *svc_handle(struct svc *s, struct client *c, const cJSON *req)

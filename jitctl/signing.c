@@ -6,6 +6,7 @@
 #include "decision.h"
 #include "proto.h"
 #include "safeio.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +175,7 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
                   const char *keyfile, const char *passfile)
 {
         struct jit_decision_fields f = { .decision = decision };
+        _cleanup_free_ char *hosts = NULL;
         char sig[129];
         cJSON *q = cJSON_CreateObject(), *ans = NULL;
         const cJSON *r;
@@ -205,6 +207,30 @@ int jit_sign_into(cJSON *req, const char *id, const char *decision, uint64_t ttl
                         f.group = jit_json_str(wg, "group");
                 if (!ttl && jit_json_u64(wg, "ttl"))
                         f.ttl = jit_json_u64(wg, "ttl");
+        }
+        if (jit_json_str(r, "fleet_id")) {
+                /* a request for several hosts: one signature names them all */
+                _cleanup_strv_free_ char **list = NULL;
+                const cJSON *h;
+
+                f.request = jit_json_str(r, "fleet_id");
+                f.group = "*";
+                f.ttl = ttl ? ttl : jit_json_u64(r, "fleet_ttl");
+                cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(r, "fleet_hosts"))
+                        if (cJSON_IsString(h) && jit_strv_push(&list, h->valuestring) < 0) {
+                                jit_strv_free(list);
+                                list = NULL;
+                                break;
+                        }
+                hosts = list ? jit_strv_join(list, ",") : NULL;
+                if (!hosts) {
+                        cJSON_Delete(ans);
+                        return jit_fail(JIT_EXIT_ERROR, "the service's record of %s names no hosts", id);
+                }
+                f.host = hosts;
+                if (!jit_g.json)
+                        fprintf(stderr, "jitctl: %s was asked for several hosts: this signature approves it on "
+                                "each of %s\n", id, hosts);
         }
         rc = jit_sign_fields(&f, keyfile, passfile, sig);
         cJSON_Delete(ans);
