@@ -15,6 +15,11 @@
  *   PREFIX/hosts/HOST/decisions/TARGET/ID/APPROVER signed decision for TARGET's request ID
  *   PREFIX/hosts/HOST/results/ORIGIN/ID/APPROVER  what HOST did with ORIGIN's decision
  *   PREFIX/hosts/HOST/audit/head                  the audit chain's head now
+ *   PREFIX/hosts/HOST/info                        its labels (and that it is enrolled)
+ *   PREFIX/hosts/HOST/multi/MID                   a request asked here for several hosts
+ *   PREFIX/hosts/HOST/opened/ORIGIN/MID           what HOST did with ORIGIN's request MID
+ *   (a decision on a request for several hosts names it by MID, one key
+ *   per host it names, each with the same signature)
  *   PREFIX/heads/HOST/SEQ                         every head published (written once;
  *                                                 outside hosts/, which every agent reads whole)
  * MUSTs: the environment is cleared before libcurl starts; TLS always,
@@ -48,7 +53,11 @@ struct fleet_config {
         uint64_t timeout_ms;            /* one call to the store */
         uint64_t audit_interval;        /* seconds between audit heads */
         uint64_t decision_ttl;          /* seconds a written decision stays */
+        char **labels;                  /* this host's, for jitctl request --hosts label:NAME */
 };
+
+#define FLEET_LABELS_MAX 32
+#define FLEET_MULTI_HOSTS_MAX 100       /* JIT_FLEET_HOSTS_MAX */
 
 /* Host names, request ids, approver names as used in keys: 1-64 of
  * [A-Za-z0-9._-], not starting with '.' or '-'. */
@@ -76,6 +85,21 @@ void fleet_decision_done(struct fleet_decision *d);
 char *fleet_decision_to_text(const struct fleet_decision *d);
 /* The message the service takes (op fleet-decide). */
 cJSON *fleet_decision_to_op(const struct fleet_decision *d, const char *origin);
+
+/* msg.c: a request for several hosts as stored at
+ * PREFIX/hosts/ORIGIN/multi/ID ("v": 1): the hosts sorted, each once. */
+struct fleet_multi {
+        char id[FLEET_NAME_MAX + 1];    /* "m-" and 10 more */
+        char origin[FLEET_NAME_MAX + 1];
+        char user[FLEET_NAME_MAX + 1], role[FLEET_NAME_MAX + 1];
+        uint64_t ttl, asked_us;
+        char *reason;                   /* may be NULL */
+        char **hosts;
+        size_t n_hosts;
+};
+int fleet_parse_multi(const char *text, size_t len, struct fleet_multi *ret);
+void fleet_multi_done(struct fleet_multi *m);
+cJSON *fleet_multi_to_json(const struct fleet_multi *m);
 
 /* A key below PREFIX/hosts/, split: "HOST/decisions/TARGET/ID/APPROVER" etc.
  * Returns the number of components (1 to max), each checked with

@@ -23,10 +23,12 @@
 #include "jit-fleet.h"
 #include "cleanup.h"
 #include "proto.h"
+#include "record.h"
 #include "strv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -58,6 +60,7 @@ struct pub {
 };
 
 struct todo {
+        bool open;                      /* a request for several hosts to open here, not a decision */
         char origin[FLEET_NAME_MAX + 1], id[FLEET_NAME_MAX + 1], approver[FLEET_NAME_MAX + 1];
         char *value;
         int64_t rev;
@@ -169,23 +172,37 @@ static void mirror_set(struct agent *a, const char *type, const struct etcd_kv *
         }
 }
 
-/* A decision for this host, to hand over after the transfer callbacks. */
+/* A decision for this host, or a request for several hosts naming it, to
+ * hand over after the transfer callbacks. */
 static void consider(struct agent *a, const struct etcd_kv *kv)
 {
         char parts[5][FLEET_NAME_MAX + 1];
+        struct fleet_multi m = { 0 };
         struct todo *t;
+        int n = fleet_split_key(kv->key, a->cfg->prefix, parts, 5);
+        bool open = n == 3 && strcmp(parts[1], "multi") == 0;
 
-        if (fleet_split_key(kv->key, a->cfg->prefix, parts, 5) != 5 || strcmp(parts[1], "decisions") != 0 ||
-            strcmp(parts[2], a->host) != 0)
+        if (open) {
+                /* ours to open only when it names this host, as its key says */
+                if (fleet_parse_multi(kv->value, strlen(kv->value), &m) < 0)
+                        return;
+                open = strcmp(m.origin, parts[0]) == 0 && strcmp(m.id, parts[2]) == 0 &&
+                       jit_strv_contains(m.hosts, a->host);
+                fleet_multi_done(&m);
+                if (!open)
+                        return;
+        } else if (n != 5 || strcmp(parts[1], "decisions") != 0 || strcmp(parts[2], a->host) != 0)
                 return;
         t = calloc(1, sizeof(*t));
         if (!t || !(t->value = strdup(kv->value))) {
                 free(t);
                 return;
         }
+        t->open = open;
         memcpy(t->origin, parts[0], sizeof(t->origin));
-        memcpy(t->id, parts[3], sizeof(t->id));
-        memcpy(t->approver, parts[4], sizeof(t->approver));
+        memcpy(t->id, parts[open ? 2 : 3], sizeof(t->id));
+        if (!open)
+                memcpy(t->approver, parts[4], sizeof(t->approver));
         t->rev = kv->mod_revision;
         t->next = a->todo;
         a->todo = t;
@@ -481,21 +498,110 @@ static int handle(struct agent *a, struct todo *t)
         return 0;
 }
 
+/* A request asked on another host for several, this one among them: the
+ * service opens this host's part (op fleet-open, judged by this host's
+ * policy), and what it said is written to hosts/HOST/opened/ORIGIN/MID
+ * for the asker to read (and so that it is asked once, across restarts). */
+static int handle_open(struct agent *a, struct todo *t)
+{
+        _cleanup_(fleet_jsonp) cJSON *op = NULL, *ans = NULL, *res = cJSON_CreateObject();
+        _cleanup_free_ char *text = NULL;
+        struct fleet_multi m = { 0 };
+        const struct etcd_kv *done;
+        char key[512], rest[2 * (FLEET_NAME_MAX + 1) + 8];
+        const char *outcome, *err, *id, *dec;
+        int64_t lease = 0;
+        int r;
+
+        snprintf(rest, sizeof(rest), "%s/%s", t->origin, t->id);
+        key_of(key, sizeof(key), a, "opened", rest);
+        done = mirror_find(a, key);
+        if (done) {
+                _cleanup_(fleet_jsonp) cJSON *j = cJSON_Parse(done->value);
+                const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "rev");
+
+                if (cJSON_IsNumber(rev) && rev->valuedouble == (double)t->rev)
+                        return 0;
+        }
+        if (fleet_parse_multi(t->value, strlen(t->value), &m) < 0)
+                return 0;       /* consider() parsed it: cannot happen */
+        op = fleet_multi_to_json(&m);
+        fleet_multi_done(&m);
+        if (!op || !cJSON_AddStringToObject(op, "op", JIT_OP_FLEET_OPEN))
+                return -ENOMEM;
+        cJSON_DeleteItemFromObjectCaseSensitive(op, "v");
+        r = service_call(a, op, &ans);
+        if (r < 0) {
+                fleet_say("cannot hand request %s from %s to the service: %s (trying again)", t->id, t->origin,
+                          strerror(-r));
+                return -EAGAIN;
+        }
+        err = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "error"))
+              ? cJSON_GetObjectItemCaseSensitive(ans, "error")->valuestring
+              : cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "message"))
+              ? cJSON_GetObjectItemCaseSensitive(ans, "message")->valuestring : NULL;
+        dec = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "decision"))
+              ? cJSON_GetObjectItemCaseSensitive(ans, "decision")->valuestring : NULL;
+        id = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "request_id"))
+             ? cJSON_GetObjectItemCaseSensitive(ans, "request_id")->valuestring : NULL;
+        outcome = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok")) || !dec || strcmp(dec, "deny") == 0
+                  ? "refused" : dec;
+        fleet_say("request %s from %s for several hosts: %s%s%s", t->id, t->origin, outcome,
+                  strcmp(outcome, "refused") == 0 && err ? ": " : "", strcmp(outcome, "refused") == 0 && err ? err : "");
+        if (!res || !cJSON_AddNumberToObject(res, "rev", (double)t->rev) ||
+            !cJSON_AddStringToObject(res, "outcome", outcome) || !cJSON_AddStringToObject(res, "host", a->host) ||
+            !cJSON_AddStringToObject(res, "fleet_id", t->id) ||
+            !cJSON_AddStringToObject(res, "user", m.user) ||
+            (id && !cJSON_AddStringToObject(res, "id", id)) ||
+            (strcmp(outcome, "refused") == 0 && err && !cJSON_AddStringToObject(res, "error", err)) ||
+            !cJSON_AddNumberToObject(res, "time_us", (double)real_us()) || !(text = cJSON_PrintUnformatted(res)))
+                return -ENOMEM;
+        if (shared_lease(a, &lease) < 0 || etcd_put(&a->etcd, key, text, lease) < 0)
+                store_lost(a, a->etcd.err);
+        return 0;
+}
+
+/* Requests to open first, then decisions: read together (the store back
+ * after a partition), a decision finds the request it is on. */
 static void handle_todo(struct agent *a)
 {
         if (mono_us() < a->next_todo_us)
                 return;
-        while (a->todo) {
-                struct todo *t = a->todo;
+        for (int pass = 0; pass < 2; pass++) {
+                for (struct todo **p = &a->todo; *p;) {
+                        struct todo *t = *p;
 
-                if (a->store_ok && handle(a, t) == -EAGAIN) {
-                        a->next_todo_us = mono_us() + RETRY_US;        /* the service is restarting */
-                        return;
+                        if (t->open != (pass == 0)) {
+                                p = &t->next;
+                                continue;
+                        }
+                        if (a->store_ok && (t->open ? handle_open(a, t) : handle(a, t)) == -EAGAIN) {
+                                a->next_todo_us = mono_us() + RETRY_US;        /* the service is restarting */
+                                return;
+                        }
+                        *p = t->next;
+                        free(t->value);
+                        free(t);
                 }
-                a->todo = t->next;
-                free(t->value);
-                free(t);
         }
+}
+
+/* This host is in the fleet, with these labels: what jitctl request
+ * --hosts resolves a pattern or label:NAME against. */
+static void publish_info(struct agent *a)
+{
+        _cleanup_(fleet_jsonp) cJSON *o = cJSON_CreateObject();
+        _cleanup_free_ char *text = NULL;
+        cJSON *l = o ? cJSON_AddArrayToObject(o, "labels") : NULL;
+        char key[512];
+
+        for (size_t i = 0; l && a->cfg->labels && a->cfg->labels[i]; i++)
+                cJSON_AddItemToArray(l, cJSON_CreateString(a->cfg->labels[i]));
+        if (!l || !cJSON_AddStringToObject(o, "host", a->host) || !(text = cJSON_PrintUnformatted(o)))
+                return;
+        key_of(key, sizeof(key), a, "info", NULL);
+        if (etcd_put(&a->etcd, key, text, 0) < 0)
+                store_lost(a, a->etcd.err);
 }
 
 /* ---- the store ----------------------------------------------------------- */
@@ -536,6 +642,7 @@ static void store_connect(struct agent *a)
         for (size_t i = 0; i < n; i++)
                 consider(a, &kvs[i]);
         etcd_kvs_free(kvs, n);
+        publish_info(a);
 }
 
 /* The watch stream says nothing when the link is cut: ask the member. */
@@ -585,7 +692,7 @@ static bool user_may_see(const char *user, gid_t *gids, int ngids, const cJSON *
 
 static cJSON *op_list(struct agent *a, uid_t uid)
 {
-        cJSON *ans = cJSON_CreateObject(), *reqs, *results, *heads;
+        cJSON *ans = cJSON_CreateObject(), *reqs, *results, *heads, *opened;
         struct passwd *pw = getpwuid(uid);
         gid_t gids[256];
         int ngids = 256;
@@ -602,7 +709,8 @@ static cJSON *op_list(struct agent *a, uid_t uid)
         reqs = cJSON_AddArrayToObject(ans, "requests");
         results = cJSON_AddArrayToObject(ans, "results");
         heads = cJSON_AddArrayToObject(ans, "heads");
-        for (size_t i = 0; reqs && results && heads && i < a->n_mirror; i++) {
+        opened = cJSON_AddArrayToObject(ans, "opened");
+        for (size_t i = 0; reqs && results && heads && opened && i < a->n_mirror; i++) {
                 char parts[5][FLEET_NAME_MAX + 1];
                 int n = fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 5);
                 cJSON *v;
@@ -619,6 +727,13 @@ static cJSON *op_list(struct agent *a, uid_t uid)
                         /* what became of a decision: its approver's (and root's) to see */
                         cJSON_AddStringToObject(v, "origin", parts[2]);
                         cJSON_AddItemToArray(results, v);
+                } else if (n == 4 && strcmp(parts[1], "opened") == 0 &&
+                           (uid == 0 || (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "user")) &&
+                                         strcmp(cJSON_GetObjectItemCaseSensitive(v, "user")->valuestring,
+                                                pw->pw_name) == 0))) {
+                        /* what a host did with a request for several: the asker's (and root's) */
+                        cJSON_AddStringToObject(v, "origin", parts[2]);
+                        cJSON_AddItemToArray(opened, v);
                 } else if (n == 3 && strcmp(parts[1], "audit") == 0 && strcmp(parts[2], "head") == 0)
                         cJSON_AddItemToArray(heads, v);
                 else
@@ -695,6 +810,139 @@ static cJSON *op_decide(struct agent *a, uid_t uid, const cJSON *req)
         }
 }
 
+/* Does host (with its published info) match one item of a --hosts
+ * pattern: a glob on the name, or label:NAME? */
+static bool host_matches(const char *item, const char *host, const cJSON *info)
+{
+        const cJSON *l;
+
+        if (strncmp(item, "label:", 6) != 0)
+                return fnmatch(item, host, 0) == 0;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(info, "labels"))
+                if (cJSON_IsString(l) && strcmp(l->valuestring, item + 6) == 0)
+                        return true;
+        return false;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+        return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The enrolled hosts (those that published hosts/HOST/info) that match
+ * pattern: items separated by ',', each a glob or label:NAME. Sorted. */
+static int resolve_hosts(struct agent *a, const char *pattern, char ***ret, size_t *ret_n)
+{
+        _cleanup_free_ char *copy = strdup(pattern);
+        _cleanup_strv_free_ char **items = NULL, **hosts = NULL;
+        size_t n = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *save = NULL, *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save))
+                if (*it && jit_strv_push(&items, it) < 0)
+                        return -ENOMEM;
+        if (!items)
+                return -EINVAL;
+        for (size_t i = 0; i < a->n_mirror; i++) {
+                char parts[2][FLEET_NAME_MAX + 1];
+                _cleanup_(fleet_jsonp) cJSON *info = NULL;
+                bool hit = false;
+
+                if (fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 2) != 2 || strcmp(parts[1], "info") != 0 ||
+                    jit_proto_parse_strict(a->mirror[i].value, strlen(a->mirror[i].value), &info) < 0)
+                        continue;
+                for (size_t k = 0; items[k] && !hit; k++)
+                        hit = host_matches(items[k], parts[0], info);
+                if (!hit || jit_strv_contains(hosts, parts[0]))
+                        continue;
+                if (n == FLEET_MULTI_HOSTS_MAX)
+                        return -E2BIG;
+                if (jit_strv_push(&hosts, parts[0]) < 0)
+                        return -ENOMEM;
+                n++;
+        }
+        if (n)
+                qsort(hosts, n, sizeof(*hosts), cmp_str);
+        *ret = TAKE_PTR(hosts);
+        *ret_n = n;
+        return 0;
+}
+
+/* jitctl request ROLE --hosts PATTERN: the request, as the user the kernel
+ * names, written once below hosts/HOST/multi/; each host it names opens
+ * its own part, judged by its own policy. */
+static cJSON *op_request(struct agent *a, uid_t uid, const cJSON *req)
+{
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(req, "role"), *ttl = cJSON_GetObjectItemCaseSensitive(req, "ttl");
+        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(req, "hosts"), *why = cJSON_GetObjectItemCaseSensitive(req, "reason");
+        struct passwd *pw = getpwuid(uid);
+        struct fleet_multi m = { 0 };
+        _cleanup_(fleet_jsonp) cJSON *o = NULL;
+        _cleanup_free_ char *text = NULL;
+        cJSON *ans, *list;
+        char key[512];
+        int64_t lease = 0;
+        int r;
+
+        if (!pw || !fleet_name_ok(pw->pw_name) || strlen(pw->pw_name) >= sizeof(m.user))
+                return fail("your user name cannot be used in the fleet");
+        if (!cJSON_IsString(role) || !fleet_name_ok(role->valuestring) || !cJSON_IsNumber(ttl) ||
+            !(ttl->valuedouble >= 1) || ttl->valuedouble > 366.0 * 86400 || !cJSON_IsString(pat) ||
+            !pat->valuestring[0] || strlen(pat->valuestring) > 1024 ||
+            (why && (!cJSON_IsString(why) || strlen(why->valuestring) > 512)))
+                return fail("a request for several hosts needs a role, a TTL and --hosts PATTERN");
+        if (!a->store_ok)
+                return fail("the fleet store is unreachable (%s): nothing was asked", a->store_err);
+        r = resolve_hosts(a, pat->valuestring, &m.hosts, &m.n_hosts);
+        if (r == -E2BIG)
+                return fail("\"%s\" matches more than %d hosts: narrow it", pat->valuestring, FLEET_MULTI_HOSTS_MAX);
+        if (r < 0 || !m.n_hosts) {
+                fleet_multi_done(&m);
+                return fail("no enrolled host matches \"%s\" (a glob on host names, or label:NAME; "
+                            "comma-separated)", pat->valuestring);
+        }
+        if (jit_id_new('m', m.id) < 0) {
+                fleet_multi_done(&m);
+                return fail("no randomness");
+        }
+        snprintf(m.origin, sizeof(m.origin), "%s", a->host);
+        snprintf(m.user, sizeof(m.user), "%s", pw->pw_name);
+        snprintf(m.role, sizeof(m.role), "%s", role->valuestring);
+        m.ttl = (uint64_t)ttl->valuedouble;
+        m.asked_us = real_us();
+        m.reason = why ? strdup(why->valuestring) : NULL;
+        o = fleet_multi_to_json(&m);
+        text = o ? cJSON_PrintUnformatted(o) : NULL;
+        if (!text) {
+                fleet_multi_done(&m);
+                return fail("out of memory");
+        }
+        key_of(key, sizeof(key), a, "multi", m.id);
+        r = shared_lease(a, &lease);
+        if (r == 0)
+                r = etcd_put(&a->etcd, key, text, lease);
+        if (r < 0) {
+                cJSON *f = fail("the fleet store refused the request: %s", a->etcd.err);
+
+                store_lost(a, a->etcd.err);
+                fleet_multi_done(&m);
+                return f;
+        }
+        fleet_say("%s asks for role %s on %zu hosts (%s): %s", m.user, m.role, m.n_hosts, pat->valuestring, m.id);
+        ans = cJSON_CreateObject();
+        list = ans ? cJSON_AddArrayToObject(ans, "hosts") : NULL;
+        if (list) {
+                cJSON_AddBoolToObject(ans, "ok", true);
+                cJSON_AddStringToObject(ans, "id", m.id);
+                cJSON_AddStringToObject(ans, "origin", m.origin);
+                for (size_t i = 0; i < m.n_hosts; i++)
+                        cJSON_AddItemToArray(list, cJSON_CreateString(m.hosts[i]));
+        }
+        fleet_multi_done(&m);
+        return ans;
+}
+
 static cJSON *op_heads(struct agent *a, const cJSON *req)
 {
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(req, "host");
@@ -743,6 +991,8 @@ static void serve_client(struct agent *a)
                 ans = op_decide(a, uid, req);
         else if (strcmp(op->valuestring, "heads") == 0)
                 ans = op_heads(a, req);
+        else if (strcmp(op->valuestring, "request") == 0)
+                ans = op_request(a, uid, req);
         else
                 ans = fail("unknown operation");
         if (ans)

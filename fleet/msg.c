@@ -100,7 +100,7 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
 {
         static const char *const keys[] = {
                 "version", "endpoints", "ca_file", "cert_file", "key_file", "user", "password_file",
-                "prefix", "timeout", "audit_interval", "decision_ttl", NULL,
+                "prefix", "timeout", "audit_interval", "decision_ttl", "labels", NULL,
         };
         _cleanup_(fleet_jsonp) cJSON *j = NULL;
         struct fleet_config *c;
@@ -169,6 +169,19 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
                 r = get_dur(j, "audit_interval", 1, 86400, &c->audit_interval, err, errlen);
         if (r == 0)
                 r = get_dur(j, "decision_ttl", 60, 7 * 86400, &c->decision_ttl, err, errlen);
+        it = cJSON_GetObjectItemCaseSensitive(j, "labels");
+        if (r == 0 && it && (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > FLEET_LABELS_MAX))
+                r = cfg_err(err, errlen, "$.labels: must be an array of at most %d names", FLEET_LABELS_MAX);
+        for (e = r == 0 && it ? it->child : NULL; e; e = e->next) {
+                if (!cJSON_IsString(e) || !fleet_name_ok(e->valuestring)) {
+                        r = cfg_err(err, errlen, "$.labels: each label is a name of [A-Za-z0-9._-] (1-64)");
+                        break;
+                }
+                if (jit_strv_push(&c->labels, e->valuestring) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
         c->timeout_ms = timeout_s * 1000;
         if (r < 0) {
                 fleet_config_free(c);
@@ -189,6 +202,7 @@ void fleet_config_free(struct fleet_config *c)
         free(c->user);
         free(c->password_file);
         free(c->prefix);
+        jit_strv_free(c->labels);
         free(c);
 }
 
@@ -321,6 +335,92 @@ cJSON *fleet_decision_to_op(const struct fleet_decision *d, const char *origin)
                 cJSON_Delete(o);
                 return NULL;
         }
+        return o;
+}
+
+/* ---- requests for several hosts --------------------------------------------- */
+
+int fleet_parse_multi(const char *text, size_t len, struct fleet_multi *ret)
+{
+        static const char *const keys[] = {
+                "v", "id", "origin", "user", "role", "ttl", "reason", "hosts", "asked_us", NULL,
+        };
+        _cleanup_(fleet_jsonp) cJSON *j = NULL;
+        struct fleet_multi m = { 0 };
+        const cJSON *it, *h;
+        int n;
+
+        if (len > FLEET_VALUE_MAX || jit_proto_parse_strict(text, len, &j) < 0)
+                return -EBADMSG;
+        cJSON_ArrayForEach(it, j) {
+                bool known = false;
+
+                for (size_t i = 0; keys[i]; i++)
+                        known |= strcmp(it->string, keys[i]) == 0;
+                if (!known)
+                        return -EBADMSG;
+        }
+        it = cJSON_GetObjectItemCaseSensitive(j, "v");
+        if (!cJSON_IsNumber(it) || it->valuedouble != 1)
+                return -EBADMSG;
+        if (copy_name(j, "id", m.id, sizeof(m.id)) < 0 || strlen(m.id) != 12 || strncmp(m.id, "m-", 2) != 0 ||
+            copy_name(j, "origin", m.origin, sizeof(m.origin)) < 0 || copy_name(j, "user", m.user, sizeof(m.user)) < 0 ||
+            copy_name(j, "role", m.role, sizeof(m.role)) < 0 || copy_u64(j, "ttl", 366ULL * 86400, &m.ttl) < 0 ||
+            m.ttl == 0 || copy_u64(j, "asked_us", TIME_US_MAX, &m.asked_us) < 0)
+                return -EBADMSG;
+        it = cJSON_GetObjectItemCaseSensitive(j, "reason");
+        if (it && (!cJSON_IsString(it) || strlen(it->valuestring) > 512))
+                return -EBADMSG;
+        h = cJSON_GetObjectItemCaseSensitive(j, "hosts");
+        n = cJSON_IsArray(h) ? cJSON_GetArraySize(h) : 0;
+        if (n < 1 || n > FLEET_MULTI_HOSTS_MAX)
+                return -EBADMSG;
+        cJSON_ArrayForEach(h, h) {
+                if (!cJSON_IsString(h) || !fleet_name_ok(h->valuestring) ||
+                    (m.hosts && strcmp(m.hosts[m.n_hosts - 1], h->valuestring) >= 0)) {
+                        fleet_multi_done(&m);
+                        return -EBADMSG;        /* sorted, each once: as signed */
+                }
+                if (jit_strv_push(&m.hosts, h->valuestring) < 0) {
+                        fleet_multi_done(&m);
+                        return -ENOMEM;
+                }
+                m.n_hosts++;
+        }
+        if (it && !(m.reason = strdup(it->valuestring))) {
+                fleet_multi_done(&m);
+                return -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+void fleet_multi_done(struct fleet_multi *m)
+{
+        jit_strv_free(m->hosts);
+        free(m->reason);
+        m->hosts = NULL;
+        m->reason = NULL;
+        m->n_hosts = 0;
+}
+
+cJSON *fleet_multi_to_json(const struct fleet_multi *m)
+{
+        cJSON *o = cJSON_CreateObject(), *h;
+
+        if (!o || !cJSON_AddNumberToObject(o, "v", 1) || !cJSON_AddStringToObject(o, "id", m->id) ||
+            !cJSON_AddStringToObject(o, "origin", m->origin) || !cJSON_AddStringToObject(o, "user", m->user) ||
+            !cJSON_AddStringToObject(o, "role", m->role) || !cJSON_AddNumberToObject(o, "ttl", (double)m->ttl) ||
+            (m->reason && !cJSON_AddStringToObject(o, "reason", m->reason)) ||
+            !cJSON_AddNumberToObject(o, "asked_us", (double)m->asked_us) || !(h = cJSON_AddArrayToObject(o, "hosts"))) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (!cJSON_AddItemToArray(h, cJSON_CreateString(m->hosts[i]))) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
         return o;
 }
 

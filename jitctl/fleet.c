@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "decision.h"
 #include "proto.h"
+#include "record.h"
 #include "safeio.h"
 #include "spool.h"
 
@@ -126,7 +127,8 @@ static int fleet_list(int argc, char **argv)
                          (unsigned long long)(jit_json_u64(r, "approvals_needed") ? jit_json_u64(r, "approvals_needed") : 1));
                 jit_format_when(when, sizeof(when), jit_json_u64(r, "deadline_us"), now);
                 row[0] = jit_json_str(r, "host");
-                row[1] = jit_json_str(r, "id");
+                /* a part of a request for several hosts is decided by its fleet id */
+                row[1] = jit_json_str(r, "fleet_id") ? jit_json_str(r, "fleet_id") : jit_json_str(r, "id");
                 row[2] = jit_json_str(r, "user");
                 row[3] = jit_json_str(r, "role");
                 row[4] = jit_json_str(r, "tier");
@@ -144,6 +146,91 @@ static int fleet_list(int argc, char **argv)
                 printf("No pending requests in the fleet%s.\n", host || role || user ? " that match" : "");
         jit_table_free(&t);
         return JIT_EXIT_OK;
+}
+
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int jit_fleet_request(const char *role, uint64_t ttl, const char *reason, const char *hosts)
+{
+        _cleanup_(jsonp) cJSON *ans = NULL;
+        const cJSON *h;
+        cJSON *q = cJSON_CreateObject();
+        char id[JIT_ID_LEN + 1];
+        uint64_t until;
+        size_t n = 0, heard = 0, pending = 0;
+        int rc;
+
+        if (!q || !cJSON_AddStringToObject(q, "op", "request") || !cJSON_AddStringToObject(q, "role", role) ||
+            !cJSON_AddNumberToObject(q, "ttl", (double)ttl) || !cJSON_AddStringToObject(q, "hosts", hosts) ||
+            (reason && !cJSON_AddStringToObject(q, "reason", reason))) {
+                cJSON_Delete(q);
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        rc = fleet_call(q, &ans);
+        if (rc)
+                return rc;
+        snprintf(id, sizeof(id), "%s", jit_json_str(ans, "id") ? jit_json_str(ans, "id") : "");
+        n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ans, "hosts"));
+        if (!jit_g.json) {
+                printf("Request %s for role %s on %zu host%s:", id, role, n, n == 1 ? "" : "s");
+                cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ans, "hosts"))
+                        printf(" %s", h->valuestring);
+                printf("\nEach host judges it by its own policy; one approval (jitctl --fleet approve %s) "
+                       "signs the whole list.\n", id);
+        }
+        /* what each host did with it: a few seconds to hear */
+        until = mono_ms() + 10000;
+        for (;;) {
+                _cleanup_(jsonp) cJSON *l = NULL;
+                const cJSON *o;
+
+                heard = pending = 0;
+                rc = fleet_list_raw(&l);
+                if (rc)
+                        return rc;
+                cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(l, "opened"))
+                        if (matches(id, jit_json_str(o, "fleet_id"))) {
+                                heard++;
+                                pending += matches("pending", jit_json_str(o, "outcome"));
+                        }
+                if (heard >= n || mono_ms() >= until) {
+                        cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ans, "hosts")) {
+                                const cJSON *got = NULL;
+
+                                cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(l, "opened"))
+                                        if (matches(id, jit_json_str(o, "fleet_id")) &&
+                                            matches(h->valuestring, jit_json_str(o, "host")))
+                                                got = o;
+                                if (jit_g.json)
+                                        continue;
+                                if (!got)
+                                        printf("  %-20s not heard from yet (unreachable? it opens the request "
+                                               "when it reads the store again)\n", h->valuestring);
+                                else if (matches("refused", jit_json_str(got, "outcome")))
+                                        printf("  %-20s refused: %s\n", h->valuestring,
+                                               jit_json_str(got, "error") ? jit_json_str(got, "error") : "no reason given");
+                                else
+                                        printf("  %-20s %s as %s\n", h->valuestring, jit_json_str(got, "outcome"),
+                                               jit_json_str(got, "id") ? jit_json_str(got, "id") : "?");
+                        }
+                        if (jit_g.json) {
+                                cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(l, "opened");
+
+                                if (list)
+                                        cJSON_AddItemToObject(ans, "opened", list);
+                                jit_print_json(ans);
+                        }
+                        break;
+                }
+                usleep(50 * 1000);
+        }
+        return pending ? JIT_EXIT_PENDING : heard == n ? JIT_EXIT_DENIED : JIT_EXIT_UNAVAILABLE;
 }
 
 /* [HOST/]ID in the list: exactly one. */
@@ -291,36 +378,22 @@ static int await_results(struct sent *sent, size_t n, const char *me, const char
         return worst;
 }
 
-/* Sign the decision on one published request and write it to the store. */
-static int decide_one(const cJSON *r, const char *decision, const char *me, const char *comment,
-                      const unsigned char sk[64], double *ret_rev)
+/* Write a signed decision (f, sig) on request id of host to the store. */
+static int write_decision(const struct jit_decision_fields *f, const char *sig, const char *host, const char *id,
+                          const char *comment, double *ret_rev)
 {
-        struct jit_decision_fields f = {
-                .decision = decision, .request = jit_json_str(r, "id"), .requester = jit_json_str(r, "user"),
-                .host = jit_json_str(r, "host"), .role = jit_json_str(r, "role"), .approver = me,
-        };
         _cleanup_(jsonp) cJSON *put = NULL;
         const cJSON *rev;
-        char sig[129];
         cJSON *q, *d;
         int rc;
 
-        if (strcmp(decision, "approve") == 0) {
-                f.group = jit_json_str(r, "sign_group");
-                f.ttl = jit_json_u64(r, "sign_ttl");
-        } else {
-                f.group = jit_json_str(r, "group");
-                f.ttl = jit_json_u64(r, "ttl");
-        }
-        if (!f.request || !f.requester || !f.host || !f.role || !f.group || jit_sign_fields_with(&f, sk, sig) < 0)
-                return jit_fail(JIT_EXIT_ERROR, "the published request %s cannot be signed", f.request ? f.request : "?");
         q = cJSON_CreateObject();
         d = q ? cJSON_AddObjectToObject(q, "decision") : NULL;
         if (!d || !cJSON_AddStringToObject(q, "op", "decide") || !cJSON_AddNumberToObject(d, "v", 1) ||
-            !cJSON_AddStringToObject(d, "host", f.host) || !cJSON_AddStringToObject(d, "id", f.request) ||
-            !cJSON_AddStringToObject(d, "approver", me) || !cJSON_AddStringToObject(d, "decision", decision) ||
-            !cJSON_AddNumberToObject(d, "ttl", (double)f.ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f.time_us) ||
-            !cJSON_AddStringToObject(d, "nonce", f.nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
+            !cJSON_AddStringToObject(d, "host", host) || !cJSON_AddStringToObject(d, "id", id) ||
+            !cJSON_AddStringToObject(d, "approver", f->approver) || !cJSON_AddStringToObject(d, "decision", f->decision) ||
+            !cJSON_AddNumberToObject(d, "ttl", (double)f->ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f->time_us) ||
+            !cJSON_AddStringToObject(d, "nonce", f->nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
             (comment && !cJSON_AddStringToObject(d, "comment", comment))) {
                 cJSON_Delete(q);
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
@@ -329,6 +402,118 @@ static int decide_one(const cJSON *r, const char *decision, const char *me, cons
         rev = cJSON_GetObjectItemCaseSensitive(put, "revision");
         *ret_rev = rc == 0 && cJSON_IsNumber(rev) ? rev->valuedouble : 0;
         return rc;
+}
+
+/* The fields a published request is signed over: for a part of a request
+ * for several hosts, its fleet id, every host it names, group "*" and the
+ * TTL asked (the same for each part, so one signature decides them all). */
+static int sign_published(const cJSON *r, const char *decision, const char *me, const unsigned char sk[64],
+                          struct jit_decision_fields *f, char sig[129])
+{
+        bool multi = jit_json_str(r, "fleet_id") != NULL;
+
+        *f = (struct jit_decision_fields){
+                .decision = decision, .request = multi ? jit_json_str(r, "sign_request") : jit_json_str(r, "id"),
+                .requester = jit_json_str(r, "user"), .role = jit_json_str(r, "role"), .approver = me,
+                .host = multi ? jit_json_str(r, "sign_host") : jit_json_str(r, "host"),
+        };
+        if (multi || strcmp(decision, "approve") == 0) {
+                f->group = jit_json_str(r, "sign_group");
+                f->ttl = jit_json_u64(r, "sign_ttl");
+        } else {
+                f->group = jit_json_str(r, "group");
+                f->ttl = jit_json_u64(r, "ttl");
+        }
+        if (!f->request || !f->requester || !f->host || !f->role || !f->group || jit_sign_fields_with(f, sk, sig) < 0)
+                return jit_fail(JIT_EXIT_ERROR, "the published request %s cannot be signed",
+                                jit_json_str(r, "id") ? jit_json_str(r, "id") : "?");
+        return 0;
+}
+
+/* The parts of a request for several hosts visible in the list: they must
+ * agree on what is signed. The first is returned; NULL (rc set) if none. */
+static const cJSON *find_multi(const cJSON *ans, const char *ref, int *rc)
+{
+        const cJSON *r, *first = NULL;
+
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ans, "requests")) {
+                if (!matches(ref, jit_json_str(r, "fleet_id")))
+                        continue;
+                if (!first) {
+                        first = r;
+                        continue;
+                }
+                if (!matches(jit_json_str(first, "sign_host"), jit_json_str(r, "sign_host")) ||
+                    !matches(jit_json_str(first, "user"), jit_json_str(r, "user")) ||
+                    !matches(jit_json_str(first, "role"), jit_json_str(r, "role")) ||
+                    jit_json_u64(first, "sign_ttl") != jit_json_u64(r, "sign_ttl")) {
+                        *rc = jit_fail(JIT_EXIT_CONFLICT, "the hosts of %s do not agree on what it asks (%s and %s): "
+                                       "nothing was signed", ref, jit_json_str(first, "host"), jit_json_str(r, "host"));
+                        return NULL;
+                }
+        }
+        if (!first)
+                *rc = jit_fail(JIT_EXIT_NOTFOUND, "no host has %s pending (decided, lapsed, not opened yet, or not "
+                               "yours to see)", ref);
+        return first;
+}
+
+struct todo_sign {
+        const cJSON *r;         /* the published request (for several hosts: one of its parts) */
+        const char *ref;
+};
+
+static int add_sent(struct sent **sent, size_t *n, const char *host, const char *id, double rev, int rc)
+{
+        struct sent *x = realloc(*sent, (*n + 1) * sizeof(**sent));
+
+        if (!x)
+                return -ENOMEM;
+        *sent = x;
+        x[(*n)++] = (struct sent){ .host = strdup(host), .id = strdup(id), .rev = rev, .rc = rc };
+        return x[*n - 1].host && x[*n - 1].id ? 0 : -ENOMEM;
+}
+
+/* Sign one published request (or request for several hosts) and write the
+ * decision for each host it names. */
+static int decide_one(const struct todo_sign *t, const char *decision, const char *me, const char *comment,
+                      const unsigned char sk[64], struct sent **sent, size_t *n_sent)
+{
+        struct jit_decision_fields f;
+        _cleanup_free_ char *hosts = NULL;
+        char sig[129];
+        int rc = sign_published(t->r, decision, me, sk, &f, sig), worst = 0;
+
+        if (rc)
+                return rc;
+        if (!jit_json_str(t->r, "fleet_id")) {
+                double rev = 0;
+
+                rc = write_decision(&f, sig, f.host, f.request, comment, &rev);
+                if (add_sent(sent, n_sent, f.host, f.request, rev, rc ? rc : -1) < 0)
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                if (!rc && !jit_g.json)
+                        printf("Signed %s of %s on %s written to the fleet store.\n", decision, f.request, f.host);
+                return rc;
+        }
+        /* one signature, a copy for every host it names (those not heard
+         * from yet read theirs when they open the request) */
+        hosts = strdup(f.host);
+        if (!hosts)
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        for (char *save = NULL, *h = strtok_r(hosts, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+                double rev = 0;
+
+                rc = write_decision(&f, sig, h, f.request, comment, &rev);
+                if (add_sent(sent, n_sent, h, f.request, rev, rc ? rc : -1) < 0)
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                if (rc)
+                        worst = rc;
+        }
+        if (!jit_g.json)
+                printf("Signed %s of %s (role %s for %s on %s) written to the fleet store.\n", decision, f.request,
+                       f.role, f.requester, f.host);
+        return worst;
 }
 
 /* approve|deny REF...: one unlock of the approver's key, a signed decision
@@ -346,12 +531,12 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         const char *comment = NULL, *passfile = NULL, *keyfile = NULL;
         _cleanup_(jsonp) cJSON *ans = NULL;
         _cleanup_free_ char *me = NULL, *origin = NULL;
-        _cleanup_free_ struct sent *sent = NULL;
+        _cleanup_free_ struct todo_sign *todo = NULL;
+        struct sent *sent = NULL;
         struct passwd *pw = getpwuid(getuid());
-        const cJSON **reqs = NULL;
         unsigned char sk[64];
         uint64_t timeout_s = 10;
-        size_t n = 0;
+        size_t n = 0, n_sent = 0;
         int c, rc = 0;
 
         optind = 1;
@@ -365,7 +550,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 }
         }
         if (optind >= argc || (strcmp(decision, "deny") == 0 && (!comment || !*comment)))
-                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST... %s [--passphrase-file FILE] "
+                return jit_usage_error("usage: jitctl --fleet %s [HOST/]REQUEST|FLEET-ID... %s [--passphrase-file FILE] "
                                        "[--key FILE] [--timeout S]", decision,
                                        strcmp(decision, "deny") == 0 ? "--reason TEXT (the requester reads it)"
                                                                      : "[--comment TEXT]");
@@ -376,53 +561,50 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 return rc;
         me = strdup(pw->pw_name);
         origin = strdup(jit_json_str(ans, "host") ?: "");
-        reqs = calloc((size_t)(argc - optind), sizeof(*reqs));
-        sent = calloc((size_t)(argc - optind), sizeof(*sent));
-        if (!me || !origin || !reqs || !sent) {
-                free(reqs);
+        todo = calloc((size_t)(argc - optind), sizeof(*todo));
+        if (!me || !origin || !todo)
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
-        }
         for (int i = optind; i < argc; i++) {
-                reqs[n] = find_request(ans, argv[i], &rc);
-                if (!reqs[n]) {
-                        free(reqs);
+                todo[n].ref = argv[i];
+                todo[n].r = jit_id_is_valid(argv[i], 'm') ? find_multi(ans, argv[i], &rc) : find_request(ans, argv[i], &rc);
+                if (!todo[n].r)
                         return rc;
-                }
                 n++;
         }
         rc = jit_unlock_key(keyfile, passfile, sk);
-        if (rc < 0) {
-                free(reqs);
+        if (rc < 0)
                 return jit_fail(rc == -EKEYREJECTED ? JIT_EXIT_FORBIDDEN : JIT_EXIT_ERROR, "cannot sign: %s",
                                 jit_sign_why(rc));
-        }
         rc = JIT_EXIT_OK;
         for (size_t i = 0; i < n; i++) {
-                double rev = 0;
-                int e = decide_one(reqs[i], decision, me, comment, sk, &rev);
+                int e = decide_one(&todo[i], decision, me, comment, sk, &sent, &n_sent);
 
-                sent[i] = (struct sent){ .host = (char *)jit_json_str(reqs[i], "host"), .id = (char *)jit_json_str(reqs[i], "id"),
-                                         .rev = rev, .rc = e ? e : -1 };
                 if (e)
                         rc = e;
-                else if (!jit_g.json)
-                        printf("Signed %s of %s on %s written to the fleet store.\n", decision, sent[i].id, sent[i].host);
         }
         sodium_memzero(sk, sizeof(sk));
-        free(reqs);
         {
                 /* those written: wait for their hosts */
                 size_t w = 0;
 
-                for (size_t i = 0; i < n; i++)
+                for (size_t i = 0; i < n_sent; i++)
                         if (sent[i].rc < 0)
                                 sent[w++] = sent[i];
+                        else {
+                                free(sent[i].host);
+                                free(sent[i].id);
+                        }
                 if (w) {
                         int e = await_results(sent, w, me, origin, timeout_s);
 
                         if (rc == JIT_EXIT_OK)
                                 rc = e;
                 }
+                for (size_t i = 0; i < w; i++) {
+                        free(sent[i].host);
+                        free(sent[i].id);
+                }
+                free(sent);
         }
         return rc;
 }

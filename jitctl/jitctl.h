@@ -125,5 +125,8 @@ int jit_audit_setgid(const char *grant, char **paths);
 int verb_reconcile(int argc, char **argv);
 int verb_doctor(int argc, char **argv);
 int verb_fleet(int argc, char **argv);
+/* jitctl request ROLE --hosts PATTERN: through jit-fleet, for every
+ * enrolled host the pattern matches; says what each host did with it. */
+int jit_fleet_request(const char *role, uint64_t ttl, const char *reason, const char *hosts);
 
 #endif

@@ -15,7 +15,7 @@ static const struct verb {
         int (*fn)(int argc, char **argv);
         const char *synopsis;
 } verbs[] = {
-        { "request", 1, 1, verb_request, "request ROLE [--for DURATION] [--reason TEXT] [--task TEXT] [--single-use] [--bind session|unit] [--wait [--timeout DURATION]]" },
+        { "request", 1, 1, verb_request, "request ROLE [--for DURATION] [--reason TEXT] [--task TEXT] [--single-use] [--bind session|unit] [--wait [--timeout DURATION]] [--hosts PATTERN]" },
         { "wait",    1, 1, verb_wait,    "wait REQUEST [--timeout DURATION]" },
         { "list",    0, 0, verb_list,    "list [--active] [--all]" },
         { "show",    1, 1, verb_show,    "show REQUEST|GRANT" },
@@ -92,7 +92,7 @@ static int count_positional(int argc, char **argv)
                                                 "--role", "--rhost", "--tty", "--time", "--command", "--unit",
                                                 "--service", "--target-user", "--name", "--requests", "--denials",
                                                 "--grants", "--break-glass-count", "--session", "--groups",
-                                                "--task", "--bind", "--pam-dir", NULL };
+                                                "--task", "--bind", "--pam-dir", "--hosts", NULL };
         int n = 0;
 
         for (int i = 2; i < argc; i++) {

@@ -52,9 +52,10 @@ int verb_request(int argc, char **argv)
                 { "task", required_argument, NULL, 'k' },
                 { "single-use", no_argument, NULL, '1' },
                 { "bind", required_argument, NULL, 'b' },
+                { "hosts", required_argument, NULL, 'H' },
                 {}
         };
-        const char *reason = NULL, *task = NULL, *bind = NULL;
+        const char *reason = NULL, *task = NULL, *bind = NULL, *hosts = NULL;
         bool single_use = false;
         uint64_t ttl = 0, timeout = 900;
         bool wait = false;
@@ -69,6 +70,7 @@ int verb_request(int argc, char **argv)
                 case 'w': wait = true; break;
                 case 't': if (jit_parse_duration_arg(optarg, &timeout)) return JIT_EXIT_USAGE; break;
                 case 'k': task = optarg; break;
+                case 'H': hosts = optarg; break;
                 case '1': single_use = true; break;
                 case 'b':
                         if (strcmp(optarg, "session") && strcmp(optarg, "unit"))
@@ -80,7 +82,14 @@ int verb_request(int argc, char **argv)
         }
         if (optind + 1 != argc)
                 return jit_usage_error("usage: jitctl request ROLE [--for DURATION] [--reason TEXT] [--task TEXT] "
-                                       "[--single-use] [--bind session|unit] [--wait [--timeout DURATION]]");
+                                       "[--single-use] [--bind session|unit] [--wait [--timeout DURATION]]\n"
+                                       "       jitctl request ROLE --hosts PATTERN [--for DURATION] [--reason TEXT]");
+        if (hosts) {
+                if (task || single_use || bind || wait)
+                        return jit_usage_error("--hosts takes only --for and --reason: --task, --single-use, --bind "
+                                               "and --wait are for a request on this host");
+                return jit_fleet_request(argv[optind], ttl ? ttl : 3600, reason, hosts);
+        }
         req = cJSON_CreateObject();
         cJSON_AddStringToObject(req, "op", JIT_OP_REQUEST);
         cJSON_AddStringToObject(req, "role", argv[optind]);

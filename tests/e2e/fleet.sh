@@ -158,6 +158,51 @@ st=$(on hB "$BUILD/jitctl" --json show "$REQD" | python3 -c 'import json,sys; r=
 [ $rc = 0 ] && [ "$st" = "denied not during the freeze" ] && ok "denied from hA: hB's request denied, with the approver's reason" ||
         not_ok "fleet deny (exit $rc, state $st): $out"
 
+# ---- 6. one request for several hosts, one signature over the explicit host list -------------
+revoke_all hB; revoke_all hC
+out=$(on hA runuser -u alice -- "$BUILD/jitctl" request ops --hosts label:web --for 10m --reason "deploy web" 2>&1); rc=$?
+MID=$(echo "$out" | grep -o 'm-[a-z0-9]\{10\}' | head -1)
+[ $rc = 4 ] && [ -n "$MID" ] && echo "$out" | grep -q "on 2 hosts: hB hC" &&
+        echo "$out" | grep -q "hB .*pending as r-" && echo "$out" | grep -q "hC .*pending as r-" &&
+        ok "alice on hA asks for ops on label:web: $MID names hB and hC, each pending there" ||
+        not_ok "request --hosts (exit $rc): $out"
+on hA "$BUILD/jitctl" --json list | grep -q "$MID" && not_ok "hA (not labelled web) opened $MID" ||
+        ok "hA, outside the list, opened nothing"
+on hA runuser -u bob -- "$BUILD/jitctl" --fleet list >"$R/list6.txt" 2>&1
+[ "$(grep -c "$MID .*alice .*ops" "$R/list6.txt")" = 2 ] && ok "the fleet list shows $MID once per host" ||
+        { not_ok "fleet list of $MID"; cat "$R/list6.txt"; }
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$MID" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | grep -c '^Signed')" = 1 ] && echo "$out" | grep -q "hB applied" &&
+        echo "$out" | grep -q "hC applied" && ok "one signed approval of $MID from hA: hB and hC both applied it" ||
+        not_ok "fleet approve $MID (exit $rc): $out"
+member hB alice && member hC alice && ! member hA alice && ok "alice holds jit-ops on hB and hC, not on hA" ||
+        not_ok "memberships after $MID"
+on hC runuser -u alice -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoC6.out" 2>&1; rc=$?
+[ $rc = 0 ] && said_root "$R/sudoC6.out" && ok "alice's sudo on hC then runs at once on the grant" ||
+        { not_ok "sudo on hC after $MID (exit $rc)"; cat "$R/sudoC6.out"; }
+canon=$(on hB "$BUILD/jitctl" --json list --all | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("requests", []):
+        if r.get("fleet_id") == sys.argv[1]:
+                print(r.get("signed_decision", {}).get("canonical", "").replace("\n", "|"))' "$MID")
+echo "$canon" | grep -q "request=$MID|.*host=hB,hC|.*group=\*|ttl=600|" &&
+        ok "the signature hB keeps names $MID and the explicit list hB,hC" || not_ok "canonical on hB: $canon"
+# the same signature, carried to hA with a request MID forged to name hA too: refused
+DEC6=$(etc get "/jit/v1/hosts/hA/decisions/hB/$MID/bob" --print-value-only)
+MULTI=$(etc get "/jit/v1/hosts/hA/multi/$MID" --print-value-only)
+etc put "/jit/v1/hosts/hA/multi/$MID" "$(printf '%s' "$MULTI" | sed 's/"hosts":\["hB","hC"\]/"hosts":["hA","hB","hC"]/')" >/dev/null
+opened_on_hA() { on hA "$BUILD/jitctl" --json list | grep -q "$MID"; }
+wait_until 10 opened_on_hA && ok "a request record rewritten in the store to name hA too: hA opens its own part, pending" ||
+        { not_ok "hA did not open the rewritten $MID"; tail -5 "$R/hA/fleet.log"; on hA "$BUILD/jitctl" --json list | head -c 600; }
+etc put "/jit/v1/hosts/hA/decisions/hA/$MID/bob" "$(printf '%s' "$DEC6" | sed 's/"host":"hB"/"host":"hA"/')" >/dev/null
+wait_until 10 sh -c "grep '\"event\":\"fleet\"' '$R/hA/state/audit.log' | grep -q '\"decision\":\"refused\"'"
+! member hA alice && grep '"event":"fleet"' "$R/hA/state/audit.log" | grep -q '"decision":"refused"' &&
+        ok "the signature over hB,hC carried to hA (its request forged to name hA): refused and audited, nothing granted" ||
+        { not_ok "replay of $MID onto hA"; grep fleet "$R/hA/state/audit.log" | tail -3; }
+out=$(on hA runuser -u alice -- "$BUILD/jitctl" request ops --hosts 'nohost-*' 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "no enrolled host matches" && ok "a pattern matching no host: refused, with why" ||
+        not_ok "request --hosts nohost-* (exit $rc): $out"
+
 # ---- 3. a member down; quorum lost ------------------------------------------------------
 revoke_all hB
 kill "$(cat "$R/e1.epid")"; wait "$(cat "$R/e1.epid")" 2>/dev/null

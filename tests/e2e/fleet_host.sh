@@ -20,8 +20,10 @@ mkdir -p /etc/jit/fleet
 cp "$R/enrol/$X/ca.pem" "$R/enrol/$X/client.pem" "$R/enrol/$X/client.key" "$R/enrol/$X/password" /etc/jit/fleet/
 chmod 0700 /etc/jit/fleet
 chmod 0600 /etc/jit/fleet/*
-# heads every second for the tests (FLEET_AUDIT_INTERVAL and FLEET_TIMEOUT for the bench)
-sed "s/\"prefix\"/\"audit_interval\": \"${FLEET_AUDIT_INTERVAL:-1s}\", \"timeout\": \"${FLEET_TIMEOUT:-2s}\", \"prefix\"/" \
+# heads every second for the tests (FLEET_AUDIT_INTERVAL and FLEET_TIMEOUT for the bench);
+# hB and hC carry the label "web"
+case $X in hB|hC) labels='"web"' ;; *) labels= ;; esac
+sed "s/\"prefix\"/\"audit_interval\": \"${FLEET_AUDIT_INTERVAL:-1s}\", \"timeout\": \"${FLEET_TIMEOUT:-2s}\", \"labels\": [$labels], \"prefix\"/" \
         "$R/enrol/$X/fleet.conf" > /etc/jit/fleet.conf
 chmod 0644 /etc/jit/fleet.conf
 # bob approves from hA with the key he made there: registered everywhere
