@@ -19,7 +19,13 @@
 #  4. hB partitioned then healed: a decision made meanwhile and a request
 #     queued meanwhile both apply, each exactly once;
 #  5. the audit heads hB published let jitctl --fleet audit verify catch a
-#     log cut or rewritten afterwards.
+#     log cut or rewritten afterwards;
+#  6. jitctl request --hosts label:web on hA: hB and hC (labelled web) each
+#     open their part, hA does not; one signed approval over "hB,hC" is
+#     applied on both; carried to hA (whose copy of the request was forged
+#     to name hA too) it is refused and audited; a non-requester is refused
+#     by each host's own policy; asked and approved while hB is partitioned,
+#     hB opens its part and applies the approval once when healed.
 #
 # etcd members' certificates carry clientAuth as well as serverAuth: its JSON
 # gateway dials the member itself with them.
@@ -199,6 +205,10 @@ wait_until 10 sh -c "grep '\"event\":\"fleet\"' '$R/hA/state/audit.log' | grep -
 ! member hA alice && grep '"event":"fleet"' "$R/hA/state/audit.log" | grep -q '"decision":"refused"' &&
         ok "the signature over hB,hC carried to hA (its request forged to name hA): refused and audited, nothing granted" ||
         { not_ok "replay of $MID onto hA"; grep fleet "$R/hA/state/audit.log" | tail -3; }
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" request ops --hosts 'h*' 2>&1); rc=$?
+[ $rc = 3 ] && [ "$(echo "$out" | grep -c 'refused: ')" = 3 ] &&
+        ok "bob (no requester of ops anywhere) asks for h*: each of the three hosts refuses it by its own policy (exit 3)" ||
+        not_ok "request --hosts by a non-requester (exit $rc): $out"
 out=$(on hA runuser -u alice -- "$BUILD/jitctl" request ops --hosts 'nohost-*' 2>&1); rc=$?
 [ $rc != 0 ] && echo "$out" | grep -q "no enrolled host matches" && ok "a pattern matching no host: refused, with why" ||
         not_ok "request --hosts nohost-* (exit $rc): $out"
@@ -245,6 +255,15 @@ on hB runuser -u carol -- "$BUILD/jitctl" request ops --reason "during the parti
 REQ6=$(pending_id hB carol)
 [ -n "$REQ6" ] && ! member hB alice && ok "hB queues carol's request $REQ6 meanwhile; alice not granted yet" ||
         not_ok "partitioned hB state"
+# a request for hB and hC asked and approved while hB is away
+out=$(on hA runuser -u carol -- "$BUILD/jitctl" request ops --hosts 'hB,hC' --for 5m --reason "while hB is away" 2>&1); rc=$?
+MIDP=$(echo "$out" | grep -o 'm-[a-z0-9]\{10\}' | head -1)
+[ $rc = 4 ] && echo "$out" | grep -q "hC .*pending as" && echo "$out" | grep -q "hB .*not heard from" &&
+        ok "carol asks for hB,hC while hB is cut off: $MIDP pending on hC, hB not heard from" ||
+        not_ok "request --hosts during the partition (exit $rc): $out"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$MIDP" --passphrase-file "$BOBPASS_A" --timeout 3 2>&1); rc=$?
+[ $rc = 4 ] && echo "$out" | grep -q "hC applied" && echo "$out" | grep -q "hB has not confirmed" &&
+        ok "approved once: hC applied it, hB's copy waits in the store" || not_ok "approve $MIDP during the partition (exit $rc): $out"
 ip -n jf-hB link set eth0 up
 wait_until 20 member hB alice && ok "healed: hB applied the decision made during the partition" ||
         { not_ok "decision after heal"; tail -5 "$R/hB/fleet.log"; }
@@ -254,6 +273,20 @@ out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$REQ6" --passphra
 n5=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ5\"" "$R/hB/state/audit.log")
 n6=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$REQ6\"" "$R/hB/state/audit.log")
 [ "$n5" = 1 ] && [ "$n6" = 1 ] && ok "each applied exactly once (one grant each)" || not_ok "grants: $n5 and $n6"
+part_of() { # host fleet-id: "ID STATE" of that host's part
+        on "$1" "$BUILD/jitctl" --json list --all | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("requests", []):
+        if r.get("fleet_id") == sys.argv[1]:
+                print(r["id"], r["state"])' "$2"
+}
+part_approved() { [ "$(part_of hB "$MIDP" | cut -d' ' -f2)" = approved ]; }
+wait_until 20 part_approved
+set -- $(part_of hB "$MIDP")
+np=$(grep -c "\"event\":\"grant\".*\"request_id\":\"${1:-none}\"" "$R/hB/state/audit.log")
+[ "${2:-}" = approved ] && [ "$np" = 1 ] &&
+        ok "healed: hB opened its part of $MIDP and applied the approval made meanwhile, once" ||
+        { not_ok "hB's part of $MIDP after the heal: ${1:-none} ${2:-} ($np grants)"; tail -5 "$R/hB/fleet.log"; }
 
 # ---- an approver's machine: jit-fleet with no jit service behind it ----------------------------
 revoke_all hB
