@@ -21,6 +21,10 @@
 #     how long until every request is listed on hA, how long the approvals
 #     take, and whether every request was published, approved and granted
 #     exactly once (counted on each host).
+#  3. one request for all HOSTS hosts (`jitctl request --hosts 'h[0-9]*'`
+#     on h1): how long until every host has its part pending, and how long
+#     one approval (one signature, a copy per host) takes to be applied
+#     everywhere.
 # Figures only; tests/e2e/fleet.sh is where correctness is asserted.
 set -u
 BUILD=$(cd "${1:?usage: bench/fleet.sh BUILD_DIR [RUNS] [HOSTS] [REQUESTS]}" && pwd)
@@ -142,6 +146,19 @@ print(sum(1 for r in a.get("requests", []) if r.get("user", "")[:1] == "u" and r
         grants=$((grants + $2))
 done
 
+# ---- 3. one request for every hN, one approval ---------------------------------------------
+t_m=$(now_ns)
+on h1 runuser -u u1 -- "$BUILD/jitctl" request ops --hosts 'h[0-9]*' --for 10m --reason "bench: all" > "$R/multi.out" 2>&1
+t_mo=$(now_ns)
+MID=$(grep -o 'm-[a-z0-9]\{10\}' "$R/multi.out" | head -1)
+m_open=$(grep -c ' pending as ' "$R/multi.out")
+t_ma=$(now_ns)
+on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "${MID:-none}" --passphrase-file "$BOBPASS" --timeout 300 \
+        > "$R/multi-ap.out" 2>&1
+m_rc=$?
+t_mad=$(now_ns)
+m_applied=$(grep -c ' applied the decision' "$R/multi-ap.out")
+
 python3 - "$R/lat.txt" <<PY
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -165,4 +182,7 @@ print(f"   listed on hA: {$got}/{$want}, all listed after  {ms($t_req, $t_listed
 print(f"   one jitctl --fleet approve of all: exit {$ap_rc}, {ms($t_ap, $t_apd) / 1000:.1f} s, {$applied} confirmed applied")
 print(f"   on the hosts: {$approved} approved, {$grants} grants (want {$want} each)")
 print("   none lost" if $got == $want == $applied == $approved == $grants else "   LOST OR DUPLICATED: see above")
+print(f"3. one request for all {$HOSTS} hosts (jitctl request ops --hosts 'h[0-9]*' on h1)")
+print(f"   asked, and pending on {$m_open}/{$HOSTS} hosts after    {ms($t_m, $t_mo) / 1000:8.1f} s")
+print(f"   one signed approval, a copy per host: exit {$m_rc}, {ms($t_ma, $t_mad) / 1000:.1f} s, {$m_applied}/{$HOSTS} applied")
 PY
