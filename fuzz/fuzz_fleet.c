@@ -1,12 +1,14 @@
 /* fuzz_fleet — jit-fleet's parsers of outside input (fleet/msg.c, fleet/etcd.c).
  *
- * Input: byte 0 mod 5 picks the parser, the rest is its input:
+ * Input: byte 0 mod 6 picks the parser, the rest is its input:
  *  0: /etc/jit/fleet.conf (fleet_config_parse);
  *  1: a signed decision as read from the store (fleet_parse_decision);
  *  2: a key read from the store (fleet_split_key, prefix "/jit/v1");
  *  3: the watch stream (etcd_watch_feed): byte 1 picks how it is cut into
  *     pieces (as curl's write callback gets them), the rest is the stream;
- *  4: a base64 field of the gateway's answers (etcd_unb64, etcd_b64).
+ *  4: a base64 field of the gateway's answers (etcd_unb64, etcd_b64);
+ *  5: a request for several hosts as read from the store
+ *     (fleet_parse_multi, + fleet_multi_to_json).
  * Invariants checked (abort on violation), from jit-fleet.h:
  *  - all or nothing: on failure the out-parameter is untouched and the
  *    error is one of the documented ones (config: with "$...: why");
@@ -25,7 +27,14 @@
  *    value; last_rev never goes down and covers every event's revision;
  *    no whole line stays buffered; cutting the stream differently changes
  *    nothing (same events, same end state). Each event's key and value go
- *    through fleet_split_key and fleet_parse_decision, as jit-fleet does;
+ *    through fleet_split_key and fleet_parse_decision (a decision's key)
+ *    or fleet_parse_multi (HOST/multi/ID), as jit-fleet does;
+ *  - an accepted request for several hosts has an id of "m-" and 10 more,
+ *    names (fleet_name_ok) for origin, user and role, a ttl of 1 s to 366
+ *    days, an asked_us of at most 2^52, a reason of at most 512 bytes, 1 to
+ *    100 hosts, names in strcmp order, each once; fleet_multi_to_json,
+ *    printed, parses back to the same fields (as jit-fleet stores it and
+ *    reads it again), with exactly the stored keys;
  *  - etcd_unb64 takes only canonical base64 (it re-encodes to the input)
  *    of text without a NUL byte.
  * JIT_FUZZ_NO_ORACLES=1 keeps only the memory checks.
@@ -223,6 +232,70 @@ static void decision_text(const char *text, size_t n)
         CHECK(d.comment == NULL);
 }
 
+/* ---- 5: requests for several hosts ------------------------------------------ */
+
+static void check_multi(const struct fleet_multi *m)
+{
+        CHECK(strlen(m->id) == 12 && strncmp(m->id, "m-", 2) == 0 && fleet_name_ok(m->id));
+        CHECK(fleet_name_ok(m->origin) && fleet_name_ok(m->user) && fleet_name_ok(m->role));
+        CHECK(m->ttl >= 1 && m->ttl <= 366ULL * 86400 && m->asked_us <= 1ULL << 52);
+        CHECK(!m->reason || strlen(m->reason) <= 512);
+        CHECK(m->n_hosts >= 1 && m->n_hosts <= FLEET_MULTI_HOSTS_MAX && m->hosts);
+        for (size_t i = 0; i < m->n_hosts; i++) {
+                CHECK(m->hosts[i] && fleet_name_ok(m->hosts[i]));
+                CHECK(i == 0 || strcmp(m->hosts[i - 1], m->hosts[i]) < 0);     /* as signed */
+        }
+        CHECK(m->hosts[m->n_hosts] == NULL);
+}
+
+static bool same_multi(const struct fleet_multi *a, const struct fleet_multi *b)
+{
+        if (strcmp(a->id, b->id) != 0 || strcmp(a->origin, b->origin) != 0 || strcmp(a->user, b->user) != 0 ||
+            strcmp(a->role, b->role) != 0 || a->ttl != b->ttl || a->asked_us != b->asked_us ||
+            !a->reason != !b->reason || (a->reason && strcmp(a->reason, b->reason) != 0) || a->n_hosts != b->n_hosts)
+                return false;
+        for (size_t i = 0; i < a->n_hosts; i++)
+                if (strcmp(a->hosts[i], b->hosts[i]) != 0)
+                        return false;
+        return true;
+}
+
+static void multi_text(const char *text, size_t n)
+{
+        struct fleet_multi m, back, sentinel;
+        cJSON *o;
+        char *out;
+        int r;
+
+        memset(&m, 0xa5, sizeof(m));
+        memcpy(&sentinel, &m, sizeof(m));
+        r = fleet_parse_multi(text, n, &m);
+        if (r < 0) {
+                CHECK(r == -EBADMSG || r == -ENOMEM);
+                CHECK(memcmp(&m, &sentinel, sizeof(m)) == 0);
+                return;
+        }
+        CHECK(r == 0);
+        CHECK(n <= FLEET_VALUE_MAX);
+        check_multi(&m);
+        o = fleet_multi_to_json(&m);
+        CHECK(o && cJSON_IsObject(o));
+        CHECK(num_item_is(o, "v", 1) && str_item_is(o, "id", m.id) && str_item_is(o, "origin", m.origin));
+        CHECK(cJSON_GetArraySize(o) == 8 + (m.reason ? 1 : 0));
+        out = cJSON_PrintUnformatted(o);
+        CHECK(out);
+        r = fleet_parse_multi(out, strlen(out), &back);
+        ORACLE(r == 0);
+        if (r == 0) {
+                ORACLE(same_multi(&m, &back));
+                fleet_multi_done(&back);
+        }
+        free(out);
+        cJSON_Delete(o);
+        fleet_multi_done(&m);
+        CHECK(m.hosts == NULL && m.reason == NULL && m.n_hosts == 0);
+}
+
 /* ---- 2: keys ----------------------------------------------------------------- */
 
 static void split_key(const char *key)
@@ -277,8 +350,17 @@ static void on_event(void *userdata, const char *type, const struct etcd_kv *kv)
         mix(s, kv->value, strlen(kv->value) + 1);
         mix(s, &kv->mod_revision, sizeof(kv->mod_revision));
         split_key(kv->key);
-        if (fleet_split_key(kv->key, PREFIX, parts, 5) == 5)
+        switch (fleet_split_key(kv->key, PREFIX, parts, 5)) {
+        case 5:
                 decision_text(kv->value, strlen(kv->value));
+                break;
+        case 3:
+                if (strcmp(parts[1], "multi") == 0)
+                        multi_text(kv->value, strlen(kv->value));
+                break;
+        default:
+                break;
+        }
 }
 
 /* knob 0: all at once; 1: byte by byte; else a deterministic mix of sizes. */
@@ -361,7 +443,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size < 1)
                 return 0;
-        switch (data[0] % 5) {
+        switch (data[0] % 6) {
         case 0:
                 fuzz_config(data + 1, size - 1);
                 break;
@@ -376,10 +458,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 3:
                 fuzz_watch(data + 1, size - 1);
                 break;
-        default:
+        case 4:
                 s = c_string(data + 1, size - 1);
                 fuzz_b64(s);
                 free(s);
+                break;
+        default:
+                multi_text((const char *)data + 1, size - 1);
                 break;
         }
         return 0;

@@ -1,6 +1,7 @@
 /* test_fleet.c — jit-fleet's parsers (fleet/msg.c, fleet/etcd.c): its
- * configuration, signed decisions and keys read from the store, and the
- * watch stream, fed as curl would feed it (etcd_watch_feed).
+ * configuration (its labels too), signed decisions, requests for several
+ * hosts and keys read from the store, and the watch stream, fed as curl
+ * would feed it (etcd_watch_feed).
  *
  * JSON is written inline with single quotes, which sq() turns into double
  * quotes; a refused config must say where ("$.key: why").
@@ -13,6 +14,7 @@
 
 #include "jit-fleet.h"
 #include "proto.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -303,6 +305,94 @@ static void t_config_that_is_not_utf8_is_refused(void **state)
         }
         /* a NUL byte inside the text is no JSON either */
         expect_config_error_len("{\"version\":1}\0{}", 16, "$", NULL);
+}
+
+/* ---- fleet.conf: labels -------------------------------------------------- */
+
+static void t_config_without_labels_has_none(void **state)
+{
+        struct fleet_config *c = config_ok(MINIMAL);
+
+        assert_null(c->labels);
+        fleet_config_free(c);
+        c = config_ok(WITH("'labels':[]"));
+        assert_null(c->labels);
+        fleet_config_free(c);
+}
+
+static void t_config_labels_are_read_in_order(void **state)
+{
+        char n64[65], buf[512];
+        struct fleet_config *c = config_ok(WITH("'labels':['web','gpu','eu-west_1','db.primary']"));
+
+        assert_non_null(c->labels);
+        assert_string_equal(c->labels[0], "web");
+        assert_string_equal(c->labels[1], "gpu");
+        assert_string_equal(c->labels[2], "eu-west_1");
+        assert_string_equal(c->labels[3], "db.primary");
+        assert_null(c->labels[4]);
+        fleet_config_free(c);
+        memset(n64, 'l', 64);
+        n64[64] = '\0';
+        snprintf(buf, sizeof(buf), WITH("'labels':['%s']"), n64);
+        c = config_ok(buf);
+        assert_string_equal(c->labels[0], n64);
+        assert_null(c->labels[1]);
+        fleet_config_free(c);
+}
+
+/* 'labels':[n labels l0, l1, ...] */
+static void labels_of(char *buf, size_t size, int n)
+{
+        size_t off = (size_t)snprintf(buf, size, "{'version':1," EP "," FILES ",'labels':[");
+
+        for (int i = 0; i < n; i++)
+                off += (size_t)snprintf(buf + off, size - off, "%s'l%d'", i ? "," : "", i);
+        snprintf(buf + off, size - off, "]}");
+}
+
+static void t_config_labels_hold_at_most_32(void **state)
+{
+        char buf[2048];
+        struct fleet_config *c;
+        size_t n = 0;
+
+        labels_of(buf, sizeof(buf), FLEET_LABELS_MAX);
+        c = config_ok(buf);
+        while (c->labels[n])
+                n++;
+        assert_int_equal(n, FLEET_LABELS_MAX);
+        assert_int_equal(FLEET_LABELS_MAX, 32);
+        assert_string_equal(c->labels[31], "l31");
+        fleet_config_free(c);
+        labels_of(buf, sizeof(buf), FLEET_LABELS_MAX + 1);
+        expect_config_error(buf, "$.labels", "at most 32");
+}
+
+static void t_config_labels_must_be_an_array(void **state)
+{
+        expect_config_error(WITH("'labels':'web'"), "$.labels", "array");
+        expect_config_error(WITH("'labels':{'web':true}"), "$.labels", "array");
+        expect_config_error(WITH("'labels':null"), "$.labels", "array");
+        expect_config_error(WITH("'labels':1"), "$.labels", "array");
+}
+
+static void t_config_label_must_be_a_name(void **state)
+{
+        static const char *const bad[] = {
+                "'a/b'", "''", "'-web'", "'.web'", "'..'", "'web gpu'", "'caf\xc3\xa9'", "'a:b'",
+                "'lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll'",  /* 65 */
+                "1", "null", "true", "['web']", "{}",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char buf[512];
+
+                snprintf(buf, sizeof(buf), WITH("'labels':['web',%s]"), bad[i]);
+                expect_config_error(buf, "$.labels", "name");
+                snprintf(buf, sizeof(buf), WITH("'labels':[%s]"), bad[i]);
+                expect_config_error(buf, "$.labels", NULL);
+        }
 }
 
 /* ---- names --------------------------------------------------------------- */
@@ -684,6 +774,457 @@ static void t_decision_op_is_what_the_service_takes(void **state)
         cJSON_Delete(o);
 }
 
+/* ---- requests for several hosts ------------------------------------------- */
+
+#define MULTI_FIELDS "'v':1,'id':'m-0123456789','origin':'hA','user':'alice','role':'ops','ttl':3600," \
+                     "'asked_us':1700000000123456,'reason':'INC-42','hosts':['hB','hC']"
+#define MULTI "{" MULTI_FIELDS "}"
+
+static int parse_multi_sq(const char *json_sq, struct fleet_multi *m)
+{
+        char *text = sq(json_sq);
+        int r = fleet_parse_multi(text, strlen(text), m);
+
+        free(text);
+        return r;
+}
+
+/* Refused with -EBADMSG, ret untouched. */
+static void expect_multi_refused_len(const char *text, size_t len)
+{
+        struct fleet_multi m, sentinel;
+        int r;
+
+        memset(&m, 0x5a, sizeof(m));
+        memcpy(&sentinel, &m, sizeof(m));
+        r = fleet_parse_multi(text, len, &m);
+        if (r != -EBADMSG)
+                fail_msg("request for several hosts should be refused with -EBADMSG, got %d:\n  %.*s", r,
+                         len > 300 ? 300 : (int)len, text);
+        assert_memory_equal(&m, &sentinel, sizeof(m));
+}
+
+static void expect_multi_refused(const char *json_sq)
+{
+        char *text = sq(json_sq);
+
+        expect_multi_refused_len(text, strlen(text));
+        free(text);
+}
+
+/* MULTI with key set to value (JSON, quoted with '), or without key if
+ * value is NULL. */
+static char *multi_with(const char *key, const char *value)
+{
+        static const char *const fields[][2] = {
+                { "v", "1" }, { "id", "'m-0123456789'" }, { "origin", "'hA'" }, { "user", "'alice'" },
+                { "role", "'ops'" }, { "ttl", "3600" }, { "asked_us", "1700000000123456" },
+                { "reason", "'INC-42'" }, { "hosts", "['hB','hC']" },
+        };
+        size_t size = 16384, n = 0;
+        char *buf = malloc(size);
+
+        assert_non_null(buf);
+        buf[n++] = '{';
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                bool hit = strcmp(fields[i][0], key) == 0;
+
+                if (hit && !value)
+                        continue;
+                n += (size_t)snprintf(buf + n, size - n, "%s'%s':%s", n > 1 ? "," : "", fields[i][0],
+                                      hit ? value : fields[i][1]);
+                assert_true(n < size);
+        }
+        snprintf(buf + n, size - n, "}");
+        return buf;
+}
+
+static void expect_multi_field_refused(const char *key, const char *value)
+{
+        char *json = multi_with(key, value);
+
+        expect_multi_refused(json);
+        free(json);
+}
+
+static void multi_field_ok(const char *key, const char *value, struct fleet_multi *m)
+{
+        char *json = multi_with(key, value);
+
+        if (parse_multi_sq(json, m) != 0)
+                fail_msg("request for several hosts should be valid:\n  %.300s", json);
+        free(json);
+}
+
+/* "['h000','h001',...]": n names, sorted. */
+static char *hosts_of(int n)
+{
+        size_t size = (size_t)n * 8 + 4, off = 0;
+        char *s = malloc(size);
+
+        assert_non_null(s);
+        s[off++] = '[';
+        for (int i = 0; i < n; i++)
+                off += (size_t)snprintf(s + off, size - off, "%s'h%03d'", i ? "," : "", i);
+        snprintf(s + off, size - off, "]");
+        return s;
+}
+
+static void assert_same_multi(const struct fleet_multi *a, const struct fleet_multi *b)
+{
+        assert_string_equal(a->id, b->id);
+        assert_string_equal(a->origin, b->origin);
+        assert_string_equal(a->user, b->user);
+        assert_string_equal(a->role, b->role);
+        assert_int_equal(a->ttl, b->ttl);
+        assert_int_equal(a->asked_us, b->asked_us);
+        if (a->reason || b->reason) {
+                assert_non_null(a->reason);
+                assert_non_null(b->reason);
+                assert_string_equal(a->reason, b->reason);
+        }
+        assert_int_equal(a->n_hosts, b->n_hosts);
+        for (size_t i = 0; i < a->n_hosts; i++)
+                assert_string_equal(a->hosts[i], b->hosts[i]);
+        assert_null(a->hosts[a->n_hosts]);
+        assert_null(b->hosts[b->n_hosts]);
+}
+
+/* to_json, printed as jit-fleet stores it, parsed again: the same fields,
+ * and in the JSON exactly the stored keys. */
+static void assert_multi_round_trips(const struct fleet_multi *m)
+{
+        cJSON *o = fleet_multi_to_json(m);
+        const cJSON *h;
+        struct fleet_multi back;
+        char *text;
+        size_t i = 0;
+
+        assert_non_null(o);
+        assert_true(op_number(o, "v") == 1);
+        assert_int_equal(cJSON_GetArraySize(o), 8 + (m->reason ? 1 : 0));
+        h = cJSON_GetObjectItemCaseSensitive(o, "hosts");
+        assert_true(cJSON_IsArray(h));
+        cJSON_ArrayForEach(h, h) {
+                assert_true(i < m->n_hosts);
+                assert_string_equal(h->valuestring, m->hosts[i++]);
+        }
+        assert_int_equal(i, m->n_hosts);
+        text = cJSON_PrintUnformatted(o);
+        assert_non_null(text);
+        if (fleet_parse_multi(text, strlen(text), &back) != 0)
+                fail_msg("to_json's text does not parse back:\n  %.300s", text);
+        assert_same_multi(m, &back);
+        fleet_multi_done(&back);
+        free(text);
+        cJSON_Delete(o);
+}
+
+static void t_valid_multi_parses_with_its_fields(void **state)
+{
+        struct fleet_multi m;
+
+        assert_int_equal(parse_multi_sq(MULTI, &m), 0);
+        assert_string_equal(m.id, "m-0123456789");
+        assert_string_equal(m.origin, "hA");
+        assert_string_equal(m.user, "alice");
+        assert_string_equal(m.role, "ops");
+        assert_int_equal(m.ttl, 3600);
+        assert_int_equal(m.asked_us, 1700000000123456ULL);
+        assert_string_equal(m.reason, "INC-42");
+        assert_int_equal(m.n_hosts, 2);
+        assert_string_equal(m.hosts[0], "hB");
+        assert_string_equal(m.hosts[1], "hC");
+        assert_null(m.hosts[2]);
+        fleet_multi_done(&m);
+        assert_null(m.hosts);
+        assert_null(m.reason);
+        assert_int_equal(m.n_hosts, 0);
+        fleet_multi_done(&m);                                   /* twice is harmless */
+
+        multi_field_ok("reason", NULL, &m);                     /* the reason may be left out */
+        assert_null(m.reason);
+        fleet_multi_done(&m);
+        multi_field_ok("reason", "''", &m);
+        assert_string_equal(m.reason, "");
+        fleet_multi_done(&m);
+        multi_field_ok("hosts", "['hB']", &m);
+        assert_int_equal(m.n_hosts, 1);
+        assert_null(m.hosts[1]);
+        fleet_multi_done(&m);
+}
+
+static void t_multi_text_parses_back_to_the_same_fields(void **state)
+{
+        static const char *const cases[][2] = {
+                { "reason", NULL },
+                { "reason", "'quote \\\" backslash \\\\ tab \\t newline \\n caf\xc3\xa9 \\u2028'" },
+                { "ttl", "31622400" },
+                { "ttl", "1" },
+                { "asked_us", "4503599627370496" },
+                { "asked_us", "4503599627370495" },
+                { "asked_us", "0" },
+                { "hosts", "['hC','hb']" },
+        };
+        struct fleet_multi m;
+
+        assert_int_equal(parse_multi_sq(MULTI, &m), 0);
+        assert_multi_round_trips(&m);
+        fleet_multi_done(&m);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                multi_field_ok(cases[i][0], cases[i][1], &m);
+                assert_multi_round_trips(&m);
+                fleet_multi_done(&m);
+        }
+}
+
+/* As jit-fleet makes one (jitctl request --hosts): not parsed first. */
+static void t_multi_made_in_code_round_trips(void **state)
+{
+        struct fleet_multi m = {
+                .id = "m-abcdefghjk", .origin = "web-01.example.net", .user = "alice", .role = "db_admin",
+                .ttl = 5400, .asked_us = 1700000000000001ULL,
+        };
+        char name[16];
+
+        for (int i = 0; i < FLEET_MULTI_HOSTS_MAX; i++) {
+                snprintf(name, sizeof(name), "db%03d", i);
+                assert_int_equal(jit_strv_push(&m.hosts, name), 0);
+                m.n_hosts++;
+        }
+        assert_multi_round_trips(&m);
+        m.reason = strdup("rotate keys, ticket 7");
+        assert_non_null(m.reason);
+        assert_multi_round_trips(&m);
+        fleet_multi_done(&m);
+        assert_null(m.hosts);
+        assert_null(m.reason);
+}
+
+static void t_multi_with_an_unknown_key_or_version_is_refused(void **state)
+{
+        expect_multi_refused("{'extra':1," MULTI_FIELDS "}");
+        expect_multi_refused("{'comment':'x'," MULTI_FIELDS "}");
+        expect_multi_refused("{'host':'hB'," MULTI_FIELDS "}");
+        expect_multi_refused("{'op':'fleet-open'," MULTI_FIELDS "}");     /* the service's message is not stored */
+        expect_multi_refused("{'V':1," MULTI_FIELDS "}");
+        expect_multi_field_refused("v", NULL);
+        expect_multi_field_refused("v", "2");
+        expect_multi_field_refused("v", "0");
+        expect_multi_field_refused("v", "1.5");
+        expect_multi_field_refused("v", "'1'");
+        expect_multi_field_refused("v", "true");
+        expect_multi_field_refused("v", "null");
+}
+
+static void t_multi_id_is_m_dash_and_10_more(void **state)
+{
+        static const char *const bad[] = {
+                "'r-0123456789'", "'g-0123456789'", "'M-0123456789'", "'m_0123456789'", "'mm0123456789'",
+                "'m-012345678'", "'m-01234567890'", "'m-'", "'m'", "''", "'m-01234/6789'", "'m-01234 6789'",
+                "'-m-123456789'", "1", "null", "['m-0123456789']",
+        };
+        struct fleet_multi m;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_multi_field_refused("id", bad[i]);
+        expect_multi_field_refused("id", NULL);
+        multi_field_ok("id", "'m-zzzzzzzzzz'", &m);
+        assert_string_equal(m.id, "m-zzzzzzzzzz");
+        fleet_multi_done(&m);
+}
+
+static void t_multi_names_must_be_fleet_names(void **state)
+{
+        static const char *const keys[] = { "origin", "user", "role" };
+        char n65[70], n64[70];
+        struct fleet_multi m;
+
+        n65[0] = '\'';
+        memset(n65 + 1, 'n', 65);
+        snprintf(n65 + 66, sizeof(n65) - 66, "'");
+        snprintf(n64, sizeof(n64), "'%.64s'", n65 + 1);
+        for (size_t i = 0; i < 3; i++) {
+                const char *k = keys[i];
+
+                expect_multi_field_refused(k, "'h/A'");
+                expect_multi_field_refused(k, "'/'");
+                expect_multi_field_refused(k, "''");
+                expect_multi_field_refused(k, "'-rf'");
+                expect_multi_field_refused(k, "'.h'");
+                expect_multi_field_refused(k, "'..'");
+                expect_multi_field_refused(k, "'a b'");
+                expect_multi_field_refused(k, "'a\\nb'");
+                expect_multi_field_refused(k, "'caf\xc3\xa9'");
+                expect_multi_field_refused(k, "1");
+                expect_multi_field_refused(k, "null");
+                expect_multi_field_refused(k, n65);             /* 65 characters */
+                expect_multi_field_refused(k, NULL);
+                multi_field_ok(k, n64, &m);                     /* 64: the most */
+                fleet_multi_done(&m);
+                multi_field_ok(k, "'a-'", &m);                  /* '-' and '.' only not first */
+                fleet_multi_done(&m);
+        }
+}
+
+static void t_multi_ttl_is_1_second_to_366_days(void **state)
+{
+        struct fleet_multi m;
+
+        expect_multi_field_refused("ttl", "0");
+        expect_multi_field_refused("ttl", "31622401");
+        expect_multi_field_refused("ttl", "-1");
+        expect_multi_field_refused("ttl", "1.5");
+        expect_multi_field_refused("ttl", "1e300");
+        expect_multi_field_refused("ttl", "'3600'");
+        expect_multi_field_refused("ttl", "null");
+        expect_multi_field_refused("ttl", NULL);
+        multi_field_ok("ttl", "1", &m);
+        assert_int_equal(m.ttl, 1);
+        fleet_multi_done(&m);
+        multi_field_ok("ttl", "31622400", &m);
+        assert_int_equal(m.ttl, 366ULL * 86400);
+        fleet_multi_done(&m);
+}
+
+static void t_multi_asked_us_is_a_whole_number_up_to_2p52(void **state)
+{
+        struct fleet_multi m;
+
+        expect_multi_field_refused("asked_us", "-1");
+        expect_multi_field_refused("asked_us", "-0.5");
+        expect_multi_field_refused("asked_us", "0.5");
+        expect_multi_field_refused("asked_us", "1700000000123456.5");
+        expect_multi_field_refused("asked_us", "4503599627370497");     /* over 2^52: see the round trip */
+        expect_multi_field_refused("asked_us", "1e300");
+        expect_multi_field_refused("asked_us", "'1700000000123456'");
+        expect_multi_field_refused("asked_us", "true");
+        expect_multi_field_refused("asked_us", NULL);
+        multi_field_ok("asked_us", "0", &m);
+        assert_int_equal(m.asked_us, 0);
+        fleet_multi_done(&m);
+        multi_field_ok("asked_us", "4503599627370496", &m);
+        assert_int_equal(m.asked_us, 1ULL << 52);
+        fleet_multi_done(&m);
+}
+
+static void t_multi_reason_is_at_most_512_bytes(void **state)
+{
+        char value[600];
+        struct fleet_multi m;
+
+        value[0] = '\'';
+        memset(value + 1, 'r', 513);
+        snprintf(value + 514, sizeof(value) - 514, "'");
+        expect_multi_field_refused("reason", value);            /* 513 */
+        expect_multi_field_refused("reason", "42");
+        expect_multi_field_refused("reason", "null");
+        expect_multi_field_refused("reason", "['x']");
+        snprintf(value + 513, sizeof(value) - 513, "'");
+        multi_field_ok("reason", value, &m);                    /* 512 */
+        assert_int_equal(strlen(m.reason), 512);
+        fleet_multi_done(&m);
+}
+
+static void t_multi_hosts_are_1_to_100_names(void **state)
+{
+        static const char *const bad[] = {
+                "[]", "'hB'", "{}", "{'hB':1}", "null", "true", "['hB',1]", "[1]", "['hB',null]", "[['hB']]",
+                "['h/B']", "['']", "['-h']", "['.h']", "['hB','..']", "['hB','h C']", "['hB','h\\u00e9']",
+                "['nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn']",  /* 65 */
+        };
+        char *many = hosts_of(FLEET_MULTI_HOSTS_MAX + 1);
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_multi_field_refused("hosts", bad[i]);
+        expect_multi_field_refused("hosts", NULL);
+        expect_multi_field_refused("hosts", many);              /* 101 */
+        free(many);
+}
+
+static void t_multi_of_exactly_100_hosts_is_accepted(void **state)
+{
+        char *hosts = hosts_of(FLEET_MULTI_HOSTS_MAX);
+        struct fleet_multi m;
+
+        assert_int_equal(FLEET_MULTI_HOSTS_MAX, 100);
+        multi_field_ok("hosts", hosts, &m);
+        assert_int_equal(m.n_hosts, 100);
+        assert_string_equal(m.hosts[0], "h000");
+        assert_string_equal(m.hosts[99], "h099");
+        assert_null(m.hosts[100]);
+        assert_multi_round_trips(&m);
+        fleet_multi_done(&m);
+        free(hosts);
+}
+
+/* As signed (host=H1,H2,...): in strcmp order, each once. */
+static void t_multi_hosts_are_sorted_each_once(void **state)
+{
+        struct fleet_multi m;
+
+        expect_multi_field_refused("hosts", "['hC','hB']");
+        expect_multi_field_refused("hosts", "['hB','hB']");
+        expect_multi_field_refused("hosts", "['hB','hC','hC']");
+        expect_multi_field_refused("hosts", "['hA','hC','hB']");
+        expect_multi_field_refused("hosts", "['hb','hC']");             /* byte order: 'C' < 'b' */
+        expect_multi_field_refused("hosts", "['hB.x','hB']");           /* a prefix comes first */
+        multi_field_ok("hosts", "['hB','hB.x','hC','hb']", &m);
+        assert_int_equal(m.n_hosts, 4);
+        fleet_multi_done(&m);
+}
+
+static void t_multi_that_is_not_strict_json_is_refused(void **state)
+{
+        char *text = sq(MULTI);
+        size_t n = strlen(text);
+        char *nul = malloc(n + 3);
+
+        assert_non_null(nul);
+        expect_multi_refused(MULTI "x");
+        expect_multi_refused(MULTI MULTI);
+        expect_multi_refused("[" MULTI "]");
+        expect_multi_refused("");
+        expect_multi_refused("{" "'id':'m-1111111111'," MULTI_FIELDS "}");   /* a key twice */
+        expect_multi_refused(MULTI_FIELDS "}");
+        /* NUL written as \u0000: cJSON would keep only what comes before it */
+        expect_multi_field_refused("reason", "'INC\\u0000-42'");
+        expect_multi_field_refused("user", "'alice\\u0000x'");
+        expect_multi_field_refused("hosts", "['hB','hC\\u0000hA']");
+        expect_multi_field_refused("id", "'m-01234\\u000056789'");
+        /* a raw NUL byte, after the object or inside a string */
+        memcpy(nul, text, n);
+        nul[n] = '\0';
+        nul[n + 1] = ' ';
+        expect_multi_refused_len(nul, n + 1);
+        expect_multi_refused_len(nul, n + 2);
+        memcpy(nul, text, n);
+        nul[strstr(text, "INC-42") - text + 3] = '\0';
+        expect_multi_refused_len(nul, n);
+        /* not UTF-8 */
+        expect_multi_field_refused("reason", "'\xff'");
+        expect_multi_field_refused("reason", "'\xc0\xaf'");
+        free(nul);
+        free(text);
+}
+
+static void t_multi_over_64_kib_is_refused(void **state)
+{
+        size_t n = FLEET_VALUE_MAX + 1;
+        char *big = malloc(n), *text = sq(MULTI);
+        struct fleet_multi m;
+
+        assert_non_null(big);
+        memset(big, ' ', n);
+        memcpy(big, text, strlen(text));                        /* valid JSON, then spaces */
+        expect_multi_refused_len(big, n);
+        assert_int_equal(fleet_parse_multi(big, FLEET_VALUE_MAX, &m), 0);
+        assert_int_equal(m.n_hosts, 2);
+        fleet_multi_done(&m);
+        free(big);
+        free(text);
+}
+
 /* ---- keys ------------------------------------------------------------------ */
 
 #define P "/jit/v1"
@@ -993,6 +1534,11 @@ int main(void)
                 cmocka_unit_test(t_duplicate_config_key_is_refused),
                 cmocka_unit_test(t_config_with_trailing_garbage_is_refused),
                 cmocka_unit_test(t_config_that_is_not_utf8_is_refused),
+                cmocka_unit_test(t_config_without_labels_has_none),
+                cmocka_unit_test(t_config_labels_are_read_in_order),
+                cmocka_unit_test(t_config_labels_hold_at_most_32),
+                cmocka_unit_test(t_config_labels_must_be_an_array),
+                cmocka_unit_test(t_config_label_must_be_a_name),
                 cmocka_unit_test(t_fleet_names_are_1_to_64_safe_characters),
                 cmocka_unit_test(t_valid_decision_parses_with_its_fields),
                 cmocka_unit_test(t_decision_bounds_are_accepted),
@@ -1009,6 +1555,20 @@ int main(void)
                 cmocka_unit_test(t_decision_over_64_kib_is_refused),
                 cmocka_unit_test(t_decision_text_parses_back_to_the_same_fields),
                 cmocka_unit_test(t_decision_op_is_what_the_service_takes),
+                cmocka_unit_test(t_valid_multi_parses_with_its_fields),
+                cmocka_unit_test(t_multi_text_parses_back_to_the_same_fields),
+                cmocka_unit_test(t_multi_made_in_code_round_trips),
+                cmocka_unit_test(t_multi_with_an_unknown_key_or_version_is_refused),
+                cmocka_unit_test(t_multi_id_is_m_dash_and_10_more),
+                cmocka_unit_test(t_multi_names_must_be_fleet_names),
+                cmocka_unit_test(t_multi_ttl_is_1_second_to_366_days),
+                cmocka_unit_test(t_multi_asked_us_is_a_whole_number_up_to_2p52),
+                cmocka_unit_test(t_multi_reason_is_at_most_512_bytes),
+                cmocka_unit_test(t_multi_hosts_are_1_to_100_names),
+                cmocka_unit_test(t_multi_of_exactly_100_hosts_is_accepted),
+                cmocka_unit_test(t_multi_hosts_are_sorted_each_once),
+                cmocka_unit_test(t_multi_that_is_not_strict_json_is_refused),
+                cmocka_unit_test(t_multi_over_64_kib_is_refused),
                 cmocka_unit_test(t_keys_split_into_their_names),
                 cmocka_unit_test(t_key_with_another_prefix_is_refused),
                 cmocka_unit_test(t_key_with_an_empty_component_is_refused),

@@ -1,11 +1,13 @@
-/* test_record.c — requests, grants, their state machines, ids and the
- * on-disk envelope (record.h). */
+/* test_record.c — requests (one host's part of a request for several
+ * hosts too), grants, their state machines, ids and the on-disk envelope
+ * (record.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "decision.h"
 #include "record.h"
 #include "strv.h"
 
@@ -205,6 +207,11 @@ static void assert_request_same(const struct jit_request *a, const struct jit_re
         assert_str_same(a->task, b->task);
         assert_int_equal(a->single_use, b->single_use);
         assert_str_same(a->bind, b->bind);
+        assert_string_equal(a->fleet_id, b->fleet_id);
+        assert_str_same(a->origin, b->origin);
+        assert_strv_same(a->fleet_hosts, b->fleet_hosts);
+        assert_int_equal(a->fleet_ttl, b->fleet_ttl);
+        assert_int_equal(a->fleet_asked_us, b->fleet_asked_us);
 }
 
 static void assert_grant_same(const struct jit_grant *a, const struct jit_grant *b)
@@ -902,6 +909,250 @@ static void t_from_json_rejects_non_objects(void **state)
         cJSON_Delete(str);
 }
 
+/* ---- requests for several hosts (fleet) -------------------------------- */
+
+/* full_request() as one host's part of a request for several hosts. */
+static struct jit_request *fleet_request(void)
+{
+        struct jit_request *r = full_request();
+
+        strcpy(r->fleet_id, "m-abcdefghjk");
+        r->origin = xstrdup("hA");
+        r->fleet_hosts = xstrv((const char *const[]){ "hA", "hB", "web-01.example.net", NULL });
+        r->fleet_ttl = 5400;
+        r->fleet_asked_us = 1700000000123456ULL;
+        return r;
+}
+
+/* The JSON of base() with key set to value (JSON text), or removed when
+ * value is NULL. */
+static cJSON *json_with(struct jit_request *(*base)(void), const char *key, const char *value)
+{
+        _cleanup_request_free_ struct jit_request *r = base();
+        cJSON *j = jit_request_to_json(r);
+
+        assert_non_null(j);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+        if (value) {
+                cJSON *v = cJSON_Parse(value);
+
+                assert_non_null(v);
+                cJSON_AddItemToObject(j, key, v);
+        }
+        return j;
+}
+
+static void expect_refused_from(struct jit_request *(*base)(void), const char *key, const char *value)
+{
+        struct jit_request *back = (struct jit_request *)(uintptr_t)1;
+        cJSON *j = json_with(base, key, value);
+        int e = jit_request_from_json(j, &back);
+
+        if (e != -EBADMSG)
+                fail_msg("request with %s=%.60s: want -EBADMSG, got %d", key, value ? value : "(absent)", e);
+        assert_ptr_equal(back, (struct jit_request *)(uintptr_t)1);
+        cJSON_Delete(j);
+}
+
+/* Accepted, through text as on disk. */
+static struct jit_request *accepted_from(struct jit_request *(*base)(void), const char *key, const char *value)
+{
+        struct jit_request *back = NULL;
+        cJSON *j = json_with(base, key, value), *wire = through_text(j);
+        int e = jit_request_from_json(wire, &back);
+
+        if (e != 0)
+                fail_msg("request with %s=%.60s: want 0, got %d", key, value ? value : "(absent)", e);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+        return back;
+}
+
+/* "[\"h000\",\"h001\",...]": n host names, sorted. */
+static char *hosts_json(int n)
+{
+        size_t size = (size_t)n * 8 + 4, off = 0;
+        char *s = malloc(size);
+
+        assert_non_null(s);
+        s[off++] = '[';
+        for (int i = 0; i < n; i++)
+                off += (size_t)snprintf(s + off, size - off, "%s\"h%03d\"", i ? "," : "", i);
+        snprintf(s + off, size - off, "]");
+        return s;
+}
+
+static void t_request_round_trip_keeps_its_fleet_fields(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = fleet_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *wire;
+        const cJSON *h;
+
+        assert_non_null(j);
+        h = cJSON_GetObjectItemCaseSensitive(j, "fleet_hosts");
+        assert_true(cJSON_IsArray(h));
+        assert_int_equal(cJSON_GetArraySize(h), 3);
+        assert_string_equal(cJSON_GetArrayItem(h, 2)->valuestring, "web-01.example.net");
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_string_equal(back->fleet_id, "m-abcdefghjk");
+        assert_string_equal(back->origin, "hA");
+        assert_int_equal(jit_strv_length(back->fleet_hosts), 3);
+        assert_string_equal(back->fleet_hosts[0], "hA");
+        assert_string_equal(back->fleet_hosts[1], "hB");
+        assert_string_equal(back->fleet_hosts[2], "web-01.example.net");
+        assert_int_equal(back->fleet_ttl, 5400);
+        assert_int_equal(back->fleet_asked_us, 1700000000123456ULL);
+        assert_request_same(r, back);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+static void t_request_without_fleet_fields_prints_none_and_parses(void **state)
+{
+        static const char *const keys[] = { "fleet_id", "origin", "fleet_hosts", "fleet_ttl", "fleet_asked_us" };
+        _cleanup_request_free_ struct jit_request *r = full_request(), *back = NULL;
+        cJSON *j = jit_request_to_json(r), *wire;
+
+        assert_non_null(j);
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (cJSON_GetObjectItemCaseSensitive(j, keys[i]))
+                        fail_msg("a request of this host alone has \"%s\"", keys[i]);
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_string_equal(back->fleet_id, "");
+        assert_null(back->origin);
+        assert_null(back->fleet_hosts);
+        assert_int_equal(back->fleet_ttl, 0);
+        assert_int_equal(back->fleet_asked_us, 0);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+}
+
+/* fleet_id, origin and fleet_hosts: all three or none. */
+static void t_from_json_refuses_some_of_the_fleet_fields(void **state)
+{
+        _cleanup_request_free_ struct jit_request *none = NULL;
+
+        expect_refused_from(fleet_request, "fleet_id", NULL);
+        expect_refused_from(fleet_request, "origin", NULL);
+        expect_refused_from(fleet_request, "fleet_hosts", NULL);
+        expect_refused_from(fleet_request, "fleet_id", "\"\"");
+        expect_refused_from(fleet_request, "fleet_id", "null");
+        expect_refused_from(fleet_request, "origin", "null");
+        expect_refused_from(fleet_request, "fleet_hosts", "null");
+        expect_refused_from(fleet_request, "fleet_hosts", "[]");
+        expect_refused_from(full_request, "fleet_id", "\"m-abcdefghjk\"");
+        expect_refused_from(full_request, "origin", "\"hA\"");
+        expect_refused_from(full_request, "fleet_hosts", "[\"hA\",\"hB\"]");
+        /* "" and null stand for absent, as for the other optional ids */
+        none = accepted_from(full_request, "fleet_id", "\"\"");
+        assert_string_equal(none->fleet_id, "");
+}
+
+static void t_from_json_refuses_fleet_hosts_unsorted_or_twice(void **state)
+{
+        _cleanup_request_free_ struct jit_request *one = NULL, *bytewise = NULL;
+
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hB\",\"hA\"]");
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hA\",\"hA\"]");
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hA\",\"hB\",\"hB\"]");
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hA\",\"hC\",\"hB\"]");
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hb\",\"hC\"]");  /* byte order: 'C' < 'b' */
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hA\",1]");
+        expect_refused_from(fleet_request, "fleet_hosts", "[\"hA\",null]");
+        expect_refused_from(fleet_request, "fleet_hosts", "\"hA,hB\"");
+        expect_refused_from(fleet_request, "fleet_hosts", "{\"hA\":1}");
+        one = accepted_from(fleet_request, "fleet_hosts", "[\"hB\"]");
+        assert_int_equal(jit_strv_length(one->fleet_hosts), 1);
+        bytewise = accepted_from(fleet_request, "fleet_hosts", "[\"hA\",\"hA.x\",\"hC\",\"hb\"]");
+        assert_int_equal(jit_strv_length(bytewise->fleet_hosts), 4);
+}
+
+static void t_from_json_takes_at_most_100_fleet_hosts(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = NULL;
+        char *hosts = hosts_json(JIT_FLEET_HOSTS_MAX), *more = hosts_json(JIT_FLEET_HOSTS_MAX + 1);
+
+        assert_int_equal(JIT_FLEET_HOSTS_MAX, 100);
+        r = accepted_from(fleet_request, "fleet_hosts", hosts);
+        assert_int_equal(jit_strv_length(r->fleet_hosts), 100);
+        assert_string_equal(r->fleet_hosts[99], "h099");
+        expect_refused_from(fleet_request, "fleet_hosts", more);
+        free(hosts);
+        free(more);
+}
+
+static void t_from_json_refuses_a_fleet_id_that_is_not_m(void **state)
+{
+        static const char *const bad[] = {
+                "\"r-0123456789\"", "\"g-abcdefghjk\"", "\"M-abcdefghjk\"", "\"m_abcdefghjk\"",
+                "\"m-abcdefghj\"", "\"m-abcdefghjkm\"", "\"m-ABCDEFGHJK\"", "\"m-abcdefghil\"", "\"m-../../etc\"",
+                "12", "[\"m-abcdefghjk\"]",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                expect_refused_from(fleet_request, "fleet_id", bad[i]);
+}
+
+static void t_from_json_refuses_a_fleet_request_without_a_ttl(void **state)
+{
+        _cleanup_request_free_ struct jit_request *one = NULL, *unasked = NULL;
+
+        expect_refused_from(fleet_request, "fleet_ttl", "0");
+        expect_refused_from(fleet_request, "fleet_ttl", NULL);
+        expect_refused_from(fleet_request, "fleet_ttl", "-1");
+        expect_refused_from(fleet_request, "fleet_ttl", "1.5");
+        expect_refused_from(fleet_request, "fleet_ttl", "\"3600\"");
+        expect_refused_from(fleet_request, "fleet_asked_us", "-1");
+        expect_refused_from(fleet_request, "fleet_asked_us", "0.5");
+        expect_refused_from(fleet_request, "fleet_asked_us", "\"1700000000123456\"");
+        expect_refused_from(fleet_request, "origin", "7");
+        one = accepted_from(fleet_request, "fleet_ttl", "1");
+        assert_int_equal(one->fleet_ttl, 1);
+        unasked = accepted_from(fleet_request, "fleet_asked_us", NULL);
+        assert_int_equal(unasked->fleet_asked_us, 0);
+}
+
+/* A fleet decision names up to 100 hosts: its canonical text may hold
+ * JIT_DECISION_MAX - 1 bytes (the signer's buffer keeps a NUL). */
+static char *signed_decision_of(size_t canonical_len)
+{
+        size_t size = canonical_len + 512, off;
+        char *s = malloc(size);
+
+        assert_non_null(s);
+        off = (size_t)snprintf(s, size, "{\"canonical\":\"");
+        memset(s + off, 'c', canonical_len);
+        off += canonical_len;
+        snprintf(s + off, size - off, "\",\"signature\":\"%s\",\"key\":\"%s\"}", signed_by_carol.signature,
+                 signed_by_carol.key);
+        return s;
+}
+
+static void t_signed_decision_canonical_holds_up_to_8191_bytes(void **state)
+{
+        _cleanup_request_free_ struct jit_request *r = NULL, *back = NULL;
+        char *most = signed_decision_of(JIT_DECISION_MAX - 1), *over = signed_decision_of(JIT_DECISION_MAX);
+        cJSON *j, *wire;
+
+        assert_int_equal(JIT_DECISION_MAX, 8192);
+        r = accepted_from(fleet_request, "signed_decision", most);
+        assert_int_equal(strlen(r->signed_decision.canonical), 8191);
+        assert_string_equal(r->signed_decision.signature, signed_by_carol.signature);
+        j = jit_request_to_json(r);
+        assert_non_null(j);
+        wire = through_text(j);
+        assert_int_equal(jit_request_from_json(wire, &back), 0);
+        assert_string_equal(back->signed_decision.canonical, r->signed_decision.canonical);
+        expect_refused_from(fleet_request, "signed_decision", over);
+        expect_refused_from(full_request, "signed_decision", over);
+        cJSON_Delete(j);
+        cJSON_Delete(wire);
+        free(most);
+        free(over);
+}
+
 /* ---- state machines ---------------------------------------------------- */
 
 static void t_pending_request_moves_to_any_decision(void **state)
@@ -1249,6 +1500,14 @@ int main(void)
                 cmocka_unit_test(t_from_json_rejects_wrong_types_of_task_end_and_binding_fields),
                 cmocka_unit_test(t_from_json_refuses_task_end_and_binding_strings_over_their_maximum),
                 cmocka_unit_test(t_from_json_rejects_non_objects),
+                cmocka_unit_test(t_request_round_trip_keeps_its_fleet_fields),
+                cmocka_unit_test(t_request_without_fleet_fields_prints_none_and_parses),
+                cmocka_unit_test(t_from_json_refuses_some_of_the_fleet_fields),
+                cmocka_unit_test(t_from_json_refuses_fleet_hosts_unsorted_or_twice),
+                cmocka_unit_test(t_from_json_takes_at_most_100_fleet_hosts),
+                cmocka_unit_test(t_from_json_refuses_a_fleet_id_that_is_not_m),
+                cmocka_unit_test(t_from_json_refuses_a_fleet_request_without_a_ttl),
+                cmocka_unit_test(t_signed_decision_canonical_holds_up_to_8191_bytes),
                 cmocka_unit_test(t_pending_request_moves_to_any_decision),
                 cmocka_unit_test(t_decided_request_never_changes_again),
                 cmocka_unit_test(t_approved_request_cannot_be_denied),
