@@ -580,10 +580,11 @@ int jit_request_from_json(const cJSON *j, struct jit_request **ret)
         e = e ? e : get_u64(&f, "fleet_asked_us", false, &r->fleet_asked_us);
         /* all four or none, the hosts sorted and each once */
         if (!e && (!r->fleet_id[0] != !r->origin || !r->fleet_id[0] != !r->fleet_hosts ||
-                   (r->fleet_id[0] && (!r->fleet_ttl || !r->fleet_hosts[0]))))
+                   (r->fleet_id[0] ? !r->fleet_ttl || !r->fleet_hosts[0] || !jit_host_name_ok(r->origin)
+                                   : r->fleet_ttl || r->fleet_asked_us)))
                 e = -EBADMSG;
-        for (size_t i = 1; !e && r->fleet_hosts && r->fleet_hosts[i]; i++)
-                if (strcmp(r->fleet_hosts[i - 1], r->fleet_hosts[i]) >= 0)
+        for (size_t i = 0; !e && r->fleet_hosts && r->fleet_hosts[i]; i++)
+                if (!jit_host_name_ok(r->fleet_hosts[i]) || (i && strcmp(r->fleet_hosts[i - 1], r->fleet_hosts[i]) >= 0))
                         e = -EBADMSG;
         if (e)
                 return e;

@@ -23,9 +23,9 @@
 
 static int64_t i64_of(const cJSON *o, const char *k);
 
-static int read_file(const char *path, bool secret, char **ret, size_t *ret_len)
+static int read_file(const struct fleet_config *cfg, const char *path, bool secret, char **ret, size_t *ret_len)
 {
-        return jit_safeio_read_path(path, 64 * 1024, JIT_SAFEIO_TRUSTED | (secret ? JIT_SAFEIO_SECRET : 0), ret, ret_len);
+        return jit_safeio_read_path(path, 64 * 1024, cfg->file_flags | (secret ? JIT_SAFEIO_SECRET : 0), ret, ret_len);
 }
 
 int etcd_open(struct etcd *e, const struct fleet_config *cfg)
@@ -34,19 +34,19 @@ int etcd_open(struct etcd *e, const struct fleet_config *cfg)
         int r;
 
         *e = (struct etcd){ .cfg = cfg };
-        r = read_file(cfg->ca_file, false, &e->ca_buf, &len);
+        r = read_file(cfg, cfg->ca_file, false, &e->ca_buf, &len);
         if (r < 0) {
                 snprintf(e->err, sizeof(e->err), "cannot read ca_file %s: %s", cfg->ca_file, strerror(-r));
                 return r;
         }
         e->ca = (struct curl_blob){ .data = e->ca_buf, .len = len, .flags = CURL_BLOB_NOCOPY };
-        r = read_file(cfg->cert_file, false, &e->cert_buf, &len);
+        r = read_file(cfg, cfg->cert_file, false, &e->cert_buf, &len);
         if (r < 0) {
                 snprintf(e->err, sizeof(e->err), "cannot read cert_file %s: %s", cfg->cert_file, strerror(-r));
                 return r;
         }
         e->cert = (struct curl_blob){ .data = e->cert_buf, .len = len, .flags = CURL_BLOB_NOCOPY };
-        r = read_file(cfg->key_file, true, &e->key_buf, &e->key_len);
+        r = read_file(cfg, cfg->key_file, true, &e->key_buf, &e->key_len);
         if (r < 0) {
                 snprintf(e->err, sizeof(e->err), "cannot read key_file %s (root's, mode 0600): %s", cfg->key_file,
                          strerror(-r));
@@ -54,7 +54,7 @@ int etcd_open(struct etcd *e, const struct fleet_config *cfg)
         }
         e->key = (struct curl_blob){ .data = e->key_buf, .len = e->key_len, .flags = CURL_BLOB_NOCOPY };
         if (cfg->password_file) {
-                r = read_file(cfg->password_file, true, &e->password, &len);
+                r = read_file(cfg, cfg->password_file, true, &e->password, &len);
                 if (r < 0) {
                         snprintf(e->err, sizeof(e->err), "cannot read password_file %s (root's, mode 0600): %s",
                                  cfg->password_file, strerror(-r));

@@ -54,6 +54,8 @@ struct fleet_config {
         uint64_t audit_interval;        /* seconds between audit heads */
         uint64_t decision_ttl;          /* seconds a written decision stays */
         char **labels;                  /* this host's, for jitctl request --hosts label:NAME */
+        char *host;                     /* its name in the fleet (an approver's machine); NULL: gethostname */
+        int file_flags;                 /* not parsed: how its files are read (safeio flags) */
 };
 
 #define FLEET_LABELS_MAX 32

@@ -23,6 +23,7 @@
 #include "jit-fleet.h"
 #include "cleanup.h"
 #include "proto.h"
+#include "safeio.h"
 #include "record.h"
 #include "strv.h"
 
@@ -69,6 +70,7 @@ struct todo {
 
 struct agent {
         const char *config_path, *socket_path, *fleet_socket_path;
+        bool approver;                  /* an approver's machine: no service, nothing published */
         struct fleet_config *cfg;
         struct etcd etcd;
         CURLM *multi;
@@ -182,6 +184,8 @@ static void consider(struct agent *a, const struct etcd_kv *kv)
         int n = fleet_split_key(kv->key, a->cfg->prefix, parts, 5);
         bool open = n == 3 && strcmp(parts[1], "multi") == 0;
 
+        if (a->approver)
+                return;         /* no requests here: nothing to decide or open */
         if (open) {
                 /* ours to open only when it names this host, as its key says */
                 if (fleet_parse_multi(kv->value, strlen(kv->value), &m) < 0)
@@ -590,10 +594,15 @@ static void handle_todo(struct agent *a)
  * --hosts resolves a pattern or label:NAME against. */
 static void publish_info(struct agent *a)
 {
-        _cleanup_(fleet_jsonp) cJSON *o = cJSON_CreateObject();
+        _cleanup_(fleet_jsonp) cJSON *o = NULL;
         _cleanup_free_ char *text = NULL;
-        cJSON *l = o ? cJSON_AddArrayToObject(o, "labels") : NULL;
+        cJSON *l;
         char key[512];
+
+        if (a->approver)
+                return;         /* not a host requests can name */
+        o = cJSON_CreateObject();
+        l = o ? cJSON_AddArrayToObject(o, "labels") : NULL;
 
         for (size_t i = 0; l && a->cfg->labels && a->cfg->labels[i]; i++)
                 cJSON_AddItemToArray(l, cJSON_CreateString(a->cfg->labels[i]));
@@ -999,7 +1008,7 @@ static void serve_client(struct agent *a)
                 (void)jit_proto_send(fd, ans, CLIENT_TIMEOUT_MS);
 }
 
-static int listen_on(const char *path)
+static int listen_on(const char *path, mode_t mode)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd;
@@ -1011,7 +1020,7 @@ static int listen_on(const char *path)
         if (fd < 0)
                 return -errno;
         (void)unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0) {
                 int e = -errno;
 
                 close(fd);
@@ -1035,14 +1044,20 @@ static int load_config(struct agent *a)
         size_t len = 0;
         int r;
 
-        r = jit_safeio_read_path(a->config_path, 64 * 1024, JIT_SAFEIO_TRUSTED, &text, &len);
+        /* root's files for root; an approver running it as themself, theirs */
+        int flags = geteuid() == 0 ? JIT_SAFEIO_TRUSTED : JIT_SAFEIO_OWN;
+
+        r = jit_safeio_read_path(a->config_path, 64 * 1024, flags, &text, &len);
         if (r < 0) {
-                fleet_say("cannot read %s (root's, not writable by others): %s", a->config_path, strerror(-r));
+                fleet_say("cannot read %s (%s, not writable by others): %s", a->config_path,
+                          flags == JIT_SAFEIO_TRUSTED ? "root's" : "yours", jit_safeio_strerror(r));
                 return r;
         }
         r = fleet_config_parse(text, len, &a->cfg, err, sizeof(err));
         if (r < 0)
                 fleet_say("%s: %s", a->config_path, err[0] ? err : strerror(-r));
+        else
+                a->cfg->file_flags = flags;
         return r;
 }
 
@@ -1052,6 +1067,7 @@ int main(int argc, char **argv)
                 { "config", required_argument, NULL, 'c' },
                 { "socket", required_argument, NULL, 's' },
                 { "fleet-socket", required_argument, NULL, 'f' },
+                { "approver", no_argument, NULL, 'a' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {}
@@ -1059,19 +1075,45 @@ int main(int argc, char **argv)
         struct agent a = { .config_path = JIT_FLEET_CONFIG_PATH, .socket_path = JIT_SOCKET_PATH,
                            .fleet_socket_path = JIT_FLEET_SOCKET_PATH, .svc_fd = -1, .lfd = -1 };
         struct sigaction sa = { .sa_handler = on_signal };
+        _cleanup_free_ char *user_config = NULL, *user_socket = NULL;
+        bool config_given = false, socket_given = false;
+        char hostname[256] = "";
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "c:s:f:hV", lo, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "c:s:f:ahV", lo, NULL)) >= 0) {
                 switch (c) {
-                case 'c': a.config_path = optarg; break;
+                case 'c': a.config_path = optarg; config_given = true; break;
                 case 's': a.socket_path = optarg; break;
-                case 'f': a.fleet_socket_path = optarg; break;
+                case 'f': a.fleet_socket_path = optarg; socket_given = true; break;
+                case 'a': a.approver = true; break;
                 case 'h':
                         printf("Usage: jit-fleet [--config FILE] [--socket PATH] [--fleet-socket PATH]\n"
-                               "This host's link to the fleet's approval queue (etcd). See jit-fleet(8).\n");
+                               "       jit-fleet --approver [--config FILE] [--fleet-socket PATH]\n"
+                               "This host's link to the fleet's approval queue (etcd); --approver: an approver's\n"
+                               "machine (no jit service; run as the approver). See jit-fleet(8).\n");
                         return 0;
                 case 'V': printf("jit-fleet %s\n", JIT_VERSION); return 0;
                 default: return 2;
+                }
+        }
+        if (geteuid() != 0) {
+                /* run by an approver as themself: their files, their socket */
+                const char *home = secure_getenv("HOME"), *run = secure_getenv("XDG_RUNTIME_DIR");
+
+                a.approver = true;
+                if (!config_given) {
+                        if (!home || home[0] != '/' || asprintf(&user_config, "%s/.config/jit/fleet.conf", home) < 0) {
+                                fleet_say("no $HOME: give --config FILE");
+                                return 2;
+                        }
+                        a.config_path = user_config;
+                }
+                if (!socket_given) {
+                        if (!run || run[0] != '/' || asprintf(&user_socket, "%s/jit-fleet.sock", run) < 0) {
+                                fleet_say("no $XDG_RUNTIME_DIR: give --fleet-socket PATH");
+                                return 2;
+                        }
+                        a.fleet_socket_path = user_socket;
                 }
         }
         /* nothing from the environment reaches libcurl: no proxy, CA, key log */
@@ -1083,8 +1125,18 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         if (load_config(&a) < 0)
                 return 1;
-        if (gethostname(a.host, sizeof(a.host) - 1) < 0 || !fleet_name_ok(a.host)) {
-                fleet_say("this host's name \"%s\" cannot name it in the fleet (1-64 of A-Z a-z 0-9 . _ -)", a.host);
+        if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+                hostname[0] = '\0';
+        if (a.cfg->host && !a.approver && strcmp(a.cfg->host, hostname) != 0) {
+                /* the service checks signatures over its own host name */
+                fleet_say("%s: \"host\" must be this host's name (%s), or be left out; another name is for an "
+                          "approver's machine (jit-fleet --approver)", a.config_path, hostname);
+                return 1;
+        }
+        snprintf(a.host, sizeof(a.host), "%s", a.cfg->host ? a.cfg->host : hostname);
+        if (!fleet_name_ok(a.host)) {
+                fleet_say("this host's name \"%s\" cannot name it in the fleet (1-64 of A-Z a-z 0-9 . _ -): "
+                          "set \"host\" in %s", a.host, a.config_path);
                 return 1;
         }
         snprintf(a.hosts_prefix, sizeof(a.hosts_prefix), "%s/hosts/", a.cfg->prefix);
@@ -1099,13 +1151,13 @@ int main(int argc, char **argv)
         }
         a.watch.on_event = on_event;
         a.watch.userdata = &a;
-        a.lfd = listen_on(a.fleet_socket_path);
+        a.lfd = listen_on(a.fleet_socket_path, geteuid() == 0 ? 0666 : 0600);
         if (a.lfd < 0) {
                 fleet_say("cannot listen on %s: %s", a.fleet_socket_path, strerror(-a.lfd));
                 return 1;
         }
-        fleet_say("host %s, store %s (%zu endpoints), prefix %s", a.host, a.cfg->endpoints[0], a.cfg->n_endpoints,
-                  a.cfg->prefix);
+        fleet_say("%s %s, store %s (%zu endpoints), prefix %s", a.approver ? "approver's machine" : "host", a.host,
+                  a.cfg->endpoints[0], a.cfg->n_endpoints, a.cfg->prefix);
         while (!stop) {
                 struct curl_waitfd extra[2];
                 unsigned n_extra = 0;
@@ -1117,7 +1169,7 @@ int main(int argc, char **argv)
                         store_connect(&a);
                 if (a.store_ok && now >= a.next_health_us)
                         store_health(&a);
-                if (a.svc_fd < 0 && now >= a.next_svc_try_us)
+                if (!a.approver && a.svc_fd < 0 && now >= a.next_svc_try_us)
                         service_connect(&a);
                 if (a.store_ok && a.snapshot && a.publish_dirty)
                         publish(&a);

@@ -5,6 +5,8 @@
 #include "cleanup.h"
 #include "duration.h"
 #include "proto.h"
+#include "record.h"
+#include "safeio.h"
 #include "strv.h"
 
 #include <errno.h>
@@ -100,7 +102,7 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
 {
         static const char *const keys[] = {
                 "version", "endpoints", "ca_file", "cert_file", "key_file", "user", "password_file",
-                "prefix", "timeout", "audit_interval", "decision_ttl", "labels", NULL,
+                "prefix", "timeout", "audit_interval", "decision_ttl", "labels", "host", NULL,
         };
         _cleanup_(fleet_jsonp) cJSON *j = NULL;
         struct fleet_config *c;
@@ -125,6 +127,7 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
         if (!c)
                 return -ENOMEM;
         c->audit_interval = 60;
+        c->file_flags = JIT_SAFEIO_TRUSTED;
         c->decision_ttl = 3600;
         it = cJSON_GetObjectItemCaseSensitive(j, "endpoints");
         if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) < 1 || cJSON_GetArraySize(it) > FLEET_ENDPOINTS_MAX)
@@ -169,6 +172,10 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
                 r = get_dur(j, "audit_interval", 1, 86400, &c->audit_interval, err, errlen);
         if (r == 0)
                 r = get_dur(j, "decision_ttl", 60, 7 * 86400, &c->decision_ttl, err, errlen);
+        if (r == 0)
+                r = get_str(j, "host", false, false, &c->host, err, errlen);
+        if (r == 0 && c->host && !fleet_name_ok(c->host))
+                r = cfg_err(err, errlen, "$.host: must be a name of [A-Za-z0-9._-] (1-64, not starting with . or -)");
         it = cJSON_GetObjectItemCaseSensitive(j, "labels");
         if (r == 0 && it && (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > FLEET_LABELS_MAX))
                 r = cfg_err(err, errlen, "$.labels: must be an array of at most %d names", FLEET_LABELS_MAX);
@@ -203,6 +210,7 @@ void fleet_config_free(struct fleet_config *c)
         free(c->password_file);
         free(c->prefix);
         jit_strv_free(c->labels);
+        free(c->host);
         free(c);
 }
 
@@ -363,7 +371,7 @@ int fleet_parse_multi(const char *text, size_t len, struct fleet_multi *ret)
         it = cJSON_GetObjectItemCaseSensitive(j, "v");
         if (!cJSON_IsNumber(it) || it->valuedouble != 1)
                 return -EBADMSG;
-        if (copy_name(j, "id", m.id, sizeof(m.id)) < 0 || strlen(m.id) != 12 || strncmp(m.id, "m-", 2) != 0 ||
+        if (copy_name(j, "id", m.id, sizeof(m.id)) < 0 || !jit_id_is_valid(m.id, 'm') ||
             copy_name(j, "origin", m.origin, sizeof(m.origin)) < 0 || copy_name(j, "user", m.user, sizeof(m.user)) < 0 ||
             copy_name(j, "role", m.role, sizeof(m.role)) < 0 || copy_u64(j, "ttl", 366ULL * 86400, &m.ttl) < 0 ||
             m.ttl == 0 || copy_u64(j, "asked_us", TIME_US_MAX, &m.asked_us) < 0)

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,25 @@
 
 static void jsonp(cJSON **p) { cJSON_Delete(*p); }
 
+/* --fleet-socket; else the approver's own jit-fleet (jit-fleet --approver,
+ * $XDG_RUNTIME_DIR/jit-fleet.sock, theirs) when it runs; else the host's. */
+static const char *fleet_socket(void)
+{
+        static char own[256];
+        const char *run = getenv("XDG_RUNTIME_DIR");
+        struct stat st;
+
+        if (jit_g.fleet_socket)
+                return jit_g.fleet_socket;
+        if (run && run[0] == '/' && (size_t)snprintf(own, sizeof(own), "%s/jit-fleet.sock", run) < sizeof(own) &&
+            lstat(own, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == getuid())
+                return own;
+        return FLEET_SOCKET;
+}
+
 static int fleet_call(cJSON *req, cJSON **ret)
 {
-        const char *path = jit_g.fleet_socket ? jit_g.fleet_socket : FLEET_SOCKET;
+        const char *path = fleet_socket();
         _cleanup_close_ int fd = jit_proto_connect(path);
         int r;
 
@@ -458,6 +475,16 @@ static const cJSON *find_multi(const cJSON *ans, const char *ref, int *rc)
         return first;
 }
 
+static bool find_multi_quiet(const cJSON *ans, const char *ref)
+{
+        const cJSON *r;
+
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ans, "requests"))
+                if (matches(ref, jit_json_str(r, "fleet_id")))
+                        return true;
+        return false;
+}
+
 struct todo_sign {
         const cJSON *r;         /* the published request (for several hosts: one of its parts) */
         const char *ref;
@@ -564,6 +591,23 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         todo = calloc((size_t)(argc - optind), sizeof(*todo));
         if (!me || !origin || !todo)
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        for (uint64_t until = mono_ms() + 5000;;) {
+                /* a request for several hosts just asked: its parts are
+                 * published a moment after each host opens them */
+                bool retry = false;
+
+                for (int i = optind; i < argc && !retry; i++)
+                        retry = jit_id_is_valid(argv[i], 'm') && !find_multi_quiet(ans, argv[i]) &&
+                                mono_ms() < until;
+                if (!retry)
+                        break;
+                usleep(100 * 1000);
+                cJSON_Delete(ans);
+                ans = NULL;
+                rc = fleet_list_raw(&ans);
+                if (rc)
+                        return rc;
+        }
         for (int i = optind; i < argc; i++) {
                 todo[n].ref = argv[i];
                 todo[n].r = jit_id_is_valid(argv[i], 'm') ? find_multi(ans, argv[i], &rc) : find_request(ans, argv[i], &rc);

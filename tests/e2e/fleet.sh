@@ -298,6 +298,34 @@ out=$(on hC runuser -u bob -- "$BUILD/jitctl" --fleet approve "hB/$REQW" --passp
 [ $rc = 0 ] && member hB alice && ok "approved from hC with no jit service running there (an approver's machine): applied on hB" ||
         not_ok "approve from a host without a service (exit $rc): $out"
 
+# ---- an approver's own machine: jit-fleet --approver run by bob himself, as "ws-bob" ------------
+fleet_enrol ws-bob || not_ok "jit-fleet-enrol host ws-bob"
+WS=$R/hA/home/bob/ws
+mkdir -p "$WS"
+cp "$E/ws-bob/ca.pem" "$E/ws-bob/client.pem" "$E/ws-bob/client.key" "$E/ws-bob/password" "$WS/"
+sed "s|/etc/jit/fleet/|$WS/|g; s|\"prefix\"|\"host\": \"ws-bob\", \"prefix\"|" "$E/ws-bob/fleet.conf" > "$WS/fleet.conf"
+on hA chown -R bob: "$WS"; chmod 0700 "$WS"; chmod 0600 "$WS"/*
+cp "$WS/fleet.conf" "$WS/root.conf"; chmod 0644 "$WS/root.conf"
+out=$(on hA runuser -u bob -- "$BUILD/jit-fleet" --config "$WS/root.conf" --fleet-socket "$WS/x.sock" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "wrong owner or mode" && ok "bob's jit-fleet refuses a configuration that is not his" ||
+        not_ok "jit-fleet --approver on root's file (exit $rc): $out"
+on hA runuser -u bob -- "$BUILD/jit-fleet" --config "$WS/fleet.conf" --fleet-socket "$WS/fleet.sock" 2>"$R/ws.log" &
+wait_until 10 grep -q 'fleet store answers' "$R/ws.log" && grep -q "approver's machine ws-bob" "$R/ws.log" &&
+        ok "bob runs jit-fleet as himself (no root, no jit service), named ws-bob" || { not_ok "bob's jit-fleet"; cat "$R/ws.log"; }
+revoke_all hB
+on hB runuser -u alice -- "$BUILD/jitctl" request ops --reason "approved from bob's machine" >/dev/null 2>&1
+REQWS=$(pending_id hB alice)
+ws_sees() { on hA runuser -u bob -- "$BUILD/jitctl" --fleet-socket "$WS/fleet.sock" --fleet --json list | grep -q "$REQWS"; }
+wait_until 15 ws_sees
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet-socket "$WS/fleet.sock" --fleet approve "hB/$REQWS" \
+        --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+[ $rc = 0 ] && member hB alice && [ -n "$(etc get "/jit/v1/hosts/ws-bob/decisions/hB/$REQWS/bob" --print-value-only)" ] &&
+        ok "approved through bob's own jit-fleet: written below ws-bob's prefix, applied on hB" ||
+        not_ok "approve through jit-fleet --approver (exit $rc): $out"
+[ -z "$(etc get /jit/v1/hosts/ws-bob/ --prefix --keys-only | grep -v decisions)" ] &&
+        ok "bob's machine publishes nothing else (no requests, heads or info: no request can name it)" ||
+        not_ok "ws-bob published: $(etc get /jit/v1/hosts/ws-bob/ --prefix --keys-only)"
+
 # ---- 5. audit heads ------------------------------------------------------------------------------
 heads_there() { etc get --prefix /jit/v1/heads/hB/ --keys-only | grep -q heads; }
 wait_until 10 heads_there
