@@ -259,12 +259,13 @@ static const cJSON *find_request(const cJSON *ans, const char *ref, int *rc)
 
         cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(ans, "requests")) {
                 const char *h = jit_json_str(r, "host"), *id = jit_json_str(r, "id");
+                const char *fid = jit_json_str(r, "fleet_id");      /* a part of a request for several hosts */
 
                 if (!h || !id)
                         continue;
                 if (slash ? strncmp(ref, h, (size_t)(slash - ref)) == 0 && h[slash - ref] == '\0' &&
-                                    strcmp(slash + 1, id) == 0
-                          : strcmp(ref, id) == 0) {
+                                    (strcmp(slash + 1, id) == 0 || (fid && strcmp(slash + 1, fid) == 0))
+                          : strcmp(ref, id) == 0 || (fid && strcmp(ref, fid) == 0)) {
                         found = r;
                         n++;
                 }
@@ -306,6 +307,9 @@ static int fleet_show(int argc, char **argv)
         }
         print_field("host", jit_json_str(r, "host"));
         print_field("request", jit_json_str(r, "id"));
+        print_field("fleet id", jit_json_str(r, "fleet_id"));
+        print_field("asked on", jit_json_str(r, "origin"));
+        print_field("hosts", jit_json_str(r, "sign_host"));     /* what one approval signs */
         print_field("user", jit_json_str(r, "user"));
         print_field("role", jit_json_str(r, "role"));
         print_field("group", jit_json_str(r, "sign_group"));
