@@ -115,6 +115,7 @@ int fleet_split_key(const char *key, const char *prefix, char parts[][FLEET_NAME
 struct etcd_kv {
         char *key, *value;
         int64_t mod_revision;
+        int64_t version;                /* writes since the key was created (1: never overwritten) */
 };
 
 struct etcd {

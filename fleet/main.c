@@ -972,8 +972,11 @@ static cJSON *op_heads(struct agent *a, const cJSON *req)
         for (size_t i = 0; list && i < n; i++) {
                 cJSON *v = NULL;
 
-                if (jit_proto_parse_strict(kvs[i].value, strlen(kvs[i].value), &v) == 0)
+                if (jit_proto_parse_strict(kvs[i].value, strlen(kvs[i].value), &v) == 0) {
+                        /* written once: a head put again is a head rewritten */
+                        cJSON_AddNumberToObject(v, "version", (double)kvs[i].version);
                         cJSON_AddItemToArray(list, v);
+                }
         }
         etcd_kvs_free(kvs, n);
         return ans;

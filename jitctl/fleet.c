@@ -714,6 +714,13 @@ static int fleet_audit(int argc, char **argv)
                 if (!seq || !want)
                         continue;
                 checked++;
+                if (jit_json_u64(h, "version") > 1) {
+                        bad++;
+                        fprintf(stderr, "%s: the head for line %llu was written %llu times in the fleet store: heads are "
+                                "written once, so it was rewritten there\n", host, (unsigned long long)seq,
+                                (unsigned long long)jit_json_u64(h, "version"));
+                        continue;
+                }
                 while (off < len && n < seq) {
                         const char *nl = memchr(log + off, '\n', len - off);
                         size_t ll = nl ? (size_t)(nl - (log + off)) : len - off, body;

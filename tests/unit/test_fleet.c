@@ -1346,6 +1346,7 @@ struct seen {
         char key[8][128];
         char value[8][256];
         int64_t rev[8];
+        int64_t version[8];
 };
 
 static void on_event(void *userdata, const char *type, const struct etcd_kv *kv)
@@ -1357,6 +1358,7 @@ static void on_event(void *userdata, const char *type, const struct etcd_kv *kv)
         snprintf(s->key[s->n], sizeof(s->key[0]), "%s", kv->key);
         snprintf(s->value[s->n], sizeof(s->value[0]), "%s", kv->value);
         s->rev[s->n] = kv->mod_revision;
+        s->version[s->n] = kv->version;
         s->n++;
 }
 
@@ -1389,6 +1391,7 @@ static void t_watch_hands_over_a_put_and_a_delete(void **state)
         assert_string_equal(s.key[0], "/jit/v1/hosts/hA/requests/r-1");
         assert_string_equal(s.value[0], "{\"id\":\"r-1\"}");
         assert_int_equal(s.rev[0], 3);
+        assert_int_equal(s.version[0], 1);      /* written once: what audit verify asks of heads */
         assert_string_equal(s.type[1], "DELETE");
         assert_string_equal(s.key[1], "/jit/v1/hosts/hA/requests/r-1");
         assert_string_equal(s.value[1], "");
