@@ -299,11 +299,12 @@ out=$(on hC runuser -u bob -- "$BUILD/jitctl" --fleet approve "hB/$REQW" --passp
         not_ok "approve from a host without a service (exit $rc): $out"
 
 # ---- an approver's own machine: jit-fleet --approver run by bob himself, as "ws-bob" ------------
-fleet_enrol ws-bob || not_ok "jit-fleet-enrol host ws-bob"
 WS=$R/hA/home/bob/ws
+ip netns exec jf-hA "$SRC/fleet/jit-fleet-enrol" host ws-bob --approver --files "$WS" --endpoints "$ENDPOINTS" \
+        --ca-cert "$P/ca.pem" --ca-key "$P/ca.key" --root-password-file "$R/rootpw" --out "$E" >>"$R/enrol.log" 2>&1 ||
+        not_ok "jit-fleet-enrol host ws-bob --approver"
 mkdir -p "$WS"
-cp "$E/ws-bob/ca.pem" "$E/ws-bob/client.pem" "$E/ws-bob/client.key" "$E/ws-bob/password" "$WS/"
-sed "s|/etc/jit/fleet/|$WS/|g; s|\"prefix\"|\"host\": \"ws-bob\", \"prefix\"|" "$E/ws-bob/fleet.conf" > "$WS/fleet.conf"
+cp "$E/ws-bob/ca.pem" "$E/ws-bob/client.pem" "$E/ws-bob/client.key" "$E/ws-bob/password" "$E/ws-bob/fleet.conf" "$WS/"
 on hA chown -R bob: "$WS"; chmod 0700 "$WS"; chmod 0600 "$WS"/*
 cp "$WS/fleet.conf" "$WS/root.conf"; chmod 0644 "$WS/root.conf"
 out=$(on hA runuser -u bob -- "$BUILD/jit-fleet" --config "$WS/root.conf" --fleet-socket "$WS/x.sock" 2>&1); rc=$?
