@@ -24,7 +24,7 @@ _jitctl_opts() {
         "fleet deny") echo "--reason --passphrase-file --key --timeout" ;;
         "fleet audit verify") echo "--file --host" ;;
         fleet*) ;;
-        request) echo "--for --reason --task --single-use --bind --wait --timeout" ;;
+        request) echo "--for --reason --task --single-use --bind --wait --timeout --hosts" ;;
         wait) echo "--timeout" ;;
         list) echo "--active --all" ;;
         approve) echo "--for --comment --passphrase-file --key" ;;
