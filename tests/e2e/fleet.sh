@@ -19,7 +19,7 @@
 #  4. hB partitioned then healed: a decision made meanwhile and a request
 #     queued meanwhile both apply, each exactly once;
 #  5. the audit heads hB published let jitctl --fleet audit verify catch a
-#     log cut or rewritten afterwards;
+#     log cut or rewritten afterwards, and a head put again in the store;
 #  6. jitctl request --hosts label:web on hA: hB and hC (labelled web) each
 #     open their part, hA does not; one signed approval over "hB,hC" is
 #     applied on both; carried to hA (whose copy of the request was forged
@@ -174,6 +174,10 @@ MID=$(echo "$out" | grep -o 'm-[a-z0-9]\{10\}' | head -1)
         not_ok "request --hosts (exit $rc): $out"
 on hA "$BUILD/jitctl" --json list | grep -q "$MID" && not_ok "hA (not labelled web) opened $MID" ||
         ok "hA, outside the list, opened nothing"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet show "hC/$MID" 2>&1); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q "^fleet id *$MID" && echo "$out" | grep -q "^hosts *hB,hC" &&
+        echo "$out" | grep -q "^asked on *hA" && ok "jitctl --fleet show hC/$MID: the fleet id, where it was asked, the list one approval signs" ||
+        not_ok "fleet show hC/$MID (exit $rc): $out"
 on hA runuser -u bob -- "$BUILD/jitctl" --fleet list >"$R/list6.txt" 2>&1
 [ "$(grep -c "$MID .*alice .*ops" "$R/list6.txt")" = 2 ] && ok "the fleet list shows $MID once per host" ||
         { not_ok "fleet list of $MID"; cat "$R/list6.txt"; }
@@ -346,6 +350,12 @@ PY
 out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/audit.rewritten" 2>&1); rc=$?
 [ $rc = 10 ] && echo "$out" | grep -q rewritten && ok "a log rewritten after a head was published: caught (exit 10)" ||
         not_ok "rewritten log (exit $rc): $out"
+# a head put again in the store (same text even): the store says it was written twice
+hk=$(etc get --prefix /jit/v1/heads/hB/ --keys-only | grep heads | head -1)
+etc put "$hk" "$(etc get "$hk" --print-value-only)" >/dev/null
+out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/hB/state/audit.log" 2>&1); rc=$?
+[ $rc = 10 ] && echo "$out" | grep -q "written 2 times" && ok "a head rewritten in the store (written twice): caught (exit 10)" ||
+        not_ok "head rewritten in the store (exit $rc): $out"
 head -n $((last - 1)) "$R/hB/state/audit.log" > "$R/audit.cut"
 out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/audit.cut" 2>&1); rc=$?
 [ $rc = 10 ] && echo "$out" | grep -q cut && ok "a log cut back: caught (exit 10)" || not_ok "cut log (exit $rc): $out"
