@@ -158,6 +158,7 @@ on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "${MID:-none}" --passphr
 m_rc=$?
 t_mad=$(now_ns)
 m_applied=$(grep -c ' applied the decision' "$R/multi-ap.out")
+[ "$m_rc" = 0 ] || { echo "jitctl --fleet approve $MID said:"; grep -v ' applied the decision' "$R/multi-ap.out" | head -5; }
 
 python3 - "$R/lat.txt" <<PY
 import sys

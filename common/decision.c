@@ -11,9 +11,14 @@
 
 #define KEY_MAGIC "jit-approver-key 1\n"
 
+static bool clean_max(const char *v, size_t max)
+{
+        return v && *v && !strchr(v, '\n') && strlen(v) <= max;
+}
+
 static bool clean(const char *v)
 {
-        return v && *v && !strchr(v, '\n') && strlen(v) < 256;
+        return clean_max(v, 255);
 }
 
 /* A client sends the nonce: exactly what jit_decision_nonce makes, or a
@@ -27,7 +32,7 @@ int jit_decision_encode(char *buf, size_t size, const struct jit_decision_fields
 {
         int n;
 
-        if (!clean(f->request) || !clean(f->requester) || !clean(f->host) || !clean(f->role) ||
+        if (!clean(f->request) || !clean(f->requester) || !clean_max(f->host, JIT_DECISION_HOST_MAX) || !clean(f->role) ||
             !clean(f->group) || !clean(f->approver) || !is_nonce(f->nonce) ||
             !f->decision || (strcmp(f->decision, "approve") != 0 && strcmp(f->decision, "deny") != 0 &&
                              strcmp(f->decision, "break-glass") != 0))

@@ -34,6 +34,7 @@
 
 #define JIT_APPROVERS_DIR "approvers"           /* below /etc/jit: <user>.pub */
 #define JIT_DECISION_MAX 8192            /* a fleet decision names up to 100 hosts */
+#define JIT_DECISION_HOST_MAX 6500      /* host=: 100 names of up to 64, and commas; other values 255 */
 #define JIT_DECISION_SKEW_US (300ULL * 1000000) /* clock difference accepted */
 
 struct jit_decision_fields {

@@ -86,6 +86,25 @@ static void t_encoding_refuses_what_could_forge_a_line(void **state)
         assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
         f = fields();
         assert_int_equal(jit_decision_encode(buf, 64, &f), -ENOBUFS);
+        {
+                /* host= names up to 100 hosts of 64 characters (a request for several hosts) */
+                static char hosts[JIT_DECISION_HOST_MAX + 2];
+
+                for (size_t i = 0; i < 100; i++) {
+                        memset(hosts + i * 65, 'a' + (char)(i % 26), 64);
+                        hosts[i * 65 + 64] = i < 99 ? ',' : '\0';
+                }
+                f = fields();
+                f.host = hosts;
+                assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), 0);
+                f.role = hosts;         /* other values stay under 256 */
+                assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
+                memset(hosts, 'h', JIT_DECISION_HOST_MAX + 1);
+                hosts[JIT_DECISION_HOST_MAX + 1] = '\0';
+                f = fields();
+                f.host = hosts;
+                assert_int_equal(jit_decision_encode(buf, sizeof(buf), &f), -EINVAL);
+        }
 }
 
 static void t_signature_verifies_and_binds_every_field(void **state)
