@@ -823,6 +823,66 @@ static cJSON *op_wait(struct svc *s, struct client *c, const cJSON *req)
         return NULL;
 }
 
+/* A sudo (or ssh) waiting on its own request x while another request of
+ * the same user gave them the role (a jitctl request, a request for
+ * several hosts, approved first): x is judged again as it was asked, now
+ * with grant g active; unless the policy refuses its command, it is
+ * withdrawn as covered and the sudo goes on under g (as a sudo asked
+ * after the grant would). A single-use, bound or task grant covers only
+ * what it was asked for. */
+static void wake_covered(struct svc *s, const struct jit_request *r, const struct jit_grant *g)
+{
+        uint64_t now = svc_now_us();
+
+        if (!g || !jit_grant_is_active(g, now) || g->single_use || g->bound_session || g->bound_unit || g->task ||
+            !s->config)
+                return;
+        for (struct client *c = s->clients; c; c = c->next) {
+                struct jit_request *x;
+                struct who w = { 0 };
+                struct jit_context ctx;
+                struct jit_decision d;
+                char why[128], until[64], msg[256];
+                cJSON *a;
+
+                if (!c->waiting || !c->cancel_on_hangup || strcmp(c->wait_id, r->id) == 0 ||
+                    !(x = svc_find_request(s, c->wait_id)) || x == r || x->state != JIT_REQ_PENDING ||
+                    x->uid != g->uid || strcmp(x->user, g->user) != 0 || strcmp(x->role, g->role) != 0 ||
+                    (x->kind && strcmp(x->kind, "request") != 0) || x->single_use || x->bind || x->task ||
+                    x->fleet_id[0])
+                        continue;
+                if (who_from_name(x->user, &w) < 0)
+                        continue;
+                if (svc_context_from_request(s->config, x, &w, &ctx) < 0) {
+                        who_done(&w);
+                        continue;
+                }
+                ctx.active_grant = g->id;
+                jit_policy_decide(s->config, &ctx, &d);
+                who_done(&w);
+                if (d.action != JIT_ACTION_ALLOW)
+                        continue;       /* its command is refused: it waits for its own decision */
+                if (jit_request_transition(x, JIT_REQ_CANCELLED) < 0)
+                        continue;
+                x->decided_at_us = now;
+                snprintf(why, sizeof(why), "covered by grant %s (request %s)", g->id, r->id);
+                free(x->comment);
+                x->comment = strdup(why);
+                (void)svc_save_request(s, x);
+                log_decision(x, "cancelled", "policy", why);
+                svc_format_until(until, sizeof(until), g->expires_us, now);
+                snprintf(msg, sizeof(msg), "jit: role %s active until %s (grant %s, request %s)", g->role, until,
+                         g->id, r->id);
+                a = answer("allow", msg);
+                if (a) {
+                        cJSON_AddStringToObject(a, "request_id", x->id);
+                        attach(a, "grant", jit_grant_to_json(g));
+                }
+                c->waiting = false;
+                svc_client_answer(s, c, a ?: svc_error(JIT_CODE_INTERNAL, "out of memory"));
+        }
+}
+
 void svc_notify_decided(struct svc *s, const struct jit_request *r)
 {
         struct jit_grant *g = r->grant_id[0] ? svc_find_grant(s, r->grant_id) : NULL;
@@ -839,6 +899,8 @@ void svc_notify_decided(struct svc *s, const struct jit_request *r)
         }
         if (g && g->single_use && used_by && jit_grant_is_active(g, svc_now_us()))
                 end_used_once(s, g, used_by);
+        else
+                wake_covered(s, r, g);
 }
 
 void svc_expire_waiters(struct svc *s, uint64_t now)

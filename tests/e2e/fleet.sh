@@ -181,14 +181,20 @@ out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet show "hC/$MID" 2>&1); rc=$
 on hA runuser -u bob -- "$BUILD/jitctl" --fleet list >"$R/list6.txt" 2>&1
 [ "$(grep -c "$MID .*alice .*ops" "$R/list6.txt")" = 2 ] && ok "the fleet list shows $MID once per host" ||
         { not_ok "fleet list of $MID"; cat "$R/list6.txt"; }
+# alice's sudo on hC, already waiting on a request of its own, goes on once the approval lands
+on hC runuser -u alice -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoC6.out" 2>&1 &
+SUDO6=$!
+sudo_waits() { grep -q "still waiting" "$R/sudoC6.out"; }
+wait_until 10 sudo_waits
 out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "$MID" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
 [ $rc = 0 ] && [ "$(echo "$out" | grep -c '^Signed')" = 1 ] && echo "$out" | grep -q "hB applied" &&
         echo "$out" | grep -q "hC applied" && ok "one signed approval of $MID from hA: hB and hC both applied it" ||
         not_ok "fleet approve $MID (exit $rc): $out"
 member hB alice && member hC alice && ! member hA alice && ok "alice holds jit-ops on hB and hC, not on hA" ||
         not_ok "memberships after $MID"
-on hC runuser -u alice -- script -qefc "sudo /usr/bin/id -un" /dev/null >"$R/sudoC6.out" 2>&1; rc=$?
-[ $rc = 0 ] && said_root "$R/sudoC6.out" && ok "alice's sudo on hC then runs at once on the grant" ||
+wait "$SUDO6"; rc=$?
+[ $rc = 0 ] && said_root "$R/sudoC6.out" && grep -q "active until .*request r-" "$R/sudoC6.out" &&
+        ok "alice's sudo on hC, waiting on a request of its own, went on under the grant" ||
         { not_ok "sudo on hC after $MID (exit $rc)"; cat "$R/sudoC6.out"; }
 canon=$(on hB "$BUILD/jitctl" --json list --all | python3 -c '
 import json, sys

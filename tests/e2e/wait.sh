@@ -11,7 +11,10 @@
 #     through the real service, and not through jitctl from a service that
 #     sends them (a fake on another socket), which shows them escaped;
 #   - colour in jitctl list on a terminal only, never with NO_COLOR or
-#     TERM=dumb.
+#     TERM=dumb;
+#   - a sudo waiting on its own request goes on once another request of
+#     the same user for the role is granted, unless that grant is
+#     single-use.
 #
 #   tests/e2e/wait.sh BUILD_DIR
 set -u
@@ -264,6 +267,53 @@ import sys
 rows = [l for l in open(sys.argv[1], encoding="utf-8").read().replace("\r", "").splitlines() if l.startswith(("REQUEST", "r-"))]
 col = rows[0].index("STATE")
 sys.exit(not (len(rows) > 1 and all(r[col - 2:col] == "  " and r[col] != " " for r in rows[1:])))' "$W/c2.log"
+
+# 7. A sudo waiting on its own request goes on as soon as another request
+#    of alice's for the role is granted (that grant covers it: her own
+#    request is withdrawn, as "covered"); a single-use grant covers only
+#    the use it was asked for.
+revoke_all() {
+        for g in $("$JITCTL" --json list --active | python3 -c 'import json,sys; [print(g["id"]) for g in json.load(sys.stdin).get("grants", [])]'); do
+                "$JITCTL" revoke "$g" >/dev/null
+        done
+}
+newest_other() { # the newest pending request of alice that is not $1
+        "$JITCTL" --json list | python3 -c '
+import json, sys
+rs = [r for r in json.load(sys.stdin).get("requests", []) if r.get("user") == "alice" and r.get("state") == "pending" and r["id"] != sys.argv[1]]
+rs.sort(key=lambda r: r.get("created_us", 0))
+print(rs[-1]["id"] if rs else "")' "$1"
+}
+revoke_all
+on_pty "$W/s7.log" -- runuser -u alice -- sudo /usr/bin/id -un &
+spid=$!
+wait_for "$W/s7.log" 'jit: still waiting for an approver of ops' 1
+req7=$(grep -ao 'request r-[0-9a-z]*' "$W/s7.log" | head -n1 | awk '{print $2}')
+as alice "$JITCTL" request ops --reason "the whole role" >/dev/null 2>&1
+rr=$(newest_other "$req7")
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$rr" >/dev/null; rc=$?
+wait $spid; src=$?
+tr -d '\r' < "$W/s7.log" > "$W/s7.txt"
+check "alice's other request $rr approved (exit $rc): her sudo waiting on $req7 goes on and runs (exit $src)" \
+        bash -c '[ "$1" = 0 ] && [ "$2" = 0 ] && grep -qx root "$3"' _ "$rc" "$src" "$W/s7.txt"
+check "... told which grant covers it" has "jit: role ops active until .* (grant g-[0-9a-z]*, request $rr)" "$W/s7.txt"
+st=$("$JITCTL" --json show "$req7" | field 'd["request"]["state"] + " " + d["request"].get("comment", "")')
+check "... and $req7 is withdrawn as covered ($st)" bash -c '[[ "$1" == "cancelled covered by grant g-"*" (request $2)" ]]' _ "$st" "$rr"
+revoke_all
+on_pty "$W/s8.log" -- runuser -u alice -- sudo /usr/bin/id -un &
+spid=$!
+wait_for "$W/s8.log" 'jit: still waiting for an approver of ops' 1
+req8=$(grep -ao 'request r-[0-9a-z]*' "$W/s8.log" | head -n1 | awk '{print $2}')
+as alice "$JITCTL" request ops --single-use --reason "one use" >/dev/null 2>&1
+su=$(newest_other "$req8")
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$su" >/dev/null
+sleep 1.5
+check "a single-use grant for another request ($su) does not release the waiting sudo" kill -0 "$spid"
+st=$("$JITCTL" --json show "$req8" | field 'd["request"]["state"]')
+check "... whose own request $req8 is still pending ($st)" [ "$st" = pending ]
+as bob "$JITCTL" approve --passphrase-file "$BOBPASS" "$req8" >/dev/null
+wait $spid; src=$?
+check "... until it is approved itself (exit $src)" [ "$src" = 0 ]
 
 echo "$((n-fails)) passed, $fails failed"
 [ $fails = 0 ]
