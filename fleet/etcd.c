@@ -421,7 +421,8 @@ static int kv_from_json(const cJSON *j, struct etcd_kv *kv)
 {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "key"), *v = cJSON_GetObjectItemCaseSensitive(j, "value");
 
-        *kv = (struct etcd_kv){ .mod_revision = i64_of(j, "mod_revision"), .version = i64_of(j, "version") };
+        *kv = (struct etcd_kv){ .mod_revision = i64_of(j, "mod_revision"), .version = i64_of(j, "version"),
+                                .create_revision = i64_of(j, "create_revision") };
         if (!cJSON_IsString(k) || !(kv->key = etcd_unb64(k->valuestring, NULL)))
                 return -EBADMSG;
         kv->value = cJSON_IsString(v) ? etcd_unb64(v->valuestring, NULL) : strdup("");

@@ -116,6 +116,7 @@ struct etcd_kv {
         char *key, *value;
         int64_t mod_revision;
         int64_t version;                /* writes since the key was created (1: never overwritten) */
+        int64_t create_revision;        /* the store's revision when it was created */
 };
 
 struct etcd {

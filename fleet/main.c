@@ -975,6 +975,7 @@ static cJSON *op_heads(struct agent *a, const cJSON *req)
                 if (jit_proto_parse_strict(kvs[i].value, strlen(kvs[i].value), &v) == 0) {
                         /* written once: a head put again is a head rewritten */
                         cJSON_AddNumberToObject(v, "version", (double)kvs[i].version);
+                        cJSON_AddNumberToObject(v, "create_revision", (double)kvs[i].create_revision);
                         cJSON_AddItemToArray(list, v);
                 }
         }

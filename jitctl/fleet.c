@@ -705,6 +705,25 @@ static int fleet_audit(int argc, char **argv)
         rc = fleet_call(q, &ans);
         if (rc)
                 return rc;
+        {
+                /* in the order of their keys (the sequence number): each
+                 * created after the one before it, or it was deleted and
+                 * written again later */
+                uint64_t prev_seq = 0, prev_rev = 0;
+
+                cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ans, "heads")) {
+                        uint64_t seq = jit_json_u64(h, "seq"), rev = jit_json_u64(h, "create_revision");
+
+                        if (prev_rev && rev && rev < prev_rev) {
+                                bad++;
+                                fprintf(stderr, "%s: the head for line %llu was created in the fleet store after the "
+                                        "head for line %llu: it was deleted and written again there\n", host,
+                                        (unsigned long long)prev_seq, (unsigned long long)seq);
+                        }
+                        prev_seq = seq;
+                        prev_rev = rev;
+                }
+        }
         cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(ans, "heads")) {
                 uint64_t seq = jit_json_u64(h, "seq"), n = 0;
                 const char *want = jit_json_str(h, "hash");

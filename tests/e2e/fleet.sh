@@ -362,6 +362,14 @@ etc put "$hk" "$(etc get "$hk" --print-value-only)" >/dev/null
 out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/hB/state/audit.log" 2>&1); rc=$?
 [ $rc = 10 ] && echo "$out" | grep -q "written 2 times" && ok "a head rewritten in the store (written twice): caught (exit 10)" ||
         not_ok "head rewritten in the store (exit $rc): $out"
+# an older head deleted and put back (version 1 again): created after a newer one
+hk2=$(etc get --prefix /jit/v1/heads/hB/ --keys-only | grep heads | sed -n 2p)
+hv2=$(etc get "$hk2" --print-value-only)
+etc del "$hk2" >/dev/null; etc put "$hk2" "$hv2" >/dev/null
+out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/hB/state/audit.log" 2>&1); rc=$?
+[ $rc = 10 ] && echo "$out" | grep -q "deleted and written again" &&
+        ok "a head deleted and written again in the store: caught (exit 10)" ||
+        not_ok "head recreated in the store (exit $rc): $out"
 head -n $((last - 1)) "$R/hB/state/audit.log" > "$R/audit.cut"
 out=$(on hB "$BUILD/jitctl" --fleet audit verify --file "$R/audit.cut" 2>&1); rc=$?
 [ $rc = 10 ] && echo "$out" | grep -q cut && ok "a log cut back: caught (exit 10)" || not_ok "cut log (exit $rc): $out"
