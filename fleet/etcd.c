@@ -353,6 +353,24 @@ int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease)
         return etcd_call(e, "kv/put", b, &a);
 }
 
+int etcd_put_many(struct etcd *e, char *const *keys, char *const *values, size_t n, int64_t lease)
+{
+        _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject(), *a = NULL;
+        cJSON *succ = b ? cJSON_AddArrayToObject(b, "success") : NULL;
+
+        if (!succ || n > ETCD_TXN_OPS_MAX)
+                return !succ ? -ENOMEM : -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                cJSON *op = cJSON_CreateObject(), *put;
+
+                if (!op || !cJSON_AddItemToArray(succ, op) || !(put = cJSON_AddObjectToObject(op, "request_put")) ||
+                    add_b64(put, "key", keys[i]) < 0 || add_b64(put, "value", values[i]) < 0 ||
+                    (lease && add_i64(put, "lease", lease) < 0))
+                        return -ENOMEM;
+        }
+        return etcd_call(e, "kv/txn", b, &a);
+}
+
 int etcd_create(struct etcd *e, const char *key, const char *value)
 {
         _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject(), *a = NULL;

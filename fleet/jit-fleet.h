@@ -138,6 +138,10 @@ void etcd_close(struct etcd *e);
  * saying why. Tries each endpoint once; authenticates as needed. */
 int etcd_call(struct etcd *e, const char *path, const cJSON *body, cJSON **ret);
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease);
+/* All n in one transaction (one revision), or none. n <= ETCD_TXN_OPS_MAX
+ * (etcd's --max-txn-ops default). */
+#define ETCD_TXN_OPS_MAX 128
+int etcd_put_many(struct etcd *e, char *const *keys, char *const *values, size_t n, int64_t lease);
 /* Put only if the key does not exist: 1 written, 0 it existed. */
 int etcd_create(struct etcd *e, const char *key, const char *value);
 int etcd_delete(struct etcd *e, const char *key, bool prefix);

@@ -768,55 +768,69 @@ static cJSON *fail(const char *fmt, ...)
         return a;
 }
 
-/* Write a signed decision for another host's request, as the approver
- * the kernel names (the signature is checked where it lands). */
+/* Write signed decisions for other hosts' requests, as the approver the
+ * kernel names (each signature is checked where it lands): "decision",
+ * one, or "decisions", up to ETCD_TXN_OPS_MAX (one signature's copies for
+ * the hosts of a request for several), in one transaction. */
 static cJSON *op_decide(struct agent *a, uid_t uid, const cJSON *req)
 {
-        const cJSON *dj = cJSON_GetObjectItemCaseSensitive(req, "decision");
-        _cleanup_free_ char *text = NULL, *in = NULL;
-        struct fleet_decision d = { 0 };
+        const cJSON *one = cJSON_GetObjectItemCaseSensitive(req, "decision");
+        const cJSON *many = cJSON_GetObjectItemCaseSensitive(req, "decisions"), *dj;
+        _cleanup_strv_free_ char **keys = NULL, **texts = NULL;
         struct passwd *pw = getpwuid(uid);
-        char key[512], rest[3 * (FLEET_NAME_MAX + 1) + 16];
+        cJSON *ans, *list;
+        size_t n = 0;
         int64_t lease = 0;
         int r;
 
-        if (!cJSON_IsObject(dj) || !(in = cJSON_PrintUnformatted(dj)) ||
-            fleet_parse_decision(in, strlen(in), &d) < 0)
-                return fail("not a well-formed signed decision");
-        if (!pw || strcmp(pw->pw_name, d.approver) != 0) {
+        if (one ? many || !cJSON_IsObject(one)
+                : !cJSON_IsArray(many) || cJSON_GetArraySize(many) < 1 || cJSON_GetArraySize(many) > ETCD_TXN_OPS_MAX)
+                return fail("not a well-formed signed decision (\"decision\", or 1 to %d \"decisions\")",
+                            ETCD_TXN_OPS_MAX);
+        for (dj = one ? one : many->child; dj; dj = one ? NULL : dj->next) {
+                _cleanup_free_ char *in = cJSON_IsObject(dj) ? cJSON_PrintUnformatted(dj) : NULL, *text = NULL;
+                struct fleet_decision d = { 0 };
+                char key[512], rest[3 * (FLEET_NAME_MAX + 1) + 16];
+
+                if (!in || fleet_parse_decision(in, strlen(in), &d) < 0)
+                        return fail("not a well-formed signed decision");
+                if (!pw || strcmp(pw->pw_name, d.approver) != 0) {
+                        cJSON *f = fail("a decision is written by its approver (%s) alone", d.approver);
+
+                        fleet_decision_done(&d);
+                        return f;
+                }
+                text = fleet_decision_to_text(&d);
+                snprintf(rest, sizeof(rest), "%s/%s/%s", d.host, d.id, d.approver);
+                key_of(key, sizeof(key), a, "decisions", rest);
                 fleet_decision_done(&d);
-                return fail("a decision is written by its approver (%s) alone", d.approver);
+                if (!text || jit_strv_push(&keys, key) < 0 || jit_strv_push(&texts, text) < 0)
+                        return fail("out of memory");
+                n++;
         }
-        if (!a->store_ok) {
-                fleet_decision_done(&d);
+        if (!a->store_ok)
                 return fail("the fleet store is unreachable (%s): nothing was written", a->store_err);
-        }
-        text = fleet_decision_to_text(&d);
-        snprintf(rest, sizeof(rest), "%s/%s/%s", d.host, d.id, d.approver);
-        key_of(key, sizeof(key), a, "decisions", rest);
-        fleet_decision_done(&d);
-        if (!text)
-                return fail("out of memory");
         r = shared_lease(a, &lease);
         if (r == 0)
-                r = etcd_put(&a->etcd, key, text, lease);
+                r = n == 1 ? etcd_put(&a->etcd, keys[0], texts[0], lease)
+                           : etcd_put_many(&a->etcd, keys, texts, n, lease);
         if (r < 0) {
-                cJSON *f = fail("the fleet store refused the decision: %s", a->etcd.err);
+                cJSON *f = fail("the fleet store refused the decision%s: %s", n == 1 ? "" : "s", a->etcd.err);
 
                 store_lost(a, a->etcd.err);
                 return f;
         }
-        {
-                cJSON *ans = cJSON_CreateObject();
-
-                if (ans) {
-                        cJSON_AddBoolToObject(ans, "ok", true);
-                        cJSON_AddStringToObject(ans, "key", key);
-                        /* the decision's revision: its result names it */
-                        cJSON_AddNumberToObject(ans, "revision", (double)a->etcd.last_revision);
-                }
-                return ans;
+        ans = cJSON_CreateObject();
+        list = ans ? cJSON_AddArrayToObject(ans, "keys") : NULL;
+        if (list) {
+                cJSON_AddBoolToObject(ans, "ok", true);
+                cJSON_AddStringToObject(ans, "key", keys[0]);
+                for (size_t i = 0; i < n; i++)
+                        cJSON_AddItemToArray(list, cJSON_CreateString(keys[i]));
+                /* the decisions' revision: their results name it */
+                cJSON_AddNumberToObject(ans, "revision", (double)a->etcd.last_revision);
         }
+        return ans;
 }
 
 /* Does host (with its published info) match one item of a --hosts

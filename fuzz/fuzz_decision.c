@@ -22,8 +22,8 @@
  *    -EKEYREJECTED, and accepts only the one signature the harness's key
  *    makes over exactly that text;
  *  - encode accepts exactly what the header allows (every value 1..255
- *    bytes without a newline, a known decision, a nonce of 32 lowercase
- *    hex digits), and then writes the 11 documented lines, in order, each
+ *    bytes without a newline, host 1..JIT_DECISION_HOST_MAX, a list; a
+ *    known decision; a nonce of 32 lowercase hex digits), and then writes the 11 documented lines, in order, each
  *    value as given -- never an extra line; it fits JIT_DECISION_MAX and
  *    exactly-sized buffers (one byte less: -ENOBUFS); what it writes
  *    signs and verifies.
@@ -151,9 +151,14 @@ static void fuzz_verify(const char *text, size_t len)
         free(sig);
 }
 
+static bool clean_max(const char *v, size_t max)
+{
+        return v && *v && !strchr(v, '\n') && strlen(v) <= max;
+}
+
 static bool clean(const char *v)
 {
-        return v && *v && !strchr(v, '\n') && strlen(v) < 256;
+        return clean_max(v, 255);
 }
 
 /* What decision.h allows, written out again. */
@@ -164,7 +169,8 @@ static bool encodable(const struct jit_decision_fields *f)
 
         for (size_t i = 0; f->decision && i < 3; i++)
                 known |= strcmp(f->decision, decisions[i]) == 0;
-        return known && clean(f->request) && clean(f->requester) && clean(f->host) && clean(f->role) &&
+        return known && clean(f->request) && clean(f->requester) && clean_max(f->host, JIT_DECISION_HOST_MAX) &&
+               clean(f->role) &&
                clean(f->group) && clean(f->approver) && strlen(f->nonce) == 32 &&
                strspn(f->nonce, "0123456789abcdef") == 32;
 }

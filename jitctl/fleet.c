@@ -399,23 +399,36 @@ static int await_results(struct sent *sent, size_t n, const char *me, const char
         return worst;
 }
 
-/* Write a signed decision (f, sig) on request id of host to the store. */
-static int write_decision(const struct jit_decision_fields *f, const char *sig, const char *host, const char *id,
-                          const char *comment, double *ret_rev)
+/* A signed decision (f, sig) on request id of host, as jit-fleet takes it. */
+static cJSON *decision_json(const struct jit_decision_fields *f, const char *sig, const char *host, const char *id,
+                            const char *comment)
 {
-        _cleanup_(jsonp) cJSON *put = NULL;
-        const cJSON *rev;
-        cJSON *q, *d;
-        int rc;
+        cJSON *d = cJSON_CreateObject();
 
-        q = cJSON_CreateObject();
-        d = q ? cJSON_AddObjectToObject(q, "decision") : NULL;
-        if (!d || !cJSON_AddStringToObject(q, "op", "decide") || !cJSON_AddNumberToObject(d, "v", 1) ||
+        if (!d || !cJSON_AddNumberToObject(d, "v", 1) ||
             !cJSON_AddStringToObject(d, "host", host) || !cJSON_AddStringToObject(d, "id", id) ||
             !cJSON_AddStringToObject(d, "approver", f->approver) || !cJSON_AddStringToObject(d, "decision", f->decision) ||
             !cJSON_AddNumberToObject(d, "ttl", (double)f->ttl) || !cJSON_AddNumberToObject(d, "time_us", (double)f->time_us) ||
             !cJSON_AddStringToObject(d, "nonce", f->nonce) || !cJSON_AddStringToObject(d, "signature", sig) ||
             (comment && !cJSON_AddStringToObject(d, "comment", comment))) {
+                cJSON_Delete(d);
+                return NULL;
+        }
+        return d;
+}
+
+/* Hand jit-fleet one decision ("decision") or several ("decisions", one
+ * transaction in the store); *ret_rev: their revision there. Takes d. */
+static int write_decisions(cJSON *d, bool many, double *ret_rev)
+{
+        _cleanup_(jsonp) cJSON *put = NULL;
+        const cJSON *rev;
+        cJSON *q = cJSON_CreateObject();
+        int rc;
+
+        if (!d || !q || !cJSON_AddStringToObject(q, "op", "decide") ||
+            !cJSON_AddItemToObject(q, many ? "decisions" : "decision", d)) {
+                cJSON_Delete(d);
                 cJSON_Delete(q);
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
         }
@@ -512,6 +525,8 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
 {
         struct jit_decision_fields f;
         _cleanup_free_ char *hosts = NULL;
+        cJSON *list;
+        size_t first;
         char sig[129];
         int rc = sign_published(t->r, decision, me, sk, &f, sig), worst = 0;
 
@@ -520,7 +535,7 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
         if (!jit_json_str(t->r, "fleet_id")) {
                 double rev = 0;
 
-                rc = write_decision(&f, sig, f.host, f.request, comment, &rev);
+                rc = write_decisions(decision_json(&f, sig, f.host, f.request, comment), false, &rev);
                 if (add_sent(sent, n_sent, f.host, f.request, rev, rc ? rc : -1) < 0)
                         return jit_fail(JIT_EXIT_ERROR, "out of memory");
                 if (!rc && !jit_g.json)
@@ -528,19 +543,38 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
                 return rc;
         }
         /* one signature, a copy for every host it names (those not heard
-         * from yet read theirs when they open the request) */
+         * from yet read theirs when they open the request), in one
+         * transaction */
         hosts = strdup(f.host);
-        if (!hosts)
+        list = cJSON_CreateArray();
+        if (!hosts || !list) {
+                cJSON_Delete(list);
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        }
+        first = *n_sent;
         for (char *save = NULL, *h = strtok_r(hosts, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+                cJSON *d = decision_json(&f, sig, h, f.request, comment);
+
+                if (!d || !cJSON_AddItemToArray(list, d)) {
+                        cJSON_Delete(d);
+                        d = NULL;
+                }
+                if (!d || add_sent(sent, n_sent, h, f.request, 0, -1) < 0) {
+                        cJSON_Delete(list);
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                }
+        }
+        {
                 double rev = 0;
 
-                rc = write_decision(&f, sig, h, f.request, comment, &rev);
-                if (add_sent(sent, n_sent, h, f.request, rev, rc ? rc : -1) < 0)
-                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
-                if (rc)
-                        worst = rc;
+                worst = write_decisions(list, true, &rev);      /* takes list */
+                for (size_t i = first; i < *n_sent; i++) {
+                        (*sent)[i].rev = rev;
+                        (*sent)[i].rc = worst ? worst : -1;
+                }
         }
+        if (worst)
+                return worst;
         if (!jit_g.json)
                 printf("Signed %s of %s (role %s for %s on %s) written to the fleet store.\n", decision, f.request,
                        f.role, f.requester, f.host);
