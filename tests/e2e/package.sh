@@ -207,9 +207,10 @@ while IFS= read -r line; do
                                grep -qx "ExecStart=/usr/bin/jitctl serve" /usr/lib/systemd/system/jit.service'
                 check "installed: the journal catalog is loaded (systemd's trigger): journalctl --list-catalog has jit's grant event" \
                         ns_sh 'journalctl --list-catalog 10db7ee89d0f4b5a823c861200621d55 | grep -q "jit grant"'
-                check "installed: the fleet: /usr/libexec/jit/jit-fleet (its unit runs it), /usr/sbin/jit-fleet-enrol, jit-fleet(8), jit-fleet-enrol(8), examples/fleet.conf" \
+                check "installed: the fleet: /usr/libexec/jit/jit-fleet (its unit runs it, and the approver's user unit with --approver), /usr/sbin/jit-fleet-enrol, jit-fleet(8), jit-fleet-enrol(8), examples/fleet.conf" \
                         ns_sh 'test -x /usr/libexec/jit/jit-fleet && test -x /usr/sbin/jit-fleet-enrol &&
                                grep -qx "ExecStart=/usr/libexec/jit/jit-fleet" /usr/lib/systemd/system/jit-fleet.service &&
+                               grep -qx "ExecStart=/usr/libexec/jit/jit-fleet --approver" /usr/lib/systemd/user/jit-fleet-approver.service &&
                                test -f /usr/share/man/man8/jit-fleet.8.gz && test -f /usr/share/man/man8/jit-fleet-enrol.8.gz &&
                                test -f /usr/share/doc/jit/examples/fleet.conf'
         fi

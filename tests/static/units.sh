@@ -7,6 +7,8 @@
 #     jit-reconcile.service, jit-notify.service, jit-fleet.service, and a
 #     jit-expire-GRANT.service as the service makes it (Type=oneshot,
 #     ExecStart) with systemd/jit-expire-.service.d/.
+# jit-fleet-approver.service, a user unit (an approver's own machine), is
+# verified only: a user manager cannot apply most of the sandboxing.
 # jit.socket and jit-reconcile.timer run no process of their own: nothing
 # to rate. Skips (77) without systemd-analyze 250 or later (--offline).
 #
@@ -35,7 +37,7 @@ for u in jit.service jit-reconcile.service; do
 done
 # jit-notify's and jit-fleet's programs need only exist for verify: any
 # executable will do.
-for u in jit-notify.service jit-fleet.service; do
+for u in jit-notify.service jit-fleet.service jit-fleet-approver.service; do
         sed -E "s|^ExecStart=.*|ExecStart=$jitctl|" "$build/systemd/$u" >"$tmp/$u"
 done
 cp "$src/systemd/jit.socket" "$src/systemd/jit-reconcile.timer" "$tmp/"
@@ -52,7 +54,7 @@ EOF
 
 cd "$tmp" || exit 1
 for u in jit.socket jit.service jit-reconcile.service jit-reconcile.timer jit-expire-g-0000000000.service jit-notify.service \
-        jit-fleet.service; do
+        jit-fleet.service jit-fleet-approver.service; do
         out=$(SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze verify --man=no "./$u" 2>&1)
         if [ $? = 0 ] && [ -z "$out" ]; then
                 ok "systemd-analyze verify $u: clean"
