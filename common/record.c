@@ -648,6 +648,8 @@ cJSON *jit_grant_to_json(const struct jit_grant *g)
                 return NULL;
         e |= add_str(o, "id", g->id);
         e |= add_str(o, "request_id", g->request_id);
+        if (g->fleet_id[0])
+                e |= add_str(o, "fleet_id", g->fleet_id);
         e |= add_str(o, "state", jit_grant_state_to_string(g->state));
         e |= add_str(o, "user", g->user);
         e |= add_u64(o, "uid", g->uid);
@@ -694,6 +696,7 @@ int jit_grant_from_json(const cJSON *j, struct jit_grant **ret)
                 return -ENOMEM;
         e = e ? e : get_id(&f, "id", 'g', true, g->id);
         e = e ? e : get_id(&f, "request_id", 'r', true, g->request_id);
+        e = e ? e : get_id(&f, "fleet_id", 'm', false, g->fleet_id);
         e = e ? e : get_state(&f, jit_grant_state_from_string, &st);
         e = e ? e : get_str(&f, "user", true, 64, &g->user);
         e = e ? e : get_u64(&f, "uid", true, &uid);

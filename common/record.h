@@ -113,6 +113,7 @@ struct jit_request {
 struct jit_grant {
         char id[JIT_ID_LEN + 1];
         char request_id[JIT_ID_LEN + 1];
+        char fleet_id[JIT_ID_LEN + 1];  /* its request's, when that named several hosts; "" else */
         enum jit_grant_state state;
         char *user;
         uint32_t uid;

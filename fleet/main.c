@@ -908,6 +908,8 @@ static cJSON *op_request(struct agent *a, uid_t uid, const cJSON *req)
         int64_t lease = 0;
         int r;
 
+        if (a->approver)
+                return fail("an approver's machine asks for nothing: ask on a host of the fleet");
         if (!pw || !fleet_name_ok(pw->pw_name) || strlen(pw->pw_name) >= sizeof(m.user))
                 return fail("your user name cannot be used in the fleet");
         if (!cJSON_IsString(role) || !fleet_name_ok(role->valuestring) || !cJSON_IsNumber(ttl) ||
@@ -987,7 +989,10 @@ static cJSON *op_heads(struct agent *a, const cJSON *req)
                 cJSON *v = NULL;
 
                 if (jit_proto_parse_strict(kvs[i].value, strlen(kvs[i].value), &v) == 0) {
-                        /* written once: a head put again is a head rewritten */
+                        /* written once: a head put again is a head rewritten
+                         * (the store's numbers, not any the value carries) */
+                        cJSON_DeleteItemFromObjectCaseSensitive(v, "version");
+                        cJSON_DeleteItemFromObjectCaseSensitive(v, "create_revision");
                         cJSON_AddNumberToObject(v, "version", (double)kvs[i].version);
                         cJSON_AddNumberToObject(v, "create_revision", (double)kvs[i].create_revision);
                         cJSON_AddItemToArray(list, v);
@@ -1007,6 +1012,7 @@ static void serve_client(struct agent *a)
         pid_t pid;
 
         if (fd < 0 || jit_proto_peer(fd, &pid, &uid, &gid) < 0 ||
+            (geteuid() != 0 && uid != geteuid()) ||     /* an approver's own: theirs alone */
             jit_proto_recv(fd, JIT_PROTO_MAX_REQUEST, CLIENT_TIMEOUT_MS, &req) < 0)
                 return;
         op = cJSON_GetObjectItemCaseSensitive(req, "op");
@@ -1038,11 +1044,18 @@ static int listen_on(const char *path, mode_t mode)
         if (fd < 0)
                 return -errno;
         (void)unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0) {
-                int e = -errno;
+        {
+                /* born with its final mode: no moment where others may connect */
+                mode_t old = umask(0777 & ~mode);
+                int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 
-                close(fd);
-                return e;
+                umask(old);
+                if (r < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0) {
+                        int e = -errno;
+
+                        close(fd);
+                        return e;
+                }
         }
         return fd;
 }

@@ -24,6 +24,7 @@
 
 #define FLEET_SOCKET "/run/jit/fleet.sock"
 #define FLEET_CALL_MS 10000
+#define FLEET_BATCH 16          /* decisions per call to jit-fleet (and per store transaction) */
 
 static void jsonp(cJSON **p) { cJSON_Delete(*p); }
 
@@ -47,12 +48,21 @@ static int fleet_call(cJSON *req, cJSON **ret)
 {
         const char *path = fleet_socket();
         _cleanup_close_ int fd = jit_proto_connect(path);
+        uid_t peer = (uid_t)-1;
+        gid_t pg;
+        pid_t pp;
         int r;
 
         if (fd < 0) {
                 cJSON_Delete(req);
                 return jit_fail(JIT_EXIT_UNAVAILABLE, "cannot reach jit-fleet at %s: %s (is this host enrolled and "
                                 "jit-fleet running? see jit-fleet(8))", path, strerror(-fd));
+        }
+        /* what it lists is what we sign: root's jit-fleet, or our own */
+        if (jit_proto_peer(fd, &pp, &peer, &pg) < 0 || (peer != 0 && peer != getuid())) {
+                cJSON_Delete(req);
+                return jit_fail(JIT_EXIT_FORBIDDEN, "%s is served by uid %d, neither root nor you: not using it", path,
+                                (int)peer);
         }
         r = jit_proto_send(fd, req, FLEET_CALL_MS);
         cJSON_Delete(req);
@@ -543,18 +553,35 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
                 return rc;
         }
         /* one signature, a copy for every host it names (those not heard
-         * from yet read theirs when they open the request), in one
-         * transaction */
+         * from yet read theirs when they open the request), a transaction
+         * per FLEET_BATCH copies (one call stays well under the 64 KiB a
+         * request to jit-fleet may have, comments of 1 KiB included) */
         hosts = strdup(f.host);
-        list = cJSON_CreateArray();
-        if (!hosts || !list) {
-                cJSON_Delete(list);
+        if (!hosts)
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
-        }
+        list = NULL;
         first = *n_sent;
-        for (char *save = NULL, *h = strtok_r(hosts, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-                cJSON *d = decision_json(&f, sig, h, f.request, comment);
+        for (char *save = NULL, *h = strtok_r(hosts, ",", &save);; h = strtok_r(NULL, ",", &save)) {
+                cJSON *d;
 
+                if (list && (!h || cJSON_GetArraySize(list) == FLEET_BATCH)) {
+                        double rev = 0;
+                        int e = write_decisions(list, true, &rev);      /* takes list */
+
+                        list = NULL;
+                        for (size_t i = first; i < *n_sent; i++) {
+                                (*sent)[i].rev = rev;
+                                (*sent)[i].rc = e ? e : -1;
+                        }
+                        first = *n_sent;
+                        if (e)
+                                worst = e;
+                }
+                if (!h)
+                        break;
+                if (!list && !(list = cJSON_CreateArray()))
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                d = decision_json(&f, sig, h, f.request, comment);
                 if (!d || !cJSON_AddItemToArray(list, d)) {
                         cJSON_Delete(d);
                         d = NULL;
@@ -562,15 +589,6 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
                 if (!d || add_sent(sent, n_sent, h, f.request, 0, -1) < 0) {
                         cJSON_Delete(list);
                         return jit_fail(JIT_EXIT_ERROR, "out of memory");
-                }
-        }
-        {
-                double rev = 0;
-
-                worst = write_decisions(list, true, &rev);      /* takes list */
-                for (size_t i = first; i < *n_sent; i++) {
-                        (*sent)[i].rev = rev;
-                        (*sent)[i].rc = worst ? worst : -1;
                 }
         }
         if (worst)

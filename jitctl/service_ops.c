@@ -526,17 +526,21 @@ static void end_used_once(struct svc *s, struct jit_grant *g, pid_t user)
 /* A request asked on another host for several: a template does not grant
  * it here, whatever it says (the asking host vouches for who asked, and
  * no host vouches for another): a signed approval must. */
-static void fleet_needs_approver(struct jit_decision *d, const struct svc_fleet_ask *f)
+static void fleet_needs_approver(const struct jit_config *c, const char *role_name, struct jit_decision *d,
+                                 const struct svc_fleet_ask *f)
 {
+        const struct jit_role *role = jit_config_find_role(c, role_name);
         struct jit_reason *x;
 
         if (d->action != JIT_ACTION_ALLOW)
                 return;
+        /* the tier the role asks when it escalates (a template stood in
+         * for it), never less than one of its approvers */
         d->action = JIT_ACTION_ESCALATE;
-        if (d->tier == JIT_TIER_AUTO)
-                d->tier = JIT_TIER_OWNER;
-        if (!d->approvals)
-                d->approvals = 1;
+        d->tier = role && role->tier == JIT_TIER_SECURITY ? JIT_TIER_SECURITY : JIT_TIER_OWNER;
+        if (role && role->risk_security && d->risk >= role->risk_security)
+                d->tier = JIT_TIER_SECURITY;
+        d->approvals = d->tier == JIT_TIER_SECURITY ? c->security.approvals : 1;
         d->rule = NULL;
         if (d->n_reasons >= JIT_POLICY_MAX_REASONS)
                 d->n_reasons = JIT_POLICY_MAX_REASONS - 1;
@@ -548,7 +552,8 @@ static void fleet_needs_approver(struct jit_decision *d, const struct svc_fleet_
 
 static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 {
-        struct svc_pam_items pam = { .rhost = q->fleet ? q->fleet->origin : q->rhost, .tty = q->tty };
+        char origin[80];
+        struct svc_pam_items pam = { .rhost = q->rhost, .tty = q->tty };
         uint64_t now = svc_now_us();
         struct jit_grant *active;
         struct jit_request *r, *pending;
@@ -559,6 +564,12 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 
         if (!s->config)
                 return answer("deny", "jit: the jit policy is invalid or missing: access denied (see: journalctl -t jit)");
+        if (q->fleet) {
+                /* "fleet:HOST": never an address (a host may be named
+                 * "10.0.0.5"), so no "sources" match it but as unknown */
+                snprintf(origin, sizeof(origin), "fleet:%s", q->fleet->origin);
+                pam.rhost = origin;
+        }
         active = q->extends || q->break_glass || q->fleet ? NULL : svc_active_grant(s, q->who->name, q->role, now);
         /* asked elsewhere: from the asking host (a name, so no template
          * "sources" match it, and deny rules do), no terminal, no unit */
@@ -577,7 +588,7 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
         else
                 jit_policy_decide(s->config, &x.ctx, &d);
         if (q->fleet)
-                fleet_needs_approver(&d, q->fleet);
+                fleet_needs_approver(s->config, q->role, &d, q->fleet);
         if (d.action == JIT_ACTION_DENY && !d.eligible) {
                 svc_context_done(&x);
                 return refuse_unrecorded(q, &d);
@@ -853,10 +864,13 @@ static void wake_covered(struct svc *s, const struct jit_request *r, const struc
                         continue;
                 if (who_from_name(x->user, &w) < 0)
                         continue;
-                if (svc_context_from_request(s->config, x, &w, &ctx) < 0) {
+                /* as asked, but now: the time (hours, windows) is this moment's */
+                if (svc_context_from_request(s->config, x, &w, &ctx) < 0 ||
+                    jit_time_local((int64_t)(now / 1000000), s->config->settings.timezone, &ctx.wday, &ctx.minute) < 0) {
                         who_done(&w);
                         continue;
                 }
+                ctx.now = (int64_t)(now / 1000000);
                 ctx.active_grant = g->id;
                 jit_policy_decide(s->config, &ctx, &d);
                 who_done(&w);
@@ -873,13 +887,18 @@ static void wake_covered(struct svc *s, const struct jit_request *r, const struc
                 svc_format_until(until, sizeof(until), g->expires_us, now);
                 snprintf(msg, sizeof(msg), "jit: role %s active until %s (grant %s, request %s)", g->role, until,
                          g->id, r->id);
-                a = answer("allow", msg);
-                if (a) {
-                        cJSON_AddStringToObject(a, "request_id", x->id);
-                        attach(a, "grant", jit_grant_to_json(g));
+                /* every one waiting on x: sudos sharing it, jitctl wait */
+                for (struct client *o = s->clients; o; o = o->next) {
+                        if (!o->waiting || strcmp(o->wait_id, x->id) != 0)
+                                continue;
+                        a = answer("allow", msg);
+                        if (a) {
+                                cJSON_AddStringToObject(a, "request_id", x->id);
+                                attach(a, "grant", jit_grant_to_json(g));
+                        }
+                        o->waiting = false;
+                        svc_client_answer(s, o, a ?: svc_error(JIT_CODE_INTERNAL, "out of memory"));
                 }
-                c->waiting = false;
-                svc_client_answer(s, c, a ?: svc_error(JIT_CODE_INTERNAL, "out of memory"));
         }
 }
 
@@ -1167,6 +1186,8 @@ static cJSON *decide_approve_fleet(struct svc *s, const cJSON *req, struct jit_r
         }
         if (ttl < r->ttl)
                 r->ttl = ttl;
+        if (r->ttl > role->max_ttl)
+                r->ttl = role->max_ttl;         /* the policy now */
         return grant_approved(s, req, r, w, &sd, false);
 }
 
@@ -1312,6 +1333,18 @@ cJSON *svc_fleet_open(struct svc *s, const struct svc_fleet_ask *f, const char *
         }
         if (!jit_strv_contains(f->hosts, svc_hostname()))
                 return svc_error(JIT_CODE_INVALID, "fleet request %s does not name this host (%s)", f->id, svc_hostname());
+        {
+                /* asked no longer ago than a request stays approvable: an
+                 * old fleet id written again (its signatures are in the
+                 * store) would have lapsed by now */
+                const struct jit_role *rl = s->config ? jit_config_find_role(s->config, role) : NULL;
+                uint64_t rttl = rl && rl->request_ttl ? rl->request_ttl : s->config ? s->config->settings.request_ttl : 0;
+                uint64_t now = svc_now_us();
+
+                if (f->asked_us > now + JIT_DECISION_SKEW_US || f->asked_us + rttl * 1000000ULL + JIT_DECISION_SKEW_US < now)
+                        return svc_error(JIT_CODE_CONFLICT, "fleet request %s was asked too long ago (or in the future): "
+                                         "it would have lapsed", f->id);
+        }
         if (who_from_name(user, &w) < 0)
                 return svc_error(JIT_CODE_NOTFOUND, "no user %s on this host", user);
         q.who = &w;

@@ -168,6 +168,7 @@ static struct jit_grant *grant_new(const struct jit_request *r, const char *appr
         if (jit_id_new('g', g->id) < 0)
                 goto fail;
         memcpy(g->request_id, r->id, sizeof(g->request_id));
+        memcpy(g->fleet_id, r->fleet_id, sizeof(g->fleet_id));
         g->state = JIT_GRANT_ACTIVE;
         g->user = strdup(r->user);
         g->uid = r->uid;

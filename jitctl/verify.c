@@ -34,6 +34,27 @@ static bool field(const char *canonical, const char *key, char *buf, size_t size
         return true;
 }
 
+/* host= (a comma-separated list for several hosts) names host; offline
+ * (no host known) the list is taken as it is. */
+static bool names_host(const char *canonical, const char *host)
+{
+        static char v[JIT_DECISION_HOST_MAX + 1];
+        size_t hl = host ? strlen(host) : 0;
+
+        if (!field(canonical, "host", v, sizeof(v)))
+                return false;
+        if (!host)
+                return true;
+        for (const char *p = v; *p;) {
+                size_t n = strcspn(p, ",");
+
+                if (n == hl && strncmp(p, host, n) == 0)
+                        return true;
+                p += n + (p[n] == ',');
+        }
+        return false;
+}
+
 static bool same(const char *canonical, const char *key, const char *want)
 {
         char v[256];
@@ -77,7 +98,7 @@ int verb_verify(int argc, char **argv)
         const char *canonical, *sig, *key, *requester_key;
         unsigned char pk[32];
         char approver[64], name[80];
-        bool is_grant;
+        bool is_grant, fleet;
         int rc;
 
         if (argc != 2 || argv[1][0] == '-')
@@ -115,10 +136,16 @@ int verb_verify(int argc, char **argv)
                 return JIT_EXIT_NOTFOUND;
         }
         requester_key = is_grant ? jit_json_str(rec, "request_id") : jit_json_str(rec, "id");
+        /* a request for several hosts: its fleet id, group "*", and a host
+         * list naming the host the record is from */
+        fleet = jit_json_str(rec, "fleet_id") != NULL;
+        if (fleet)
+                requester_key = jit_json_str(rec, "fleet_id");
         if (jit_decision_verify(sig, canonical, pk) < 0 || !same(canonical, "request", requester_key) ||
             !same(canonical, "requester", jit_json_str(rec, "user")) ||
             !same(canonical, "role", jit_json_str(rec, "role")) ||
-            !same(canonical, "group", jit_json_str(rec, "group")) ||
+            !same(canonical, "group", fleet ? "*" : jit_json_str(rec, "group")) ||
+            (fleet && !names_host(canonical, jit_json_str(ans, "host"))) ||
             !field(canonical, "approver", approver, sizeof(approver))) {
                 fprintf(stderr, "%s: the signed decision does NOT hold (bad signature, or it names another record)\n", argv[1]);
                 cJSON_Delete(ans);

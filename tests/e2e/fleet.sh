@@ -222,6 +222,24 @@ out=$(on hA runuser -u bob -- "$BUILD/jitctl" request ops --hosts 'h*' 2>&1); rc
 out=$(on hA runuser -u alice -- "$BUILD/jitctl" request ops --hosts 'nohost-*' 2>&1); rc=$?
 [ $rc != 0 ] && echo "$out" | grep -q "no enrolled host matches" && ok "a pattern matching no host: refused, with why" ||
         not_ok "request --hosts nohost-* (exit $rc): $out"
+# jitctl verify on hB: the signature over the fleet id and the list holds for hB's part and its grant
+part=$(on hB "$BUILD/jitctl" --json list --all | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("requests", []):
+        if r.get("fleet_id") == sys.argv[1]: print(r["id"], r.get("grant_id", ""))' "$MID")
+set -- $part
+out=$(on hB "$BUILD/jitctl" verify "${1:-none}" 2>&1 && on hB "$BUILD/jitctl" verify "${2:-none}" 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(echo "$out" | grep -c 'signed decision holds')" = 2 ] &&
+        ok "jitctl verify on hB: the one signature holds for its part of $MID and for the grant" ||
+        not_ok "jitctl verify of $MID's part on hB (exit $rc): $out"
+# an old fleet id written again (its signatures are in the store): asked too long ago, not opened
+OLD=m-$(printf '%s' "$MID" | cut -c3-11)z
+old_us=$(( ($(date +%s) - 7200) * 1000000 ))
+etc put "/jit/v1/hosts/hA/multi/$OLD" "{\"v\":1,\"id\":\"$OLD\",\"origin\":\"hA\",\"user\":\"alice\",\"role\":\"ops\",\"ttl\":600,\"hosts\":[\"hB\"],\"asked_us\":$old_us}" >/dev/null
+opened_old() { etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only | grep -q refused; }
+wait_until 10 opened_old && etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only | grep -q "too long ago" &&
+        ok "a request for several hosts asked two hours ago (an old id written again): hB refuses to open it" ||
+        not_ok "old fleet request: $(etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only)"
 
 # ---- 3. a member down; quorum lost ------------------------------------------------------
 revoke_all hB
@@ -336,6 +354,15 @@ out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet-socket "$WS/fleet.sock" --
 [ -z "$(etc get /jit/v1/hosts/ws-bob/ --prefix --keys-only | grep -v decisions)" ] &&
         ok "bob's machine publishes nothing else (no requests, heads or info: no request can name it)" ||
         not_ok "ws-bob published: $(etc get /jit/v1/hosts/ws-bob/ --prefix --keys-only)"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet-socket "$WS/fleet.sock" request ops --hosts 'h*' 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "asks for nothing" && ok "an approver's machine asks for nothing (jitctl request --hosts refused)" ||
+        not_ok "request --hosts through jit-fleet --approver (exit $rc): $out"
+out=$(ip netns exec jf-hA env ETCDCTL_API=3 etcdctl --endpoints "$ENDPOINTS" --cacert "$P/ca.pem" \
+        --cert "$WS/client.pem" --key "$WS/client.key" --user "jit-host-ws-bob:$(cat "$WS/password")" \
+        put "/jit/v1/hosts/ws-bob/multi/m-0000000000" x 2>&1)
+echo "$out" | grep -q "permission denied" &&
+        ok "its credentials write decisions only: a request record below its prefix is refused (etcd RBAC)" ||
+        not_ok "ws-bob RBAC: $out"
 
 # ---- 5. audit heads ------------------------------------------------------------------------------
 heads_there() { etc get --prefix /jit/v1/heads/hB/ --keys-only | grep -q heads; }
