@@ -438,6 +438,17 @@ static int shared_lease(struct agent *a, int64_t *ret)
         return 0;
 }
 
+/* What this host wrote at key (a result, an opened request) names the
+ * revision rev: that store value was handled. */
+static bool handled_already(struct agent *a, const char *key, int64_t rev)
+{
+        const struct etcd_kv *done = mirror_find(a, key);
+        _cleanup_(fleet_jsonp) cJSON *j = done ? cJSON_Parse(done->value) : NULL;
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "rev");
+
+        return cJSON_IsNumber(r) && r->valuedouble == (double)rev;
+}
+
 /* ---- decisions from the store ---------------------------------------------- */
 
 static int handle(struct agent *a, struct todo *t)
@@ -445,7 +456,6 @@ static int handle(struct agent *a, struct todo *t)
         _cleanup_(fleet_jsonp) cJSON *op = NULL, *ans = NULL, *res = cJSON_CreateObject();
         _cleanup_free_ char *text = NULL;
         struct fleet_decision d = { 0 };
-        const struct etcd_kv *done;
         char key[512], rest[3 * (FLEET_NAME_MAX + 1) + 8];
         const char *outcome, *err;
         int64_t lease = 0;
@@ -453,14 +463,8 @@ static int handle(struct agent *a, struct todo *t)
 
         snprintf(rest, sizeof(rest), "%s/%s/%s", t->origin, t->id, t->approver);
         key_of(key, sizeof(key), a, "results", rest);
-        done = mirror_find(a, key);
-        if (done) {
-                _cleanup_(fleet_jsonp) cJSON *j = cJSON_Parse(done->value);
-                const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "rev");
-
-                if (cJSON_IsNumber(rev) && rev->valuedouble == (double)t->rev)
-                        return 0; /* handled already (before a restart, perhaps) */
-        }
+        if (handled_already(a, key, t->rev))
+                return 0;       /* before a restart, perhaps */
         if (fleet_parse_decision(t->value, strlen(t->value), &d) < 0) {
                 /* malformed: the service records the refusal all the same */
                 op = cJSON_CreateObject();
@@ -511,7 +515,6 @@ static int handle_open(struct agent *a, struct todo *t)
         _cleanup_(fleet_jsonp) cJSON *op = NULL, *ans = NULL, *res = cJSON_CreateObject();
         _cleanup_free_ char *text = NULL;
         struct fleet_multi m = { 0 };
-        const struct etcd_kv *done;
         char key[512], rest[2 * (FLEET_NAME_MAX + 1) + 8];
         const char *outcome, *err, *id, *dec;
         int64_t lease = 0;
@@ -519,14 +522,8 @@ static int handle_open(struct agent *a, struct todo *t)
 
         snprintf(rest, sizeof(rest), "%s/%s", t->origin, t->id);
         key_of(key, sizeof(key), a, "opened", rest);
-        done = mirror_find(a, key);
-        if (done) {
-                _cleanup_(fleet_jsonp) cJSON *j = cJSON_Parse(done->value);
-                const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "rev");
-
-                if (cJSON_IsNumber(rev) && rev->valuedouble == (double)t->rev)
-                        return 0;
-        }
+        if (handled_already(a, key, t->rev))
+                return 0;
         if (fleet_parse_multi(t->value, strlen(t->value), &m) < 0)
                 return 0;       /* consider() parsed it: cannot happen */
         op = fleet_multi_to_json(&m);

@@ -21,6 +21,40 @@ bool fleet_name_ok(const char *s)
         return jit_host_name_ok(s);
 }
 
+/* The first member of object j whose name is not in keys, or NULL. */
+static const char *unknown_key(const cJSON *j, const char *const *keys)
+{
+        const cJSON *it;
+
+        cJSON_ArrayForEach(it, j) {
+                bool known = false;
+
+                for (size_t i = 0; keys[i]; i++)
+                        known |= strcmp(it->string, keys[i]) == 0;
+                if (!known)
+                        return it->string;
+        }
+        return NULL;
+}
+
+/* A value read from the store: at most FLEET_VALUE_MAX, one strict JSON
+ * object of these keys only, "v": 1. */
+static int parse_stored(const char *text, size_t len, const char *const *keys, cJSON **ret)
+{
+        cJSON *j = NULL;
+        const cJSON *v;
+
+        if (len > FLEET_VALUE_MAX || jit_proto_parse_strict(text, len, &j) < 0)
+                return -EBADMSG;
+        v = cJSON_GetObjectItemCaseSensitive(j, "v");
+        if (unknown_key(j, keys) || !cJSON_IsNumber(v) || v->valuedouble != 1) {
+                cJSON_Delete(j);
+                return -EBADMSG;
+        }
+        *ret = j;
+        return 0;
+}
+
 /* ---- /etc/jit/fleet.conf ----------------------------------------------- */
 
 static int cfg_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -112,14 +146,8 @@ int fleet_config_parse(const char *text, size_t len, struct fleet_config **ret, 
 
         if (jit_proto_parse_strict(text, len, &j) < 0)
                 return cfg_err(err, errlen, "$: not one strict JSON object (UTF-8, no key twice)");
-        cJSON_ArrayForEach(it, j) {
-                bool known = false;
-
-                for (size_t i = 0; keys[i]; i++)
-                        known |= strcmp(it->string, keys[i]) == 0;
-                if (!known)
-                        return cfg_err(err, errlen, "$: unknown key \"%.64s\"", it->string);
-        }
+        if (unknown_key(j, keys))
+                return cfg_err(err, errlen, "$: unknown key \"%.64s\"", unknown_key(j, keys));
         it = cJSON_GetObjectItemCaseSensitive(j, "version");
         if (!cJSON_IsNumber(it) || it->valuedouble != 1)
                 return cfg_err(err, errlen, "$.version: must be 1");
@@ -262,18 +290,7 @@ int fleet_parse_decision(const char *text, size_t len, struct fleet_decision *re
         struct fleet_decision d = { 0 };
         const cJSON *it;
 
-        if (len > FLEET_VALUE_MAX || jit_proto_parse_strict(text, len, &j) < 0)
-                return -EBADMSG;
-        cJSON_ArrayForEach(it, j) {
-                bool known = false;
-
-                for (size_t i = 0; keys[i]; i++)
-                        known |= strcmp(it->string, keys[i]) == 0;
-                if (!known)
-                        return -EBADMSG;
-        }
-        it = cJSON_GetObjectItemCaseSensitive(j, "v");
-        if (!cJSON_IsNumber(it) || it->valuedouble != 1)
+        if (parse_stored(text, len, keys, &j) < 0)
                 return -EBADMSG;
         if (copy_name(j, "host", d.host, sizeof(d.host)) < 0 || copy_name(j, "id", d.id, sizeof(d.id)) < 0 ||
             copy_name(j, "approver", d.approver, sizeof(d.approver)) < 0 ||
@@ -358,18 +375,7 @@ int fleet_parse_multi(const char *text, size_t len, struct fleet_multi *ret)
         const cJSON *it, *h;
         int n;
 
-        if (len > FLEET_VALUE_MAX || jit_proto_parse_strict(text, len, &j) < 0)
-                return -EBADMSG;
-        cJSON_ArrayForEach(it, j) {
-                bool known = false;
-
-                for (size_t i = 0; keys[i]; i++)
-                        known |= strcmp(it->string, keys[i]) == 0;
-                if (!known)
-                        return -EBADMSG;
-        }
-        it = cJSON_GetObjectItemCaseSensitive(j, "v");
-        if (!cJSON_IsNumber(it) || it->valuedouble != 1)
+        if (parse_stored(text, len, keys, &j) < 0)
                 return -EBADMSG;
         if (copy_name(j, "id", m.id, sizeof(m.id)) < 0 || !jit_id_is_valid(m.id, 'm') ||
             copy_name(j, "origin", m.origin, sizeof(m.origin)) < 0 || copy_name(j, "user", m.user, sizeof(m.user)) < 0 ||

@@ -33,7 +33,7 @@ static void jsonp(cJSON **p) { cJSON_Delete(*p); }
 static const char *fleet_socket(void)
 {
         static char own[256];
-        const char *run = getenv("XDG_RUNTIME_DIR");
+        const char *run = secure_getenv("XDG_RUNTIME_DIR");
         struct stat st;
 
         if (jit_g.fleet_socket)
