@@ -268,6 +268,10 @@ def sampler():
         t1 = time.time_ns() // 1000
         seen = {(g, f): members(f, g) for g in ("jit-quick", "jit-change", "standing")
                 for f in ("/etc/group", "/etc/gshadow")}
+        # The files were read at some moment between t1 and t2 (this thread
+        # may wait for the interpreter lock in between): a grant made after
+        # t1 may already be seen.
+        t2 = time.time_ns() // 1000
         rc, a, err = jitctl("root", "list", "--all")
         if rc != 0 or not a:
             note(problems, "sampler: list --all failed (exit %d): %s" % (rc, err))
@@ -285,10 +289,10 @@ def sampler():
                 # ended_us is taken as the end begins, before gpasswd -d:
                 # a member seen just after it is judged at the end, against
                 # the audit log's end line (written once the member is gone).
-                ok = any(x["user"] == u and x["group"] == g and x["created_us"] <= t1 and
+                ok = any(x["user"] == u and x["group"] == g and x["created_us"] <= t2 and
                          (x["state"] == "active" or x.get("ended_us", 0) >= t1) for x in a["grants"])
                 if not ok:
-                    note(candidates, {"t1": t1, "user": u, "group": g, "file": f})
+                    note(candidates, {"t1": t1, "t2": t2, "user": u, "group": g, "file": f})
         samples[0] += 1
         time.sleep(0.3)
 
@@ -532,7 +536,7 @@ print("%d|the audit log has one expire or revoke line for each grant" % (
 run = json.load(open(sys.argv[3]))
 end_at = {l.get("grant_id"): l["time_us"] for l in lines if l.get("event") in ("expire", "revoke")}
 unexplained = [c for c in run["candidates"] if not any(
-    g["user"] == c["user"] and g["group"] == c["group"] and g["created_us"] <= c["t1"] and
+    g["user"] == c["user"] and g["group"] == c["group"] and g["created_us"] <= c["t2"] and
     end_at.get(g["id"], 1 << 62) >= c["t1"] for g in final["grants"])]
 print("%d|in %d samples during the run, every member of a managed group had a grant made before the look "
       "and not ended before it (%d looked closer at)%s" % (not unexplained, run["samples"], len(run["candidates"]),
