@@ -90,6 +90,7 @@ struct agent {
         uint64_t svc_gen;
         uint64_t next_svc_try_us;
         cJSON *snapshot;                /* its last fleet-sync answer */
+        size_t left_out;                /* pending requests it could not carry */
         bool publish_dirty;
         struct pub *pubs;
         size_t n_pubs;
@@ -261,7 +262,8 @@ static void service_connect(struct agent *a)
 static void service_read(struct agent *a)
 {
         cJSON *ans = NULL;
-        const cJSON *gen;
+        const cJSON *gen, *left;
+        size_t n_left;
         int r = jit_proto_recv(a->svc_fd, JIT_PROTO_MAX_ANSWER, SERVICE_TIMEOUT_MS, &ans);
 
         if (r < 0 || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))) {
@@ -275,6 +277,12 @@ static void service_read(struct agent *a)
         }
         gen = cJSON_GetObjectItemCaseSensitive(ans, "gen");
         a->svc_gen = cJSON_IsNumber(gen) ? (uint64_t)gen->valuedouble : 0;
+        left = cJSON_GetObjectItemCaseSensitive(ans, "left_out");
+        n_left = cJSON_IsNumber(left) && left->valuedouble >= 1 ? (size_t)left->valuedouble : 0;
+        if (n_left && !a->left_out)
+                fleet_say("%zu pending requests are not published (the service's answer would be too large): "
+                          "they are published as older ones are decided or lapse", n_left);
+        a->left_out = n_left;
         cJSON_Delete(a->snapshot);
         a->snapshot = ans;
         a->publish_dirty = true;

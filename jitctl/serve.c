@@ -180,6 +180,12 @@ void svc_client_answer(struct svc *s, struct client *c, cJSON *ans)
         }
         r = jit_proto_frame(ans, &c->out, &c->out_len);
         cJSON_Delete(ans);
+        if (r == -EMSGSIZE) {
+                /* every answer is bounded below this; said, not dropped */
+                ans = svc_error(JIT_CODE_INTERNAL, "the answer would be larger than one message may be (4 MiB)");
+                r = ans ? jit_proto_frame(ans, &c->out, &c->out_len) : -ENOMEM;
+                cJSON_Delete(ans);
+        }
         if (r < 0) {
                 c->dead = true;
                 return;

@@ -34,6 +34,10 @@
 #define JIT_CLIENT_IDLE_US (10ULL * 1000000) /* to send a whole request */
 #define JIT_MAX_WAIT_MS (24LL * 3600 * 1000)
 #define JIT_MAX_PENDING_PER_USER 16
+/* Requests for several hosts carried from one origin host, pending here:
+ * counted apart from this host's own (a lying origin fills its own share,
+ * never the user's local one), per user and in all. */
+#define JIT_MAX_FLEET_PENDING_PER_ORIGIN 128
 #define JIT_BIND_POLL_US (2ULL * 1000000) /* how often bound sessions/units are looked at */
 #define JIT_SESSION_PENDING "pending"   /* bound to the login session pam_jit will name */
 #define JIT_SESSION_PENDING_US (120ULL * 1000000) /* ... within this long, or the grant ends */

@@ -16,6 +16,9 @@
 #include <string.h>
 
 #define FLEET_WAIT_MAX_MS (10LL * 60 * 1000)
+/* The pending requests one fleet-sync answer carries, as text: well under
+ * JIT_PROTO_MAX_ANSWER. The oldest go first; the rest wait their turn. */
+#define FLEET_SNAPSHOT_MAX (3 * 1024 * 1024)
 
 static bool is_break_glass(const struct jit_request *r)
 {
@@ -35,6 +38,8 @@ static cJSON *published(struct svc *s, const struct jit_request *r)
         o = jit_request_to_json(r);
         if (!o)
                 return NULL;
+        /* the list once, as sign_host (up to 100 names of 64 bytes) */
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "fleet_hosts");
         if (r->fleet_id[0]) {
                 /* for several hosts: one signature names them all */
                 _cleanup_free_ char *hosts = jit_strv_join(r->fleet_hosts, ",");
@@ -73,6 +78,7 @@ static cJSON *snapshot(struct svc *s)
 {
         cJSON *a = cJSON_CreateObject(), *list, *audit;
         const struct jit_request *r;
+        size_t size = 0, left_out = 0;
 
         if (!a)
                 return NULL;
@@ -88,15 +94,32 @@ static cJSON *snapshot(struct svc *s)
         cJSON_AddNumberToObject(audit, "seq", (double)jit_audit_seq(s->audit));
         cJSON_AddStringToObject(audit, "hash", jit_audit_head(s->audit));
         for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
+                _cleanup_free_ char *text = NULL;
                 cJSON *o;
 
                 /* break-glass is completed here by its requester alone */
                 if (r->state != JIT_REQ_PENDING || is_break_glass(r))
                         continue;
+                if (size > FLEET_SNAPSHOT_MAX) {
+                        left_out++;
+                        continue;
+                }
                 o = published(s, r);
-                if (o)
-                        cJSON_AddItemToArray(list, o);
+                text = o ? cJSON_PrintUnformatted(o) : NULL;
+                if (!text) {
+                        cJSON_Delete(o);
+                        continue;
+                }
+                size += strlen(text) + 1;
+                if (size > FLEET_SNAPSHOT_MAX) {
+                        cJSON_Delete(o);
+                        left_out++;
+                        continue;
+                }
+                cJSON_AddItemToArray(list, o);
         }
+        if (left_out)
+                cJSON_AddNumberToObject(a, "left_out", (double)left_out);
         return a;
 }
 

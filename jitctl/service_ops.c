@@ -232,8 +232,11 @@ static struct jit_request *find_pending(struct svc *s, const char *user, const c
         struct jit_request *r;
 
         for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
-                /* only a plain request: never a break-glass or an extension */
+                /* only a plain request: never a break-glass or an extension,
+                 * nor a part of a request asked on another host for several
+                 * (a grant of it covers a waiting sudo, svc_wake_covered) */
                 if (r->state == JIT_REQ_PENDING && (!r->kind || strcmp(r->kind, "request") == 0) &&
+                    !r->fleet_id[0] &&
                     strcmp(r->user, user) == 0 &&
                     strcmp(r->role, role) == 0 && same_command(r->command, cmd))
                         return r;
@@ -256,13 +259,16 @@ static char *approvers_text(char *const *appr)
         return jit_strv_join(v, ", ");
 }
 
-static size_t count_pending(struct svc *s, uid_t uid)
+/* Pending requests of uid asked from the same place: this host (origin
+ * NULL), or one origin host of the fleet. uid (uid_t)-1: of every user. */
+static size_t count_pending(struct svc *s, uid_t uid, const char *origin)
 {
         const struct jit_request *r;
         size_t n = 0;
 
         for (size_t i = 0; (r = svc_open_request(s, i)); i++)
-                n += r->state == JIT_REQ_PENDING && r->uid == uid;
+                n += r->state == JIT_REQ_PENDING && (uid == (uid_t)-1 || r->uid == uid) &&
+                     (origin ? r->origin && strcmp(r->origin, origin) == 0 : !r->origin);
         return n;
 }
 
@@ -550,6 +556,14 @@ static void fleet_needs_approver(const struct jit_config *c, const char *role_na
                  f->origin);
 }
 
+static bool too_many_pending(struct svc *s, const struct ask *q)
+{
+        const char *origin = q->fleet ? q->fleet->origin : NULL;
+
+        return count_pending(s, q->who->uid, origin) >= JIT_MAX_PENDING_PER_USER ||
+               (origin && count_pending(s, (uid_t)-1, origin) >= JIT_MAX_FLEET_PENDING_PER_ORIGIN);
+}
+
 static cJSON *decide_and_act(struct svc *s, const struct ask *q)
 {
         char origin[80];
@@ -611,9 +625,11 @@ static cJSON *decide_and_act(struct svc *s, const struct ask *q)
                 svc_context_done(&x);
                 return pending_answer(s, pending, q->wait_s, true);
         }
-        if ((d.action == JIT_ACTION_ESCALATE || q->break_glass) &&
-            count_pending(s, q->who->uid) >= JIT_MAX_PENDING_PER_USER) {
+        if ((d.action == JIT_ACTION_ESCALATE || q->break_glass) && too_many_pending(s, q)) {
                 svc_context_done(&x);
+                if (q->fleet)
+                        return answer("deny", "jit: denied: too many requests asked from that host are waiting "
+                                              "for a decision here");
                 return answer("deny", "jit: denied: you have too many requests waiting for a decision; "
                                       "cancel some (jitctl list, jitctl cancel ID) or wait for them");
         }
@@ -1691,9 +1707,41 @@ static bool list_shows_request(const struct jit_request *r, bool all, bool revie
         return all || r->state == JIT_REQ_PENDING || open_review;
 }
 
-/* An answer must fit one frame (JIT_PROTO_MAX_ANSWER): --all shows the
- * newest JIT_LIST_MAX of each kind and says how many it left out. */
+/* An answer must fit one frame (JIT_PROTO_MAX_ANSWER): a list shows the
+ * newest JIT_LIST_MAX of each kind, in at most JIT_LIST_BYTES_MAX of text
+ * each (a request for several hosts names up to 100 of them), and says how
+ * many it left out. */
 #define JIT_LIST_MAX 2000
+#define JIT_LIST_BYTES_MAX (3u * 1024 * 1024 / 2)
+
+struct list_pick {
+        cJSON *arr;             /* oldest first */
+        size_t n, bytes, left_out;
+};
+
+static bool list_is_full(const struct list_pick *p)
+{
+        return p->n >= JIT_LIST_MAX || p->bytes >= JIT_LIST_BYTES_MAX;
+}
+
+/* Offered newest first: o goes in ahead of those taken so far, if it
+ * fits; once one does not, no older one does (what is shown is the newest,
+ * without a gap). */
+static void list_take(struct list_pick *p, cJSON *o)
+{
+        _cleanup_free_ char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+        size_t len = text ? strlen(text) + 1 : 0;
+
+        if (text && p->bytes + len > JIT_LIST_BYTES_MAX)
+                p->bytes = JIT_LIST_BYTES_MAX;
+        if (!text || list_is_full(p) || !cJSON_InsertItemInArray(p->arr, 0, o)) {
+                cJSON_Delete(o);
+                p->left_out++;
+                return;
+        }
+        p->n++;
+        p->bytes += len;
+}
 
 /* The i-th record a list may show: any with --all, else only the open
  * requests and live grants (the index keeps them apart from the history). */
@@ -1716,43 +1764,49 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
         bool active_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "active"));
         bool reviews = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reviews"));
-        cJSON *a = answer(NULL, NULL), *reqs = cJSON_CreateArray(), *grants = cJSON_CreateArray();
+        cJSON *a = answer(NULL, NULL);
+        struct list_pick pr = { .arr = cJSON_CreateArray() }, pg = { .arr = cJSON_CreateArray() };
         uint64_t now = svc_now_us();
-        size_t nr = 0, ng = 0, skip_r, skip_g;
+        size_t nr = 0, ng = 0;
         const struct jit_request *r;
         const struct jit_grant *g;
         struct who w = { 0 };
 
         if (c->uid != 0 && who_from_uid(c->uid, &w) < 0) {
-                cJSON_Delete(a); cJSON_Delete(reqs); cJSON_Delete(grants);
+                cJSON_Delete(a); cJSON_Delete(pr.arr); cJSON_Delete(pg.arr);
                 return caller_unknown(c);
         }
-        for (size_t i = 0; !active_only && (r = list_request(s, all, i)); i++)
-                nr += list_shows_request(r, all, reviews) && may_see(s, &w, c->uid, r->user, r->role);
-        for (size_t i = 0; !reviews && (g = list_grant(s, all, i)); i++)
-                ng += (all || jit_grant_is_active(g, now)) && may_see(s, &w, c->uid, g->user, g->role);
-        skip_r = nr > JIT_LIST_MAX ? nr - JIT_LIST_MAX : 0;
-        skip_g = ng > JIT_LIST_MAX ? ng - JIT_LIST_MAX : 0;
-        for (size_t i = 0, k = 0; !active_only && reqs && (r = list_request(s, all, i)); i++) {
+        while (!active_only && list_request(s, all, nr))
+                nr++;
+        while (!reviews && list_grant(s, all, ng))
+                ng++;
+        /* newest first, so that what is left out is the oldest */
+        for (size_t i = nr; pr.arr && i-- > 0;) {
+                r = list_request(s, all, i);
                 if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
                         continue;
-                if (k++ >= skip_r)
-                        cJSON_AddItemToArray(reqs, jit_request_to_json(r));
+                if (list_is_full(&pr))
+                        pr.left_out++;
+                else
+                        list_take(&pr, jit_request_to_json(r));
         }
-        for (size_t i = 0, k = 0; !reviews && grants && (g = list_grant(s, all, i)); i++) {
+        for (size_t i = ng; pg.arr && i-- > 0;) {
+                g = list_grant(s, all, i);
                 if (!(all || jit_grant_is_active(g, now)) || !may_see(s, &w, c->uid, g->user, g->role))
                         continue;
-                if (k++ >= skip_g)
-                        cJSON_AddItemToArray(grants, jit_grant_to_json(g));
+                if (list_is_full(&pg))
+                        pg.left_out++;
+                else
+                        list_take(&pg, jit_grant_to_json(g));
         }
         who_done(&w);
-        attach(a, "requests", reqs);
-        attach(a, "grants", grants);
+        attach(a, "requests", pr.arr);
+        attach(a, "grants", pg.arr);
         if (a) {
                 cJSON_AddNumberToObject(a, "now_us", (double)now);
-                if (skip_r || skip_g) {
-                        cJSON_AddNumberToObject(a, "requests_left_out", (double)skip_r);
-                        cJSON_AddNumberToObject(a, "grants_left_out", (double)skip_g);
+                if (pr.left_out || pg.left_out) {
+                        cJSON_AddNumberToObject(a, "requests_left_out", (double)pr.left_out);
+                        cJSON_AddNumberToObject(a, "grants_left_out", (double)pg.left_out);
                 }
         }
         return a;

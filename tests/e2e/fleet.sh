@@ -25,7 +25,8 @@
 #     applied on both; carried to hA (whose copy of the request was forged
 #     to name hA too) it is refused and audited; a non-requester is refused
 #     by each host's own policy; asked and approved while hB is partitioned,
-#     hB opens its part and applies the approval once when healed.
+#     hB opens its part and applies the approval once when healed; a
+#     lying origin fills only its own share of a user's pending requests.
 #
 # etcd members' certificates carry clientAuth as well as serverAuth: its JSON
 # gateway dials the member itself with them.
@@ -240,6 +241,26 @@ opened_old() { etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only | gr
 wait_until 10 opened_old && etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only | grep -q "too long ago" &&
         ok "a request for several hosts asked two hours ago (an old id written again): hB refuses to open it" ||
         not_ok "old fleet request: $(etc get "/jit/v1/hosts/hB/opened/hA/$OLD" --print-value-only)"
+# a lying origin host (hZ, its key below its own prefix) asks in carol's name
+# 17 times on hC: it fills its own share of carol's pending requests there,
+# never her local one
+now_us=$(( $(date +%s) * 1000000 ))
+for i in $(seq 10 26); do
+        etc put "/jit/v1/hosts/hZ/multi/m-zzzzzzzz$i" "{\"v\":1,\"id\":\"m-zzzzzzzz$i\",\"origin\":\"hZ\",\"user\":\"carol\",\"role\":\"ops\",\"ttl\":600,\"hosts\":[\"hC\"],\"asked_us\":$now_us}" >/dev/null
+done
+opened_hz() { [ "$(etc get /jit/v1/hosts/hC/opened/hZ/ --prefix --print-value-only | grep -c '"rev"')" = 17 ]; }
+wait_until 20 opened_hz
+npend=$(etc get /jit/v1/hosts/hC/opened/hZ/ --prefix --print-value-only | grep -c '"outcome":"pending"')
+nfull=$(etc get /jit/v1/hosts/hC/opened/hZ/ --prefix --print-value-only | grep -c "too many requests asked from that host")
+[ "$npend" = 16 ] && [ "$nfull" = 1 ] &&
+        ok "17 requests in carol's name from a lying origin hZ: hC opens 16, refuses the 17th (too many from that host)" ||
+        { not_ok "forged requests from hZ on hC: $npend pending, $nfull refused"; etc get /jit/v1/hosts/hC/opened/hZ/ --prefix --print-value-only | tail -2; }
+out=$(on hC runuser -u carol -- "$BUILD/jitctl" request ops --reason "her own, on hC" 2>&1); rc=$?
+REQZ=$(pending_id hC carol)
+on hC "$BUILD/jitctl" --json show "$REQZ" 2>/dev/null | grep -q '"origin"' && REQZ=
+[ -n "$REQZ" ] && ok "carol's own request on hC is still taken: $REQZ pending" ||
+        not_ok "carol's local request on hC after hZ's (exit $rc): $out"
+[ -n "$REQZ" ] && on hC runuser -u carol -- "$BUILD/jitctl" cancel "$REQZ" >/dev/null 2>&1
 
 # ---- 3. a member down; quorum lost ------------------------------------------------------
 revoke_all hB
