@@ -451,31 +451,84 @@ static int kv_from_json(const cJSON *j, struct etcd_kv *kv)
         return 0;
 }
 
-int etcd_range(struct etcd *e, const char *prefix, struct etcd_kv **ret, size_t *ret_n, int64_t *ret_rev)
+/* Keys per range call: values are at most FLEET_VALUE_MAX, so a page stays
+ * under ANSWER_MAX even in base64; a store of any size is read whole. */
+#define RANGE_PAGE 128
+
+/* One page of [from, end) at revision rev (0: the newest), appended to
+ * *out. *ret_next: where the next page starts (NULL: this was the last). */
+static int range_page(struct etcd *e, const char *from, size_t from_len, const char *end, int64_t *rev,
+                      struct etcd_kv **out, size_t *n, char **ret_next, size_t *ret_next_len)
 {
         _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject(), *a = NULL;
-        _cleanup_free_ char *end = prefix_end(prefix);
+        _cleanup_free_ char *k64 = etcd_b64(from, from_len), *e64 = etcd_b64(end, strlen(end));
         const cJSON *kvs, *it;
-        struct etcd_kv *out;
-        size_t n = 0;
+        struct etcd_kv *grown;
+        size_t before = *n;
         int r;
 
-        if (!b || !end || add_b64(b, "key", prefix) < 0 || add_b64(b, "range_end", end) < 0)
+        if (!b || !k64 || !e64 || !cJSON_AddStringToObject(b, "key", k64) || !cJSON_AddStringToObject(b, "range_end", e64) ||
+            add_i64(b, "limit", RANGE_PAGE) < 0 || (*rev && add_i64(b, "revision", *rev) < 0))
                 return -ENOMEM;
         r = etcd_call(e, "kv/range", b, &a);
         if (r < 0)
                 return r;
+        if (!*rev)
+                *rev = i64_of(cJSON_GetObjectItemCaseSensitive(a, "header"), "revision");
         kvs = cJSON_GetObjectItemCaseSensitive(a, "kvs");
-        out = calloc((size_t)cJSON_GetArraySize(kvs) + 1, sizeof(*out));
-        if (!out)
+        grown = realloc(*out, (*n + (size_t)cJSON_GetArraySize(kvs) + 1) * sizeof(**out));
+        if (!grown)
                 return -ENOMEM;
+        *out = grown;
         cJSON_ArrayForEach(it, kvs)
-                if (kv_from_json(it, &out[n]) == 0)
-                        n++;
+                if (kv_from_json(it, &(*out)[*n]) == 0)
+                        (*n)++;
+        *ret_next = NULL;
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "more")))
+                return 0;
+        if (*n == before) {
+                snprintf(e->err, sizeof(e->err), "%s: a page of keys that cannot be read", e->cfg->endpoints[e->cur]);
+                return -EBADMSG;
+        }
+        {
+                /* just after the last key read: the key and a NUL byte */
+                size_t len = strlen((*out)[*n - 1].key);
+
+                *ret_next = calloc(1, len + 2);
+                if (!*ret_next)
+                        return -ENOMEM;
+                memcpy(*ret_next, (*out)[*n - 1].key, len);
+                *ret_next_len = len + 1;
+        }
+        return 0;
+}
+
+int etcd_range(struct etcd *e, const char *prefix, struct etcd_kv **ret, size_t *ret_n, int64_t *ret_rev)
+{
+        _cleanup_free_ char *end = prefix_end(prefix), *from = strdup(prefix);
+        struct etcd_kv *out = NULL;
+        size_t n = 0, from_len = strlen(prefix);
+        int64_t rev = 0;
+        int r = end && from ? 0 : -ENOMEM;
+
+        /* every page at the first one's revision: one consistent view */
+        while (r == 0 && from) {
+                char *next = NULL;
+
+                r = range_page(e, from, from_len, end, &rev, &out, &n, &next, &from_len);
+                free(from);
+                from = next;
+        }
+        if (r == 0 && !out && !(out = calloc(1, sizeof(*out))))
+                r = -ENOMEM;
+        if (r < 0) {
+                etcd_kvs_free(out, n);
+                return r;
+        }
         *ret = out;
         *ret_n = n;
         if (ret_rev)
-                *ret_rev = i64_of(cJSON_GetObjectItemCaseSensitive(a, "header"), "revision");
+                *ret_rev = rev;
         return 0;
 }
 

@@ -704,58 +704,6 @@ static bool user_may_see(const char *user, gid_t *gids, int ngids, const cJSON *
         return false;
 }
 
-static cJSON *op_list(struct agent *a, uid_t uid)
-{
-        cJSON *ans = cJSON_CreateObject(), *reqs, *results, *heads, *opened;
-        struct passwd *pw = getpwuid(uid);
-        gid_t gids[256];
-        int ngids = 256;
-
-        if (!ans)
-                return NULL;
-        if (!pw)
-                return ans;
-        if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &ngids) < 0)
-                ngids = 0;
-        cJSON_AddBoolToObject(ans, "ok", true);
-        cJSON_AddStringToObject(ans, "host", a->host);
-        cJSON_AddStringToObject(ans, "store", a->store_ok ? "ok" : a->store_err[0] ? a->store_err : "not read yet");
-        reqs = cJSON_AddArrayToObject(ans, "requests");
-        results = cJSON_AddArrayToObject(ans, "results");
-        heads = cJSON_AddArrayToObject(ans, "heads");
-        opened = cJSON_AddArrayToObject(ans, "opened");
-        for (size_t i = 0; reqs && results && heads && opened && i < a->n_mirror; i++) {
-                char parts[5][FLEET_NAME_MAX + 1];
-                int n = fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 5);
-                cJSON *v;
-
-                if (n < 2 || (jit_proto_parse_strict(a->mirror[i].value, strlen(a->mirror[i].value), &v) < 0))
-                        continue;
-                if (n == 3 && strcmp(parts[1], "requests") == 0 &&
-                    (uid == 0 || user_may_see(pw->pw_name, gids, ngids, v))) {
-                        cJSON_DeleteItemFromObjectCaseSensitive(v, "host");
-                        cJSON_AddStringToObject(v, "host", parts[0]);
-                        cJSON_AddItemToArray(reqs, v);
-                } else if (n == 5 && strcmp(parts[1], "results") == 0 &&
-                           (uid == 0 || strcmp(parts[4], pw->pw_name) == 0)) {
-                        /* what became of a decision: its approver's (and root's) to see */
-                        cJSON_AddStringToObject(v, "origin", parts[2]);
-                        cJSON_AddItemToArray(results, v);
-                } else if (n == 4 && strcmp(parts[1], "opened") == 0 &&
-                           (uid == 0 || (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "user")) &&
-                                         strcmp(cJSON_GetObjectItemCaseSensitive(v, "user")->valuestring,
-                                                pw->pw_name) == 0))) {
-                        /* what a host did with a request for several: the asker's (and root's) */
-                        cJSON_AddStringToObject(v, "origin", parts[2]);
-                        cJSON_AddItemToArray(opened, v);
-                } else if (n == 3 && strcmp(parts[1], "audit") == 0 && strcmp(parts[2], "head") == 0)
-                        cJSON_AddItemToArray(heads, v);
-                else
-                        cJSON_Delete(v);
-        }
-        return ans;
-}
-
 static cJSON *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static cJSON *fail(const char *fmt, ...)
 {
@@ -771,6 +719,165 @@ static cJSON *fail(const char *fmt, ...)
                 cJSON_AddStringToObject(a, "error", msg);
         }
         return a;
+}
+
+/* What op list is asked for: kinds ("requests", "results", "opened",
+ * "heads"; all when none is named), requests on one host, of one role or
+ * user, and ids (a request's id or fleet id; results and opened by theirs). */
+struct list_query {
+        bool kind[4];
+        const char *host, *role, *user;
+        const cJSON *ids;
+};
+enum { LIST_REQUESTS, LIST_RESULTS, LIST_OPENED, LIST_HEADS };
+static const char *const list_kinds[] = { "requests", "results", "opened", "heads" };
+
+#define LIST_IDS_MAX 256
+/* One answer must fit one frame (JIT_PROTO_MAX_ANSWER): what is past this
+ * is counted (left_out), and jitctl says to narrow the question. */
+#define LIST_BYTES_MAX (3 * 1024 * 1024)
+
+static const char *list_str(const cJSON *req, const char *k, int *bad)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, k);
+
+        if (!v)
+                return NULL;
+        if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > FLEET_NAME_MAX)
+                *bad = 1;
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int list_query_parse(const cJSON *req, struct list_query *q)
+{
+        const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(req, "kinds"), *k;
+        int bad = 0;
+
+        *q = (struct list_query){ .ids = cJSON_GetObjectItemCaseSensitive(req, "ids") };
+        q->host = list_str(req, "host", &bad);
+        q->role = list_str(req, "role", &bad);
+        q->user = list_str(req, "user", &bad);
+        if (kinds && (!cJSON_IsArray(kinds) || cJSON_GetArraySize(kinds) > 4))
+                return -EINVAL;
+        cJSON_ArrayForEach(k, kinds) {
+                size_t i = 0;
+
+                while (i < 4 && !(cJSON_IsString(k) && strcmp(k->valuestring, list_kinds[i]) == 0))
+                        i++;
+                if (i == 4)
+                        return -EINVAL;
+                q->kind[i] = true;
+        }
+        if (!kinds || !cJSON_GetArraySize(kinds))
+                q->kind[0] = q->kind[1] = q->kind[2] = q->kind[3] = true;
+        if (q->ids && (!cJSON_IsArray(q->ids) || cJSON_GetArraySize(q->ids) > LIST_IDS_MAX))
+                return -EINVAL;
+        cJSON_ArrayForEach(k, q->ids)
+                if (!cJSON_IsString(k) || !fleet_name_ok(k->valuestring))
+                        return -EINVAL;
+        return bad ? -EINVAL : 0;
+}
+
+static bool list_wants_id(const struct list_query *q, const cJSON *v, const char *k1, const char *k2)
+{
+        const cJSON *id;
+        const char *a = k1 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, k1))
+                        ? cJSON_GetObjectItemCaseSensitive(v, k1)->valuestring : NULL;
+        const char *b = k2 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, k2))
+                        ? cJSON_GetObjectItemCaseSensitive(v, k2)->valuestring : NULL;
+
+        if (!q->ids)
+                return true;
+        cJSON_ArrayForEach(id, q->ids)
+                if ((a && strcmp(a, id->valuestring) == 0) || (b && strcmp(b, id->valuestring) == 0))
+                        return true;
+        return false;
+}
+
+static bool list_field_is(const cJSON *v, const char *k, const char *want)
+{
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(v, k);
+
+        return !want || (cJSON_IsString(f) && strcmp(f->valuestring, want) == 0);
+}
+
+/* v into arr if it fits the answer; once one does not, none after it. */
+static void list_add(cJSON *arr, cJSON *v, size_t *bytes, size_t *left_out)
+{
+        _cleanup_free_ char *text = *bytes < LIST_BYTES_MAX ? cJSON_PrintUnformatted(v) : NULL;
+
+        if (text && *bytes + strlen(text) + 1 <= LIST_BYTES_MAX) {
+                *bytes += strlen(text) + 1;
+                cJSON_AddItemToArray(arr, v);
+                return;
+        }
+        *bytes = LIST_BYTES_MAX;
+        (*left_out)++;
+        cJSON_Delete(v);
+}
+
+static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
+{
+        cJSON *ans, *arr[4];
+        struct passwd *pw = getpwuid(uid);
+        struct list_query q;
+        size_t bytes = 0, left_out = 0;
+        gid_t gids[256];
+        int ngids = 256;
+
+        if (list_query_parse(req, &q) < 0)
+                return fail("a malformed list question (a name over %d characters, an unknown kind, or more than "
+                            "%d ids)", FLEET_NAME_MAX, LIST_IDS_MAX);
+        ans = cJSON_CreateObject();
+        if (!ans)
+                return NULL;
+        if (!pw)
+                return ans;
+        if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &ngids) < 0)
+                ngids = 0;
+        cJSON_AddBoolToObject(ans, "ok", true);
+        cJSON_AddStringToObject(ans, "host", a->host);
+        cJSON_AddStringToObject(ans, "store", a->store_ok ? "ok" : a->store_err[0] ? a->store_err : "not read yet");
+        for (size_t k = 0; k < 4; k++)
+                arr[k] = cJSON_AddArrayToObject(ans, list_kinds[k]);
+        for (size_t i = 0; arr[0] && arr[1] && arr[2] && arr[3] && i < a->n_mirror; i++) {
+                char parts[5][FLEET_NAME_MAX + 1];
+                int n = fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 5), kind = -1;
+                cJSON *v;
+
+                if (n < 2 || (jit_proto_parse_strict(a->mirror[i].value, strlen(a->mirror[i].value), &v) < 0))
+                        continue;
+                if (n == 3 && strcmp(parts[1], "requests") == 0 &&
+                    (uid == 0 || user_may_see(pw->pw_name, gids, ngids, v))) {
+                        cJSON_DeleteItemFromObjectCaseSensitive(v, "host");
+                        cJSON_AddStringToObject(v, "host", parts[0]);
+                        if ((!q.host || strcmp(q.host, parts[0]) == 0) && list_field_is(v, "role", q.role) &&
+                            list_field_is(v, "user", q.user) && list_wants_id(&q, v, "id", "fleet_id"))
+                                kind = LIST_REQUESTS;
+                } else if (n == 5 && strcmp(parts[1], "results") == 0 &&
+                           (uid == 0 || strcmp(parts[4], pw->pw_name) == 0)) {
+                        /* what became of a decision: its approver's (and root's) to see */
+                        cJSON_AddStringToObject(v, "origin", parts[2]);
+                        if (list_wants_id(&q, v, "id", NULL))
+                                kind = LIST_RESULTS;
+                } else if (n == 4 && strcmp(parts[1], "opened") == 0 &&
+                           (uid == 0 || (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "user")) &&
+                                         strcmp(cJSON_GetObjectItemCaseSensitive(v, "user")->valuestring,
+                                                pw->pw_name) == 0))) {
+                        /* what a host did with a request for several: the asker's (and root's) */
+                        cJSON_AddStringToObject(v, "origin", parts[2]);
+                        if (list_wants_id(&q, v, "fleet_id", NULL))
+                                kind = LIST_OPENED;
+                } else if (n == 3 && strcmp(parts[1], "audit") == 0 && strcmp(parts[2], "head") == 0)
+                        kind = LIST_HEADS;
+                if (kind < 0 || !q.kind[kind])
+                        cJSON_Delete(v);
+                else
+                        list_add(arr[kind], v, &bytes, &left_out);
+        }
+        if (left_out)
+                cJSON_AddNumberToObject(ans, "left_out", (double)left_out);
+        return ans;
 }
 
 /* Write signed decisions for other hosts' requests, as the approver the
@@ -1024,7 +1131,7 @@ static void serve_client(struct agent *a)
         if (!cJSON_IsString(op))
                 ans = fail("no op");
         else if (strcmp(op->valuestring, "list") == 0)
-                ans = op_list(a, uid);
+                ans = op_list(a, uid, req);
         else if (strcmp(op->valuestring, "decide") == 0)
                 ans = op_decide(a, uid, req);
         else if (strcmp(op->valuestring, "heads") == 0)

@@ -10,6 +10,7 @@
 #include "record.h"
 #include "safeio.h"
 #include "spool.h"
+#include "strv.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -79,15 +80,55 @@ static int fleet_call(cJSON *req, cJSON **ret)
         return 0;
 }
 
-static int fleet_list_raw(cJSON **ret)
-{
-        cJSON *q = cJSON_CreateObject();
+/* What to ask jit-fleet's op list for: one kind (NULL: all), requests on
+ * one host, of one role or user, by id or fleet id (ids; more than
+ * FLEET_IDS_MAX: all). The answer is bounded; asking only for what is
+ * needed keeps it whole. */
+#define FLEET_IDS_MAX 256
+struct fleet_query {
+        const char *kind;
+        const char *host, *role, *user;
+        char *const *ids;
+};
 
-        if (!q || !cJSON_AddStringToObject(q, "op", "list")) {
+static int fleet_list_raw(const struct fleet_query *fq, cJSON **ret)
+{
+        cJSON *q = cJSON_CreateObject(), *kinds = NULL, *ids = NULL;
+        bool ok = q && cJSON_AddStringToObject(q, "op", "list");
+
+        if (ok && fq->kind)
+                ok = (kinds = cJSON_AddArrayToObject(q, "kinds")) && cJSON_AddItemToArray(kinds, cJSON_CreateString(fq->kind));
+        if (ok && fq->host)
+                ok = cJSON_AddStringToObject(q, "host", fq->host);
+        if (ok && fq->role)
+                ok = cJSON_AddStringToObject(q, "role", fq->role);
+        if (ok && fq->user)
+                ok = cJSON_AddStringToObject(q, "user", fq->user);
+        if (ok && fq->ids && jit_strv_length(fq->ids) <= FLEET_IDS_MAX) {
+                ok = (ids = cJSON_AddArrayToObject(q, "ids"));
+                for (size_t i = 0; ok && fq->ids[i]; i++)
+                        ok = cJSON_AddItemToArray(ids, cJSON_CreateString(fq->ids[i]));
+        }
+        if (!ok) {
                 cJSON_Delete(q);
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
         }
         return fleet_call(q, ret);
+}
+
+/* The ids of [HOST/]ID references (one that is no request or fleet id
+ * names nothing: left out, and found nowhere). */
+static char **ref_ids(char *const *refs, int n)
+{
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+
+        for (int i = 0; v && i < n; i++) {
+                const char *slash = strchr(refs[i], '/'), *id = slash ? slash + 1 : refs[i];
+
+                if ((jit_id_is_valid(id, 'r') || jit_id_is_valid(id, 'm')) && jit_strv_push(&v, id) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(v);
 }
 
 static bool matches(const char *filter, const char *v)
@@ -123,9 +164,14 @@ static int fleet_list(int argc, char **argv)
         }
         if (optind != argc)
                 return jit_usage_error("usage: jitctl --fleet list [--host H] [--role R] [--user U]");
-        c = fleet_list_raw(&ans);
+        c = fleet_list_raw(&(struct fleet_query){ .kind = jit_g.json ? NULL : "requests", .host = host, .role = role,
+                                                  .user = user }, &ans);
         if (c)
                 return c;
+        if (jit_json_u64(ans, "left_out"))
+                fprintf(stderr, "jitctl: %llu more pending requests are not shown (the answer would be too large): "
+                        "narrow the list with --host, --role or --user\n",
+                        (unsigned long long)jit_json_u64(ans, "left_out"));
         if (strcmp(jit_json_str(ans, "store") ? jit_json_str(ans, "store") : "", "ok") != 0)
                 fprintf(stderr, "jitctl: the fleet store is unreachable from %s (%s): this is its last known queue\n",
                         jit_json_str(ans, "host"), jit_json_str(ans, "store"));
@@ -218,7 +264,7 @@ int jit_fleet_request(const char *role, uint64_t ttl, const char *reason, const 
                 const cJSON *o;
 
                 heard = pending = 0;
-                rc = fleet_list_raw(&l);
+                rc = fleet_list_raw(&(struct fleet_query){ .kind = "opened", .ids = (char *[]){ id, NULL } }, &l);
                 if (rc)
                         return rc;
                 cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(l, "opened"))
@@ -299,13 +345,17 @@ static void print_field(const char *k, const char *v)
 static int fleet_show(int argc, char **argv)
 {
         _cleanup_(jsonp) cJSON *ans = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
         const cJSON *r, *it;
         int rc = 0;
         char num[32];
 
         if (argc != 2)
                 return jit_usage_error("usage: jitctl --fleet show [HOST/]REQUEST");
-        rc = fleet_list_raw(&ans);
+        ids = ref_ids(argv + 1, 1);
+        if (!ids)
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        rc = fleet_list_raw(&(struct fleet_query){ .kind = "requests", .ids = ids }, &ans);
         if (rc)
                 return rc;
         r = find_request(ans, argv[1], &rc);
@@ -347,6 +397,7 @@ struct sent {
 /* Wait for each host to say what it did with our decision on its request. */
 static int await_results(struct sent *sent, size_t n, const char *me, const char *origin, uint64_t timeout_s)
 {
+        _cleanup_strv_free_ char **ids = NULL;
         struct timespec ts;
         uint64_t until;
         size_t left = n;
@@ -354,10 +405,13 @@ static int await_results(struct sent *sent, size_t n, const char *me, const char
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         until = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + timeout_s * 1000;
+        for (size_t i = 0; i < n; i++)
+                if (!jit_strv_contains(ids, sent[i].id) && jit_strv_push(&ids, sent[i].id) < 0)
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
         while (left) {
                 _cleanup_(jsonp) cJSON *ans = NULL;
                 const cJSON *x;
-                int rc = fleet_list_raw(&ans);
+                int rc = fleet_list_raw(&(struct fleet_query){ .kind = "results", .ids = ids }, &ans);
 
                 if (rc)
                         return rc;
@@ -615,6 +669,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         _cleanup_(jsonp) cJSON *ans = NULL;
         _cleanup_free_ char *me = NULL, *origin = NULL;
         _cleanup_free_ struct todo_sign *todo = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
         struct sent *sent = NULL;
         struct passwd *pw = getpwuid(getuid());
         unsigned char sk[64];
@@ -639,7 +694,10 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                                                                      : "[--comment TEXT]");
         if (!pw)
                 return jit_fail(JIT_EXIT_FORBIDDEN, "your uid has no user name");
-        rc = fleet_list_raw(&ans);
+        ids = ref_ids(argv + optind, argc - optind);
+        if (!ids)
+                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+        rc = fleet_list_raw(&(struct fleet_query){ .kind = "requests", .ids = ids }, &ans);
         if (rc)
                 return rc;
         me = strdup(pw->pw_name);
@@ -660,7 +718,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 usleep(100 * 1000);
                 cJSON_Delete(ans);
                 ans = NULL;
-                rc = fleet_list_raw(&ans);
+                rc = fleet_list_raw(&(struct fleet_query){ .kind = "requests", .ids = ids }, &ans);
                 if (rc)
                         return rc;
         }
