@@ -94,6 +94,7 @@ void etcd_close(struct etcd *e)
 struct buf {
         char *data;
         size_t len, max;
+        bool over;              /* the answer passed max */
 };
 
 static size_t collect(char *p, size_t size, size_t n, void *userdata)
@@ -102,8 +103,10 @@ static size_t collect(char *p, size_t size, size_t n, void *userdata)
         size_t add = size * n;
         char *nd;
 
-        if (b->len + add > b->max)
+        if (b->len + add > b->max) {
+                b->over = true;
                 return 0;       /* too big: the transfer fails */
+        }
         nd = realloc(b->data, b->len + add + 1);
         if (!nd)
                 return 0;
@@ -165,9 +168,10 @@ static int post(struct etcd *e, const char *path, const char *body, bool with_to
         curl_slist_free_all(h);
         curl_easy_getinfo(e->easy, CURLINFO_RESPONSE_CODE, &status);
         if (rc != CURLE_OK) {
-                snprintf(e->err, sizeof(e->err), "%s: %s", e->cfg->endpoints[e->cur], curl_easy_strerror(rc));
+                snprintf(e->err, sizeof(e->err), "%s: %s", e->cfg->endpoints[e->cur],
+                         b.over ? "an answer over 16 MiB" : curl_easy_strerror(rc));
                 free(b.data);
-                return -EIO;
+                return b.over ? -EMSGSIZE : -EIO;
         }
         *ret = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
         free(b.data);
@@ -276,8 +280,8 @@ int etcd_call(struct etcd *e, const char *path, const cJSON *body, cJSON **ret)
                         *ret = a;
                         return 0;
                 }
-                if (r == -EACCES || r == -ENOMEM)
-                        return r;
+                if (r == -EACCES || r == -ENOMEM || r == -EMSGSIZE)
+                        return r;       /* another member would say the same */
                 /* this member does not answer: the next one, with a token of its own */
                 e->cur = (e->cur + 1) % e->cfg->n_endpoints;
                 free(e->token);
@@ -451,84 +455,133 @@ static int kv_from_json(const cJSON *j, struct etcd_kv *kv)
         return 0;
 }
 
-/* Keys per range call: values are at most FLEET_VALUE_MAX, so a page stays
- * under ANSWER_MAX even in base64; a store of any size is read whole. */
+/* Keys per range call. Values we write are at most FLEET_VALUE_MAX, so a
+ * page stays well under ANSWER_MAX; larger ones (anyone with write access
+ * to the prefix may put them) halve the page, and a single key whose
+ * answer is still too large is passed over. The whole read is bounded. */
 #define RANGE_PAGE 128
+#define RANGE_KEYS_MAX 200000
+#define RANGE_BYTES_MAX (256ULL * 1024 * 1024)
 
-/* One page of [from, end) at revision rev (0: the newest), appended to
- * *out. *ret_next: where the next page starts (NULL: this was the last). */
-static int range_page(struct etcd *e, const char *from, size_t from_len, const char *end, int64_t *rev,
-                      struct etcd_kv **out, size_t *n, char **ret_next, size_t *ret_next_len)
+struct range {
+        struct etcd_kv *kv;
+        size_t n, bytes, skipped;
+        int64_t rev;            /* every page at the first one's revision */
+        char *from;             /* where the next page starts (NULL: done) */
+        size_t from_len;
+};
+
+/* The key just after raw (base64 in the answer): its bytes and a NUL. */
+static int range_after(struct range *g, const char *raw64)
 {
-        _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject(), *a = NULL;
-        _cleanup_free_ char *k64 = etcd_b64(from, from_len), *e64 = etcd_b64(end, strlen(end));
-        const cJSON *kvs, *it;
-        struct etcd_kv *grown;
-        size_t before = *n;
-        int r;
+        size_t n = strlen(raw64), got = 0;
+        char *next = malloc(n + 2);
+        int c;
 
-        if (!b || !k64 || !e64 || !cJSON_AddStringToObject(b, "key", k64) || !cJSON_AddStringToObject(b, "range_end", e64) ||
-            add_i64(b, "limit", RANGE_PAGE) < 0 || (*rev && add_i64(b, "revision", *rev) < 0))
-                return -ENOMEM;
-        r = etcd_call(e, "kv/range", b, &a);
-        if (r < 0)
-                return r;
-        if (!*rev)
-                *rev = i64_of(cJSON_GetObjectItemCaseSensitive(a, "header"), "revision");
-        kvs = cJSON_GetObjectItemCaseSensitive(a, "kvs");
-        grown = realloc(*out, (*n + (size_t)cJSON_GetArraySize(kvs) + 1) * sizeof(**out));
-        if (!grown)
-                return -ENOMEM;
-        *out = grown;
-        cJSON_ArrayForEach(it, kvs)
-                if (kv_from_json(it, &(*out)[*n]) == 0)
-                        (*n)++;
-        *ret_next = NULL;
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "more")))
-                return 0;
-        if (*n == before) {
-                snprintf(e->err, sizeof(e->err), "%s: a page of keys that cannot be read", e->cfg->endpoints[e->cur]);
+        if (!next || sodium_base642bin((unsigned char *)next, n + 1, raw64, n, NULL, &got, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL) < 0) {
+                free(next);
                 return -EBADMSG;
         }
-        {
-                /* just after the last key read: the key and a NUL byte */
-                size_t len = strlen((*out)[*n - 1].key);
+        next[got] = '\0';
+        /* pages move forward, or a member repeating itself would never end */
+        c = memcmp(next, g->from, got + 1 < g->from_len ? got + 1 : g->from_len);
+        if (c < 0 || (c == 0 && got + 1 <= g->from_len)) {
+                free(next);
+                return -EBADMSG;
+        }
+        free(g->from);
+        g->from = next;
+        g->from_len = got + 1;
+        return 0;
+}
 
-                *ret_next = calloc(1, len + 2);
-                if (!*ret_next)
-                        return -ENOMEM;
-                memcpy(*ret_next, (*out)[*n - 1].key, len);
-                *ret_next_len = len + 1;
+static int range_call(struct etcd *e, struct range *g, const char *end, long limit, bool keys_only, cJSON **ret)
+{
+        _cleanup_(fleet_jsonp) cJSON *b = cJSON_CreateObject();
+        _cleanup_free_ char *k64 = etcd_b64(g->from, g->from_len), *e64 = etcd_b64(end, strlen(end));
+
+        if (!b || !k64 || !e64 || !cJSON_AddStringToObject(b, "key", k64) || !cJSON_AddStringToObject(b, "range_end", e64) ||
+            add_i64(b, "limit", limit) < 0 || (g->rev && add_i64(b, "revision", g->rev) < 0) ||
+            (keys_only && !cJSON_AddTrueToObject(b, "keys_only")))
+                return -ENOMEM;
+        return etcd_call(e, "kv/range", b, ret);
+}
+
+/* One page: the keys it holds appended, g->from moved past them. */
+static int range_page(struct etcd *e, struct range *g, const char *end)
+{
+        _cleanup_(fleet_jsonp) cJSON *a = NULL;
+        const cJSON *kvs, *it, *last = NULL;
+        struct etcd_kv *grown;
+        long limit = RANGE_PAGE;
+        int r;
+
+        while ((r = range_call(e, g, end, limit, false, &a)) == -EMSGSIZE && limit > 1)
+                limit /= 2;
+        if (r == -EMSGSIZE) {
+                /* one key alone is too large: its name, and past it */
+                r = range_call(e, g, end, 1, true, &a);
+                last = r == 0 ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "kvs"), 0) : NULL;
+                if (r == 0 && (!last || range_after(g, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "key")) ?: "") < 0))
+                        r = -EBADMSG;
+                g->skipped++;
+                return r;
+        }
+        if (r < 0)
+                return r;
+        if (!g->rev)
+                g->rev = i64_of(cJSON_GetObjectItemCaseSensitive(a, "header"), "revision");
+        kvs = cJSON_GetObjectItemCaseSensitive(a, "kvs");
+        grown = realloc(g->kv, (g->n + (size_t)cJSON_GetArraySize(kvs) + 1) * sizeof(*g->kv));
+        if (!grown)
+                return -ENOMEM;
+        g->kv = grown;
+        cJSON_ArrayForEach(it, kvs) {
+                last = it;
+                if (kv_from_json(it, &g->kv[g->n]) < 0) {
+                        g->skipped++;   /* not text: nothing of ours */
+                        continue;
+                }
+                g->bytes += strlen(g->kv[g->n].key) + strlen(g->kv[g->n].value);
+                g->n++;
+        }
+        if (g->n > RANGE_KEYS_MAX || g->bytes > RANGE_BYTES_MAX) {
+                snprintf(e->err, sizeof(e->err), "%s: more than %d keys or %llu MiB below the prefix",
+                         e->cfg->endpoints[e->cur], RANGE_KEYS_MAX, RANGE_BYTES_MAX >> 20);
+                return -E2BIG;
+        }
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "more"))) {
+                free(g->from);
+                g->from = NULL;
+                return 0;
+        }
+        if (!last || range_after(g, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "key")) ?: "") < 0) {
+                snprintf(e->err, sizeof(e->err), "%s: a page of keys that does not move on", e->cfg->endpoints[e->cur]);
+                return -EBADMSG;
         }
         return 0;
 }
 
 int etcd_range(struct etcd *e, const char *prefix, struct etcd_kv **ret, size_t *ret_n, int64_t *ret_rev)
 {
-        _cleanup_free_ char *end = prefix_end(prefix), *from = strdup(prefix);
-        struct etcd_kv *out = NULL;
-        size_t n = 0, from_len = strlen(prefix);
-        int64_t rev = 0;
-        int r = end && from ? 0 : -ENOMEM;
+        _cleanup_free_ char *end = prefix_end(prefix);
+        struct range g = { .from = strdup(prefix), .from_len = strlen(prefix) };
+        int r = end && g.from ? 0 : -ENOMEM;
 
-        /* every page at the first one's revision: one consistent view */
-        while (r == 0 && from) {
-                char *next = NULL;
-
-                r = range_page(e, from, from_len, end, &rev, &out, &n, &next, &from_len);
-                free(from);
-                from = next;
-        }
-        if (r == 0 && !out && !(out = calloc(1, sizeof(*out))))
+        while (r == 0 && g.from)
+                r = range_page(e, &g, end);
+        free(g.from);
+        if (r == 0 && !g.kv && !(g.kv = calloc(1, sizeof(*g.kv))))
                 r = -ENOMEM;
         if (r < 0) {
-                etcd_kvs_free(out, n);
+                etcd_kvs_free(g.kv, g.n);
                 return r;
         }
-        *ret = out;
-        *ret_n = n;
+        *ret = g.kv;
+        *ret_n = g.n;
         if (ret_rev)
-                *ret_rev = rev;
+                *ret_rev = g.rev;
         return 0;
 }
 

@@ -278,7 +278,7 @@ static void service_read(struct agent *a)
         gen = cJSON_GetObjectItemCaseSensitive(ans, "gen");
         a->svc_gen = cJSON_IsNumber(gen) ? (uint64_t)gen->valuedouble : 0;
         left = cJSON_GetObjectItemCaseSensitive(ans, "left_out");
-        n_left = cJSON_IsNumber(left) && left->valuedouble >= 1 ? (size_t)left->valuedouble : 0;
+        n_left = cJSON_IsNumber(left) && left->valuedouble >= 1 && left->valuedouble < 1e9 ? (size_t)left->valuedouble : 0;
         if (n_left && !a->left_out)
                 fleet_say("%zu pending requests are not published (the service's answer would be too large): "
                           "they are published as older ones are decided or lapse", n_left);
@@ -733,9 +733,12 @@ enum { LIST_REQUESTS, LIST_RESULTS, LIST_OPENED, LIST_HEADS };
 static const char *const list_kinds[] = { "requests", "results", "opened", "heads" };
 
 #define LIST_IDS_MAX 256
-/* One answer must fit one frame (JIT_PROTO_MAX_ANSWER): what is past this
- * is counted (left_out), and jitctl says to narrow the question. */
-#define LIST_BYTES_MAX (3 * 1024 * 1024)
+/* One answer must fit one frame (JIT_PROTO_MAX_ANSWER): requests up to
+ * 3 MiB, each other kind up to 256 KiB (one kind asked alone: 3.5 MiB);
+ * what is past that is counted (left_out, by kind), and jitctl says to
+ * narrow the question. */
+static const size_t list_bytes_max[] = { 3 * 1024 * 1024, 256 * 1024, 256 * 1024, 256 * 1024 };
+#define LIST_ONE_KIND_MAX (3 * 1024 * 1024 + 512 * 1024)  /* asked for one kind: all of it for that */
 
 static const char *list_str(const cJSON *req, const char *k, int *bad)
 {
@@ -801,27 +804,28 @@ static bool list_field_is(const cJSON *v, const char *k, const char *want)
         return !want || (cJSON_IsString(f) && strcmp(f->valuestring, want) == 0);
 }
 
-/* v into arr if it fits the answer; once one does not, none after it. */
-static void list_add(cJSON *arr, cJSON *v, size_t *bytes, size_t *left_out)
+/* v into arr if it fits its share of the answer; once one does not, none
+ * after it. */
+static void list_add(cJSON *arr, cJSON *v, size_t max, size_t *bytes, size_t *left_out)
 {
-        _cleanup_free_ char *text = *bytes < LIST_BYTES_MAX ? cJSON_PrintUnformatted(v) : NULL;
+        _cleanup_free_ char *text = *bytes < max ? cJSON_PrintUnformatted(v) : NULL;
 
-        if (text && *bytes + strlen(text) + 1 <= LIST_BYTES_MAX) {
+        if (text && *bytes + strlen(text) + 1 <= max) {
                 *bytes += strlen(text) + 1;
                 cJSON_AddItemToArray(arr, v);
                 return;
         }
-        *bytes = LIST_BYTES_MAX;
+        *bytes = max;
         (*left_out)++;
         cJSON_Delete(v);
 }
 
 static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
 {
-        cJSON *ans, *arr[4];
+        cJSON *ans, *arr[4], *left;
         struct passwd *pw = getpwuid(uid);
         struct list_query q;
-        size_t bytes = 0, left_out = 0;
+        size_t bytes[4] = { 0 }, left_out[4] = { 0 };
         gid_t gids[256];
         int ngids = 256;
 
@@ -873,10 +877,15 @@ static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
                 if (kind < 0 || !q.kind[kind])
                         cJSON_Delete(v);
                 else
-                        list_add(arr[kind], v, &bytes, &left_out);
+                        list_add(arr[kind], v, q.kind[0] + q.kind[1] + q.kind[2] + q.kind[3] == 1 ? LIST_ONE_KIND_MAX
+                                                                                                 : list_bytes_max[kind],
+                                 &bytes[kind], &left_out[kind]);
         }
-        if (left_out)
-                cJSON_AddNumberToObject(ans, "left_out", (double)left_out);
+        if ((left_out[0] || left_out[1] || left_out[2] || left_out[3]) &&
+            (left = cJSON_AddObjectToObject(ans, "left_out")))
+                for (size_t k = 0; k < 4; k++)
+                        if (left_out[k])
+                                cJSON_AddNumberToObject(left, list_kinds[k], (double)left_out[k]);
         return ans;
 }
 

@@ -116,6 +116,44 @@ static int fleet_list_raw(const struct fleet_query *fq, cJSON **ret)
         return fleet_call(q, ret);
 }
 
+/* What jit-fleet holds of one kind for ids, FLEET_IDS_MAX ids at a
+ * time, in one answer (the first's, with the others' entries added). */
+static int fleet_list_ids(const char *kind, char *const *ids, cJSON **ret)
+{
+        size_t n = jit_strv_length(ids), at = 0;
+        cJSON *all = NULL;
+
+        do {
+                _cleanup_strv_free_ char **part = NULL;
+                cJSON *ans = NULL, *to, *from, *x;
+                int rc;
+
+                for (size_t i = at; i < n && i < at + FLEET_IDS_MAX; i++)
+                        if (jit_strv_push(&part, ids[i]) < 0) {
+                                cJSON_Delete(all);
+                                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                        }
+                rc = fleet_list_raw(&(struct fleet_query){ .kind = kind, .ids = part ?: (char *[]){ NULL } }, &ans);
+                if (rc) {
+                        cJSON_Delete(all);
+                        return rc;
+                }
+                if (!all)
+                        all = ans;
+                else {
+                        to = cJSON_GetObjectItemCaseSensitive(all, kind);
+                        from = cJSON_GetObjectItemCaseSensitive(ans, kind);
+                        while ((x = cJSON_DetachItemFromArray(from, 0)))
+                                if (!cJSON_AddItemToArray(to, x))
+                                        cJSON_Delete(x);
+                        cJSON_Delete(ans);
+                }
+                at += FLEET_IDS_MAX;
+        } while (at < n);
+        *ret = all;
+        return 0;
+}
+
 /* The ids of [HOST/]ID references (one that is no request or fleet id
  * names nothing: left out, and found nowhere). */
 static char **ref_ids(char *const *refs, int n)
@@ -168,10 +206,10 @@ static int fleet_list(int argc, char **argv)
                                                   .user = user }, &ans);
         if (c)
                 return c;
-        if (jit_json_u64(ans, "left_out"))
+        if (jit_json_u64(cJSON_GetObjectItemCaseSensitive(ans, "left_out"), "requests"))
                 fprintf(stderr, "jitctl: %llu more pending requests are not shown (the answer would be too large): "
                         "narrow the list with --host, --role or --user\n",
-                        (unsigned long long)jit_json_u64(ans, "left_out"));
+                        (unsigned long long)jit_json_u64(cJSON_GetObjectItemCaseSensitive(ans, "left_out"), "requests"));
         if (strcmp(jit_json_str(ans, "store") ? jit_json_str(ans, "store") : "", "ok") != 0)
                 fprintf(stderr, "jitctl: the fleet store is unreachable from %s (%s): this is its last known queue\n",
                         jit_json_str(ans, "host"), jit_json_str(ans, "store"));
@@ -264,7 +302,8 @@ int jit_fleet_request(const char *role, uint64_t ttl, const char *reason, const 
                 const cJSON *o;
 
                 heard = pending = 0;
-                rc = fleet_list_raw(&(struct fleet_query){ .kind = "opened", .ids = (char *[]){ id, NULL } }, &l);
+                rc = fleet_list_raw(&(struct fleet_query){ .kind = "opened", .ids = (char *[]){ id[0] ? id : NULL, NULL } },
+                                    &l);
                 if (rc)
                         return rc;
                 cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(l, "opened"))
@@ -405,14 +444,18 @@ static int await_results(struct sent *sent, size_t n, const char *me, const char
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         until = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + timeout_s * 1000;
-        for (size_t i = 0; i < n; i++)
-                if (!jit_strv_contains(ids, sent[i].id) && jit_strv_push(&ids, sent[i].id) < 0)
-                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
         while (left) {
                 _cleanup_(jsonp) cJSON *ans = NULL;
                 const cJSON *x;
-                int rc = fleet_list_raw(&(struct fleet_query){ .kind = "results", .ids = ids }, &ans);
+                int rc;
 
+                /* what is still to hear about */
+                jit_strv_free(ids);
+                ids = NULL;
+                for (size_t i = 0; i < n; i++)
+                        if (sent[i].rc < 0 && !jit_strv_contains(ids, sent[i].id) && jit_strv_push(&ids, sent[i].id) < 0)
+                                return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                rc = fleet_list_ids("results", ids, &ans);
                 if (rc)
                         return rc;
                 cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(ans, "results")) {
@@ -697,7 +740,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         ids = ref_ids(argv + optind, argc - optind);
         if (!ids)
                 return jit_fail(JIT_EXIT_ERROR, "out of memory");
-        rc = fleet_list_raw(&(struct fleet_query){ .kind = "requests", .ids = ids }, &ans);
+        rc = fleet_list_ids("requests", ids, &ans);
         if (rc)
                 return rc;
         me = strdup(pw->pw_name);
@@ -718,7 +761,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                 usleep(100 * 1000);
                 cJSON_Delete(ans);
                 ans = NULL;
-                rc = fleet_list_raw(&(struct fleet_query){ .kind = "requests", .ids = ids }, &ans);
+                rc = fleet_list_ids("requests", ids, &ans);
                 if (rc)
                         return rc;
         }

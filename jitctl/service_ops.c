@@ -1732,9 +1732,8 @@ static void list_take(struct list_pick *p, cJSON *o)
         _cleanup_free_ char *text = o ? cJSON_PrintUnformatted(o) : NULL;
         size_t len = text ? strlen(text) + 1 : 0;
 
-        if (text && p->bytes + len > JIT_LIST_BYTES_MAX)
-                p->bytes = JIT_LIST_BYTES_MAX;
-        if (!text || list_is_full(p) || !cJSON_InsertItemInArray(p->arr, 0, o)) {
+        if (!text || list_is_full(p) || p->bytes + len > JIT_LIST_BYTES_MAX || !cJSON_InsertItemInArray(p->arr, 0, o)) {
+                p->bytes = JIT_LIST_BYTES_MAX;  /* full: no gap after what was left out */
                 cJSON_Delete(o);
                 p->left_out++;
                 return;
