@@ -1709,19 +1709,19 @@ static bool list_shows_request(const struct jit_request *r, bool all, bool revie
 
 /* An answer must fit one frame (JIT_PROTO_MAX_ANSWER): a list shows the
  * newest JIT_LIST_MAX of each kind, in at most JIT_LIST_BYTES_MAX of text
- * each (a request for several hosts names up to 100 of them), and says how
- * many it left out. */
+ * in all (grants first, up to half of it; a request for several hosts
+ * names up to 100 of them), and says how many it left out. */
 #define JIT_LIST_MAX 2000
-#define JIT_LIST_BYTES_MAX (3u * 1024 * 1024 / 2)
+#define JIT_LIST_BYTES_MAX ((size_t)7 * 1024 * 1024 / 2)
 
 struct list_pick {
         cJSON *arr;             /* oldest first */
-        size_t n, bytes, left_out;
+        size_t n, bytes, max, left_out;
 };
 
 static bool list_is_full(const struct list_pick *p)
 {
-        return p->n >= JIT_LIST_MAX || p->bytes >= JIT_LIST_BYTES_MAX;
+        return p->n >= JIT_LIST_MAX || p->bytes >= p->max;
 }
 
 /* Offered newest first: o goes in ahead of those taken so far, if it
@@ -1732,8 +1732,8 @@ static void list_take(struct list_pick *p, cJSON *o)
         _cleanup_free_ char *text = o ? cJSON_PrintUnformatted(o) : NULL;
         size_t len = text ? strlen(text) + 1 : 0;
 
-        if (!text || list_is_full(p) || p->bytes + len > JIT_LIST_BYTES_MAX || !cJSON_InsertItemInArray(p->arr, 0, o)) {
-                p->bytes = JIT_LIST_BYTES_MAX;  /* full: no gap after what was left out */
+        if (!text || list_is_full(p) || p->bytes + len > p->max || !cJSON_InsertItemInArray(p->arr, 0, o)) {
+                p->bytes = p->max;      /* full: no gap after what was left out */
                 cJSON_Delete(o);
                 p->left_out++;
                 return;
@@ -1764,7 +1764,8 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         bool active_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "active"));
         bool reviews = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reviews"));
         cJSON *a = answer(NULL, NULL);
-        struct list_pick pr = { .arr = cJSON_CreateArray() }, pg = { .arr = cJSON_CreateArray() };
+        struct list_pick pr = { .arr = cJSON_CreateArray() },
+                         pg = { .arr = cJSON_CreateArray(), .max = JIT_LIST_BYTES_MAX / 2 };
         uint64_t now = svc_now_us();
         size_t nr = 0, ng = 0;
         const struct jit_request *r;
@@ -1780,15 +1781,6 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         while (!reviews && list_grant(s, all, ng))
                 ng++;
         /* newest first, so that what is left out is the oldest */
-        for (size_t i = nr; pr.arr && i-- > 0;) {
-                r = list_request(s, all, i);
-                if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
-                        continue;
-                if (list_is_full(&pr))
-                        pr.left_out++;
-                else
-                        list_take(&pr, jit_request_to_json(r));
-        }
         for (size_t i = ng; pg.arr && i-- > 0;) {
                 g = list_grant(s, all, i);
                 if (!(all || jit_grant_is_active(g, now)) || !may_see(s, &w, c->uid, g->user, g->role))
@@ -1797,6 +1789,16 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
                         pg.left_out++;
                 else
                         list_take(&pg, jit_grant_to_json(g));
+        }
+        pr.max = JIT_LIST_BYTES_MAX - (pg.bytes < pg.max ? pg.bytes : pg.max);
+        for (size_t i = nr; pr.arr && i-- > 0;) {
+                r = list_request(s, all, i);
+                if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
+                        continue;
+                if (list_is_full(&pr))
+                        pr.left_out++;
+                else
+                        list_take(&pr, jit_request_to_json(r));
         }
         who_done(&w);
         attach(a, "requests", pr.arr);

@@ -265,19 +265,21 @@ candidates = []
 def sampler():
     """Membership implies a grant created before the look and not ended before it."""
     while not stop.is_set():
-        t1 = time.time_ns() // 1000
-        seen = {(g, f): members(f, g) for g in ("jit-quick", "jit-change", "standing")
-                for f in ("/etc/group", "/etc/gshadow")}
-        # The files were read at some moment between t1 and t2 (this thread
-        # may wait for the interpreter lock in between): a grant made after
-        # t1 may already be seen.
-        t2 = time.time_ns() // 1000
+        # Each file is read at some moment between its t1 and t2 (this
+        # thread may wait for the interpreter lock in between): a grant
+        # made after t1 may already be seen, none made after t2.
+        seen = {}
+        for g in ("jit-quick", "jit-change", "standing"):
+            for f in ("/etc/group", "/etc/gshadow"):
+                t1 = time.time_ns() // 1000
+                m = members(f, g)
+                seen[(g, f)] = (m, t1, time.time_ns() // 1000)
         rc, a, err = jitctl("root", "list", "--all")
         if rc != 0 or not a:
             note(problems, "sampler: list --all failed (exit %d): %s" % (rc, err))
             time.sleep(0.5)
             continue
-        for (g, f), m in seen.items():
+        for (g, f), (m, t1, t2) in seen.items():
             if m is None:
                 note(problems, "sampler: group %s missing from %s" % (g, f))
                 continue
