@@ -625,10 +625,36 @@ static int add_sent(struct sent **sent, size_t *n, const char *host, const char 
         return x[*n - 1].host && x[*n - 1].id ? 0 : -ENOMEM;
 }
 
+/* Decisions on requests of one host each, signed and not written yet:
+ * written FLEET_BATCH at a time, in one store transaction per call. */
+struct plain_batch {
+        cJSON *list;
+        size_t first;           /* their entries in sent[] */
+};
+
+static int flush_plain(struct plain_batch *b, const char *decision, struct sent *sent, size_t n_sent)
+{
+        double rev = 0;
+        int e;
+
+        if (!b->list)
+                return 0;
+        e = write_decisions(b->list, true, &rev);       /* takes the list */
+        b->list = NULL;
+        for (size_t i = b->first; i < n_sent; i++) {
+                sent[i].rev = rev;
+                sent[i].rc = e ? e : -1;
+                if (!e && !jit_g.json)
+                        printf("Signed %s of %s on %s written to the fleet store.\n", decision, sent[i].id, sent[i].host);
+        }
+        b->first = n_sent;
+        return e;
+}
+
 /* Sign one published request (or request for several hosts) and write the
  * decision for each host it names. */
 static int decide_one(const struct todo_sign *t, const char *decision, const char *me, const char *comment,
-                      const unsigned char sk[64], struct sent **sent, size_t *n_sent)
+                      const unsigned char sk[64], struct plain_batch *b, struct sent **sent, size_t *n_sent)
 {
         struct jit_decision_fields f;
         _cleanup_free_ char *hosts = NULL;
@@ -640,15 +666,23 @@ static int decide_one(const struct todo_sign *t, const char *decision, const cha
         if (rc)
                 return rc;
         if (!jit_json_str(t->r, "fleet_id")) {
-                double rev = 0;
+                cJSON *d = decision_json(&f, sig, f.host, f.request, comment);
 
-                rc = write_decisions(decision_json(&f, sig, f.host, f.request, comment), false, &rev);
-                if (add_sent(sent, n_sent, f.host, f.request, rev, rc ? rc : -1) < 0)
+                if (!b->list) {
+                        b->list = cJSON_CreateArray();
+                        b->first = *n_sent;
+                }
+                if (!d || !b->list || !cJSON_AddItemToArray(b->list, d)) {
+                        cJSON_Delete(d);
                         return jit_fail(JIT_EXIT_ERROR, "out of memory");
-                if (!rc && !jit_g.json)
-                        printf("Signed %s of %s on %s written to the fleet store.\n", decision, f.request, f.host);
-                return rc;
+                }
+                if (add_sent(sent, n_sent, f.host, f.request, 0, -1) < 0)
+                        return jit_fail(JIT_EXIT_ERROR, "out of memory");
+                return cJSON_GetArraySize(b->list) == FLEET_BATCH ? flush_plain(b, decision, *sent, *n_sent) : 0;
         }
+        rc = flush_plain(b, decision, *sent, *n_sent);
+        if (rc)
+                worst = rc;
         /* one signature, a copy for every host it names (those not heard
          * from yet read theirs when they open the request), a transaction
          * per FLEET_BATCH copies (one call stays well under the 64 KiB a
@@ -713,6 +747,7 @@ static int fleet_decide(int argc, char **argv, const char *decision)
         _cleanup_free_ char *me = NULL, *origin = NULL;
         _cleanup_free_ struct todo_sign *todo = NULL;
         _cleanup_strv_free_ char **ids = NULL;
+        struct plain_batch batch = { 0 };
         struct sent *sent = NULL;
         struct passwd *pw = getpwuid(getuid());
         unsigned char sk[64];
@@ -766,11 +801,15 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                         return rc;
         }
         for (int i = optind; i < argc; i++) {
+                bool again = false;
+
                 todo[n].ref = argv[i];
                 todo[n].r = jit_id_is_valid(argv[i], 'm') ? find_multi(ans, argv[i], &rc) : find_request(ans, argv[i], &rc);
                 if (!todo[n].r)
                         return rc;
-                n++;
+                for (size_t k = 0; k < n; k++)
+                        again |= todo[k].r == todo[n].r;        /* named twice: decided once */
+                n += !again;
         }
         rc = jit_unlock_key(keyfile, passfile, sk);
         if (rc < 0)
@@ -778,11 +817,13 @@ static int fleet_decide(int argc, char **argv, const char *decision)
                                 jit_sign_why(rc));
         rc = JIT_EXIT_OK;
         for (size_t i = 0; i < n; i++) {
-                int e = decide_one(&todo[i], decision, me, comment, sk, &sent, &n_sent);
+                int e = decide_one(&todo[i], decision, me, comment, sk, &batch, &sent, &n_sent);
 
                 if (e)
                         rc = e;
         }
+        if ((c = flush_plain(&batch, decision, sent, n_sent)))
+                rc = c;
         sodium_memzero(sk, sizeof(sk));
         {
                 /* those written: wait for their hosts */

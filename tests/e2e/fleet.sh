@@ -165,6 +165,22 @@ st=$(on hB "$BUILD/jitctl" --json show "$REQD" | python3 -c 'import json,sys; r=
 [ $rc = 0 ] && [ "$st" = "denied not during the freeze" ] && ok "denied from hA: hB's request denied, with the approver's reason" ||
         not_ok "fleet deny (exit $rc, state $st): $out"
 
+# several requests in one approve (one named twice): one unlock, one store transaction, each applied once
+on hB runuser -u carol -- "$BUILD/jitctl" request ops --reason "batch one" >/dev/null 2>&1
+on hC runuser -u carol -- "$BUILD/jitctl" request ops --reason "batch two" >/dev/null 2>&1
+RB1=$(pending_id hB carol) RB2=$(pending_id hC carol)
+wait_until 15 fleet_sees "$RB1"; wait_until 15 fleet_sees "$RB2"
+out=$(on hA runuser -u bob -- "$BUILD/jitctl" --fleet approve "hB/$RB1" "$RB2" "$RB1" --passphrase-file "$BOBPASS_A" 2>&1); rc=$?
+modrev() { etc get "$1" -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])'; }
+m1=$(modrev "/jit/v1/hosts/hA/decisions/hB/$RB1/bob") m2=$(modrev "/jit/v1/hosts/hA/decisions/hC/$RB2/bob")
+g1=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$RB1\"" "$R/hB/state/audit.log")
+g2=$(grep -c "\"event\":\"grant\".*\"request_id\":\"$RB2\"" "$R/hC/state/audit.log")
+[ $rc = 0 ] && [ "$(echo "$out" | grep -c '^Signed')" = 2 ] && echo "$out" | grep -q "hB applied" &&
+        echo "$out" | grep -q "hC applied" && [ "$g1" = 1 ] && [ "$g2" = 1 ] && [ -n "$m1" ] && [ "$m1" = "$m2" ] &&
+        ok "one approve of $RB1 (named twice) and $RB2: both written together, each applied once on its host" ||
+        not_ok "approve of several (exit $rc, grants $g1 $g2, revisions $m1 $m2): $out"
+revoke_all hB; revoke_all hC
+
 # ---- 6. one request for several hosts, one signature over the explicit host list -------------
 revoke_all hB; revoke_all hC
 out=$(on hA runuser -u alice -- "$BUILD/jitctl" request ops --hosts label:web --for 10m --reason "deploy web" 2>&1); rc=$?
