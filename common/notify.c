@@ -72,23 +72,41 @@ static const char *esc(char *buf, size_t size, const char *s)
         return buf;
 }
 
+/* The length of the UTF-8 sequence lead starts (escaped text is valid). */
+static size_t utf8_len(unsigned char lead)
+{
+        return lead < 0xc0 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+}
+
+/* After a cut (snprintf into a full buffer): a UTF-8 character left
+ * incomplete at the end goes. */
+static void utf8_trim(char *s)
+{
+        size_t n = strlen(s), i = n;
+
+        while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+                i--;
+        if (i > 0 && (unsigned char)s[i - 1] >= 0xc0 && utf8_len((unsigned char)s[i - 1]) > n - i + 1)
+                s[i - 1] = '\0';
+}
+
 /* Slack's mrkdwn: &, < and > are its control characters (mentions, links). */
+
 static const char *slack_esc(char *buf, size_t size, const char *s)
 {
         char tmp[2400];
         size_t off = 0;
 
         (void)jit_escape_text(tmp, sizeof(tmp), s ? s : "");
-        for (const char *p = tmp; *p; p++) {
+        /* tmp is valid UTF-8: copied a whole character at a time, so that
+         * a cut never splits one */
+        for (const char *p = tmp; *p; p += utf8_len((unsigned char)*p)) {
                 const char *rep = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
-                size_t n = rep ? strlen(rep) : 1;
+                size_t n = rep ? strlen(rep) : utf8_len((unsigned char)*p);
 
-                if (off + n + 1 > size)
+                if (off + n + 1 > size || (!rep && strnlen(p, n) < n))
                         break;
-                if (rep)
-                        memcpy(buf + off, rep, n);
-                else
-                        buf[off] = *p;
+                memcpy(buf + off, rep ? rep : p, n);
                 off += n;
         }
         buf[off] = '\0';
@@ -124,6 +142,7 @@ static void approvers_text(char *buf, size_t size, char *const *appr)
                 off += (size_t)snprintf(buf + off, size - off, "%s%s%s", i ? ", " : "",
                                         appr[i][0] == '%' ? "members of " : "", e);
         }
+        utf8_trim(buf);
 }
 
 /* ---- the one-line summary ---------------------------------------------- */
@@ -194,6 +213,7 @@ static void summary(char *buf, size_t size, const struct jit_notify_message *m, 
                          f->ended_by[0] ? f->ended_by : "ended", f->id);
                 break;
         }
+        utf8_trim(buf);
 }
 
 /* ---- bodies ---------------------------------------------------------- */
@@ -396,6 +416,7 @@ void jit_notify_terminal_line(char *buf, size_t size, const struct jit_notify_me
         (void)jit_escape_text(reason, sizeof(reason), m->reason ? m->reason : m->task ? m->task : "");
         snprintf(buf, size - 2, "\r\njit: %s asks for role %s (%s) on %s%s%s%s. Approve: jitctl approve %s",
                  f->user, f->role, f->ttl, f->host, reason[0] ? ": \"" : "", reason, reason[0] ? "\"" : "", f->id);
+        utf8_trim(buf);
         n = strlen(buf);                        /* at most size - 3: room for the line end */
         snprintf(buf + n, size - n, "\r\n");
 }
