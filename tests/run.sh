@@ -7,7 +7,7 @@
 #      in a private namespace, end-to-end with real systemd in nspawn;
 #   3. rebuilds with ASan+UBSan and runs the unit and PAM tests again;
 #   4. builds the libFuzzer targets with clang and runs each for
-#      JIT_FUZZ_SECONDS (45), one per core at a time (2 cores: ~4.5 min).
+#      JIT_FUZZ_SECONDS (40), one per core at a time (2 cores: ~4 min).
 #
 # JIT_QUICK=1 skips steps 3 and 4.
 set -eu
@@ -29,7 +29,7 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure
 
-echo "== libFuzzer targets (clang), ${JIT_FUZZ_SECONDS:-45} s each, $jobs at a time"
-CC=clang cmake -S . -B build-fuzz -DJIT_FUZZ=ON -DJIT_TESTS=OFF -DJIT_FUZZ_SECONDS="${JIT_FUZZ_SECONDS:-45}" >/dev/null
+echo "== libFuzzer targets (clang), ${JIT_FUZZ_SECONDS:-40} s each, $jobs at a time"
+CC=clang cmake -S . -B build-fuzz -DJIT_FUZZ=ON -DJIT_TESTS=OFF -DJIT_FUZZ_SECONDS="${JIT_FUZZ_SECONDS:-40}" >/dev/null
 cmake --build build-fuzz -j"$jobs"
 ctest --test-dir build-fuzz/fuzz --output-on-failure -j"$jobs"
