@@ -1,4 +1,5 @@
 #include "timer.h"
+#include "strv.h"
 #include "cleanup.h"
 
 #include <errno.h>
@@ -133,4 +134,47 @@ int jit_timer_exists(sd_bus *bus, const char *grant_id, bool *ret)
         }
         sd_bus_error_free(&err);
         return r < 0 ? r : 0;
+}
+
+int jit_timer_list(sd_bus *bus, char ***ret_grant_ids)
+{
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL, *m = NULL;
+        char **ids = NULL;
+        const char *name;
+        int r;
+
+        if (!bus)
+                return -ENOTCONN;
+        r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MGR, "ListUnitsByPatterns");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char *[]){ NULL });
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char *[]){ "jit-expire-*.timer", NULL });
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &err, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
+                                                  NULL, NULL, NULL)) > 0) {
+                size_t n = strlen(name);
+                char id[64];
+
+                /* jit-expire-<id>.timer; anything else matching the glob is not ours */
+                if (n <= 17 || n - 17 >= sizeof(id))
+                        continue;
+                memcpy(id, name + 11, n - 17);
+                id[n - 17] = '\0';
+                if (jit_strv_push(&ids, id) < 0)
+                        r = -ENOMEM;
+        }
+        sd_bus_error_free(&err);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        if (r < 0) {
+                jit_strv_free(ids);
+                return r;
+        }
+        *ret_grant_ids = ids;
+        return 0;
 }

@@ -30,4 +30,8 @@ int jit_timer_cancel(sd_bus *bus, const char *grant_id);
 /* Is the timer loaded? */
 int jit_timer_exists(sd_bus *bus, const char *grant_id, bool *ret);
 
+/* The grant ids of every loaded jit-expire-<grant>.timer (a strv, NULL
+ * when none). */
+int jit_timer_list(sd_bus *bus, char ***ret_grant_ids);
+
 #endif

@@ -524,6 +524,30 @@ static void restore_timers(struct svc *s, uint64_t now)
         }
 }
 
+/* A timer whose grant has ended (its StopUnit failed then) or that no
+ * grant here names: stopped. Firing, it would only find nothing to end,
+ * but it would stay in systemd's list as if a grant were running. */
+static void stop_stray_timers(struct svc *s)
+{
+        _cleanup_strv_free_ char **ids = NULL;
+
+        if (!s->bus || jit_timer_list(s->bus, &ids) < 0)
+                return;
+        for (size_t i = 0; ids && ids[i]; i++) {
+                const struct jit_grant *g = svc_find_grant(s, ids[i]);
+                int r;
+
+                if (g && g->state == JIT_GRANT_ACTIVE)
+                        continue;
+                r = jit_timer_cancel(s->bus, ids[i]);
+                jit_journal_event(JIT_EV_RECONCILE, r < 0 ? LOG_ERR : LOG_WARNING,
+                                  &(struct jit_journal_fields){ .grant_id = ids[i] },
+                                  "expiry timer jit-expire-%s.timer %s: %s", ids[i],
+                                  g ? "outlived its grant" : "names no grant of this host",
+                                  r < 0 ? strerror(-r) : "stopped");
+        }
+}
+
 int svc_boot_id(char buf[SD_ID128_STRING_MAX])
 {
         sd_id128_t id;
@@ -634,6 +658,7 @@ void svc_reconcile(struct svc *s, bool at_start)
                 strip_strays(s, now);
                 restore_memberships(s, now);
                 restore_timers(s, now);
+                stop_stray_timers(s);
                 s->next_reconcile_us = now + (s->config ? s->config->settings.reconcile_interval : 60) * 1000000ULL;
         }
 }

@@ -316,6 +316,21 @@ else
         ok "$TIMER is gone after expiry"
 fi
 
+# A stray expiry timer (no grant names it, as one left by a StopUnit that
+# failed): the next reconcile pass stops it.
+STRAY=jit-expire-g-0000000000.timer
+ns_run systemd-run --quiet --unit jit-expire-g-0000000000 --on-calendar "2099-01-01 00:00:00 UTC" /bin/true
+if ns_run systemctl list-timers --all --no-legend --no-pager | grep -qF "$STRAY" &&
+   ns_run /opt/jit/jitctl reconcile >/dev/null 2>&1 &&
+   ! ns_run systemctl list-timers --all --no-legend --no-pager | grep -qF "$STRAY" &&
+   ns_run journalctl --no-pager -o cat SYSLOG_IDENTIFIER=jit | grep -q "$STRAY names no grant of this host: stopped"; then
+        ok "a stray $STRAY (no such grant) is stopped by jitctl reconcile, and logged"
+else
+        notok "a stray $STRAY (no such grant) is stopped by jitctl reconcile, and logged"
+        ns_run systemctl list-timers --all --no-pager 2>&1 | diag
+        ns_run journalctl --no-pager -o cat SYSLOG_IDENTIFIER=jit 2>&1 | tail -5 | diag
+fi
+
 # (e) journald: structured events (volatile journal: read before poweroff).
 ns_run journalctl --no-pager -o json SYSLOG_IDENTIFIER=jit >"$NS_TMP/journal.json" 2>"$NS_TMP/journal.err"
 cat >"$NS_TMP/journal.py" <<'PY'
