@@ -91,7 +91,6 @@ static void utf8_trim(char *s)
 }
 
 /* Slack's mrkdwn: &, < and > are its control characters (mentions, links). */
-
 static const char *slack_esc(char *buf, size_t size, const char *s)
 {
         char tmp[2400];

@@ -69,6 +69,22 @@ static int wait_fd_intr(int fd, short events, int64_t deadline, bool interruptib
         }
 }
 
+void jit_proto_budget_add(struct jit_proto_budget *b, cJSON *arr, cJSON *item, bool first)
+{
+        _cleanup_free_ char *text = item && !jit_proto_budget_full(b) ? cJSON_PrintUnformatted(item) : NULL;
+        size_t len = text ? strlen(text) + 1 : 0;
+
+        if (!text || b->bytes + len > b->max_bytes ||
+            !(first ? cJSON_InsertItemInArray(arr, 0, item) : cJSON_AddItemToArray(arr, item))) {
+                b->bytes = b->max_bytes;        /* full: nothing after this one */
+                cJSON_Delete(item);
+                b->left_out++;
+                return;
+        }
+        b->bytes += len;
+        b->n++;
+}
+
 int jit_proto_frame(const cJSON *msg, char **ret, size_t *ret_len)
 {
         _cleanup_free_ char *body = cJSON_PrintUnformatted(msg);

@@ -12,6 +12,7 @@
 #define JIT_PROTO_H
 
 #include <cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -59,6 +60,23 @@ int jit_proto_connect(const char *path);
 
 /* Serialise msg as one frame (header + JSON) into a new buffer. */
 int jit_proto_frame(const cJSON *msg, char **ret, size_t *ret_len);
+
+/* Entries of one answer kept within a share of it (every answer must fit
+ * JIT_PROTO_MAX_ANSWER): offered in order, each goes in while the share
+ * (bytes of text, and at most max_items when that is not 0) holds it;
+ * once one does not, none after it, so that what is kept has no gap.
+ * The rest are counted in left_out. */
+struct jit_proto_budget {
+        size_t max_bytes, max_items;
+        size_t bytes, n, left_out;
+};
+static inline bool jit_proto_budget_full(const struct jit_proto_budget *b)
+{
+        return b->bytes >= b->max_bytes || (b->max_items && b->n >= b->max_items);
+}
+/* item (owned, NULL counts as left out) into arr: appended, or put first
+ * when the newest are offered first. */
+void jit_proto_budget_add(struct jit_proto_budget *b, cJSON *arr, cJSON *item, bool first);
 
 /* Send one message. Returns 0 or -errno. */
 int jit_proto_send(int fd, const cJSON *msg, int timeout_ms);

@@ -465,7 +465,7 @@ static int kv_from_json(const cJSON *j, struct etcd_kv *kv)
 
 struct range {
         struct etcd_kv *kv;
-        size_t n, bytes, skipped;
+        size_t n, bytes;
         int64_t rev;            /* every page at the first one's revision */
         char *from;             /* where the next page starts (NULL: done) */
         size_t from_len;
@@ -525,7 +525,6 @@ static int range_page(struct etcd *e, struct range *g, const char *end)
                 last = r == 0 ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "kvs"), 0) : NULL;
                 if (r == 0 && (!last || range_after(g, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(last, "key")) ?: "") < 0))
                         r = -EBADMSG;
-                g->skipped++;
                 return r;
         }
         if (r < 0)
@@ -539,10 +538,8 @@ static int range_page(struct etcd *e, struct range *g, const char *end)
         g->kv = grown;
         cJSON_ArrayForEach(it, kvs) {
                 last = it;
-                if (kv_from_json(it, &g->kv[g->n]) < 0) {
-                        g->skipped++;   /* not text: nothing of ours */
-                        continue;
-                }
+                if (kv_from_json(it, &g->kv[g->n]) < 0)
+                        continue;       /* not text: nothing of ours */
                 g->bytes += strlen(g->kv[g->n].key) + strlen(g->kv[g->n].value);
                 g->n++;
         }

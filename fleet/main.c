@@ -804,28 +804,12 @@ static bool list_field_is(const cJSON *v, const char *k, const char *want)
         return !want || (cJSON_IsString(f) && strcmp(f->valuestring, want) == 0);
 }
 
-/* v into arr if it fits its share of the answer; once one does not, none
- * after it. */
-static void list_add(cJSON *arr, cJSON *v, size_t max, size_t *bytes, size_t *left_out)
-{
-        _cleanup_free_ char *text = *bytes < max ? cJSON_PrintUnformatted(v) : NULL;
-
-        if (text && *bytes + strlen(text) + 1 <= max) {
-                *bytes += strlen(text) + 1;
-                cJSON_AddItemToArray(arr, v);
-                return;
-        }
-        *bytes = max;
-        (*left_out)++;
-        cJSON_Delete(v);
-}
-
 static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
 {
         cJSON *ans, *arr[4], *left;
         struct passwd *pw = getpwuid(uid);
         struct list_query q;
-        size_t bytes[4] = { 0 }, left_out[4] = { 0 };
+        struct jit_proto_budget b[4];
         gid_t gids[256];
         int ngids = 256;
 
@@ -842,8 +826,11 @@ static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
         cJSON_AddBoolToObject(ans, "ok", true);
         cJSON_AddStringToObject(ans, "host", a->host);
         cJSON_AddStringToObject(ans, "store", a->store_ok ? "ok" : a->store_err[0] ? a->store_err : "not read yet");
-        for (size_t k = 0; k < 4; k++)
+        for (size_t k = 0; k < 4; k++) {
                 arr[k] = cJSON_AddArrayToObject(ans, list_kinds[k]);
+                b[k] = (struct jit_proto_budget){
+                        .max_bytes = q.kind[0] + q.kind[1] + q.kind[2] + q.kind[3] == 1 ? LIST_ONE_KIND_MAX : list_bytes_max[k] };
+        }
         for (size_t i = 0; arr[0] && arr[1] && arr[2] && arr[3] && i < a->n_mirror; i++) {
                 char parts[5][FLEET_NAME_MAX + 1];
                 int n = fleet_split_key(a->mirror[i].key, a->cfg->prefix, parts, 5), kind = -1;
@@ -877,15 +864,13 @@ static cJSON *op_list(struct agent *a, uid_t uid, const cJSON *req)
                 if (kind < 0 || !q.kind[kind])
                         cJSON_Delete(v);
                 else
-                        list_add(arr[kind], v, q.kind[0] + q.kind[1] + q.kind[2] + q.kind[3] == 1 ? LIST_ONE_KIND_MAX
-                                                                                                 : list_bytes_max[kind],
-                                 &bytes[kind], &left_out[kind]);
+                        jit_proto_budget_add(&b[kind], arr[kind], v, false);
         }
-        if ((left_out[0] || left_out[1] || left_out[2] || left_out[3]) &&
+        if ((b[0].left_out || b[1].left_out || b[2].left_out || b[3].left_out) &&
             (left = cJSON_AddObjectToObject(ans, "left_out")))
                 for (size_t k = 0; k < 4; k++)
-                        if (left_out[k])
-                                cJSON_AddNumberToObject(left, list_kinds[k], (double)left_out[k]);
+                        if (b[k].left_out)
+                                cJSON_AddNumberToObject(left, list_kinds[k], (double)b[k].left_out);
         return ans;
 }
 

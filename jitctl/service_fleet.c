@@ -78,7 +78,7 @@ static cJSON *snapshot(struct svc *s)
 {
         cJSON *a = cJSON_CreateObject(), *list, *audit;
         const struct jit_request *r;
-        size_t size = 0, left_out = 0;
+        struct jit_proto_budget b = { .max_bytes = FLEET_SNAPSHOT_MAX };
 
         if (!a)
                 return NULL;
@@ -94,32 +94,21 @@ static cJSON *snapshot(struct svc *s)
         cJSON_AddNumberToObject(audit, "seq", (double)jit_audit_seq(s->audit));
         cJSON_AddStringToObject(audit, "hash", jit_audit_head(s->audit));
         for (size_t i = 0; (r = svc_open_request(s, i)); i++) {
-                _cleanup_free_ char *text = NULL;
                 cJSON *o;
 
                 /* break-glass is completed here by its requester alone */
                 if (r->state != JIT_REQ_PENDING || is_break_glass(r))
                         continue;
-                if (size > FLEET_SNAPSHOT_MAX) {
-                        left_out++;
+                if (jit_proto_budget_full(&b)) {
+                        b.left_out++;
                         continue;
                 }
-                o = published(s, r);
-                text = o ? cJSON_PrintUnformatted(o) : NULL;
-                if (!text) {
-                        cJSON_Delete(o);
-                        continue;
-                }
-                size += strlen(text) + 1;
-                if (size > FLEET_SNAPSHOT_MAX) {
-                        cJSON_Delete(o);
-                        left_out++;
-                        continue;
-                }
-                cJSON_AddItemToArray(list, o);
+                o = published(s, r);    /* NULL: its role is gone from the policy */
+                if (o)
+                        jit_proto_budget_add(&b, list, o, false);
         }
-        if (left_out)
-                cJSON_AddNumberToObject(a, "left_out", (double)left_out);
+        if (b.left_out)
+                cJSON_AddNumberToObject(a, "left_out", (double)b.left_out);
         return a;
 }
 

@@ -1714,34 +1714,6 @@ static bool list_shows_request(const struct jit_request *r, bool all, bool revie
 #define JIT_LIST_MAX 2000
 #define JIT_LIST_BYTES_MAX ((size_t)7 * 1024 * 1024 / 2)
 
-struct list_pick {
-        cJSON *arr;             /* oldest first */
-        size_t n, bytes, max, left_out;
-};
-
-static bool list_is_full(const struct list_pick *p)
-{
-        return p->n >= JIT_LIST_MAX || p->bytes >= p->max;
-}
-
-/* Offered newest first: o goes in ahead of those taken so far, if it
- * fits; once one does not, no older one does (what is shown is the newest,
- * without a gap). */
-static void list_take(struct list_pick *p, cJSON *o)
-{
-        _cleanup_free_ char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-        size_t len = text ? strlen(text) + 1 : 0;
-
-        if (!text || list_is_full(p) || p->bytes + len > p->max || !cJSON_InsertItemInArray(p->arr, 0, o)) {
-                p->bytes = p->max;      /* full: no gap after what was left out */
-                cJSON_Delete(o);
-                p->left_out++;
-                return;
-        }
-        p->n++;
-        p->bytes += len;
-}
-
 /* The i-th record a list may show: any with --all, else only the open
  * requests and live grants (the index keeps them apart from the history). */
 static struct jit_request *list_request(struct svc *s, bool all, size_t i)
@@ -1764,8 +1736,9 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         bool active_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "active"));
         bool reviews = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reviews"));
         cJSON *a = answer(NULL, NULL);
-        struct list_pick pr = { .arr = cJSON_CreateArray() },
-                         pg = { .arr = cJSON_CreateArray(), .max = JIT_LIST_BYTES_MAX / 2 };
+        cJSON *reqs = cJSON_CreateArray(), *grants = cJSON_CreateArray();
+        struct jit_proto_budget pr = { .max_items = JIT_LIST_MAX },
+                                pg = { .max_bytes = JIT_LIST_BYTES_MAX / 2, .max_items = JIT_LIST_MAX };
         uint64_t now = svc_now_us();
         size_t nr = 0, ng = 0;
         const struct jit_request *r;
@@ -1773,7 +1746,7 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         struct who w = { 0 };
 
         if (c->uid != 0 && who_from_uid(c->uid, &w) < 0) {
-                cJSON_Delete(a); cJSON_Delete(pr.arr); cJSON_Delete(pg.arr);
+                cJSON_Delete(a); cJSON_Delete(reqs); cJSON_Delete(grants);
                 return caller_unknown(c);
         }
         while (!active_only && list_request(s, all, nr))
@@ -1781,28 +1754,28 @@ static cJSON *op_list(struct svc *s, struct client *c, const cJSON *req)
         while (!reviews && list_grant(s, all, ng))
                 ng++;
         /* newest first, so that what is left out is the oldest */
-        for (size_t i = ng; pg.arr && i-- > 0;) {
+        for (size_t i = ng; grants && i-- > 0;) {
                 g = list_grant(s, all, i);
                 if (!(all || jit_grant_is_active(g, now)) || !may_see(s, &w, c->uid, g->user, g->role))
                         continue;
-                if (list_is_full(&pg))
+                if (jit_proto_budget_full(&pg))
                         pg.left_out++;
                 else
-                        list_take(&pg, jit_grant_to_json(g));
+                        jit_proto_budget_add(&pg, grants, jit_grant_to_json(g), true);
         }
-        pr.max = JIT_LIST_BYTES_MAX - (pg.bytes < pg.max ? pg.bytes : pg.max);
-        for (size_t i = nr; pr.arr && i-- > 0;) {
+        pr.max_bytes = JIT_LIST_BYTES_MAX - pg.bytes;
+        for (size_t i = nr; reqs && i-- > 0;) {
                 r = list_request(s, all, i);
                 if (!list_shows_request(r, all, reviews) || !may_see(s, &w, c->uid, r->user, r->role))
                         continue;
-                if (list_is_full(&pr))
+                if (jit_proto_budget_full(&pr))
                         pr.left_out++;
                 else
-                        list_take(&pr, jit_request_to_json(r));
+                        jit_proto_budget_add(&pr, reqs, jit_request_to_json(r), true);
         }
         who_done(&w);
-        attach(a, "requests", pr.arr);
-        attach(a, "grants", pg.arr);
+        attach(a, "requests", reqs);
+        attach(a, "grants", grants);
         if (a) {
                 cJSON_AddNumberToObject(a, "now_us", (double)now);
                 if (pr.left_out || pg.left_out) {

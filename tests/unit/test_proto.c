@@ -577,6 +577,41 @@ static void t_connect_to_a_missing_socket_fails(void **state)
 }
 
 #define PAIR_TEST(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
+/* A budget keeps entries while they fit, none after the first that does
+ * not (no gap), counts the rest, and puts the newest first when asked. */
+static void t_budget_keeps_what_fits_without_a_gap(void **state)
+{
+        struct jit_proto_budget b = { .max_bytes = 30 };
+        cJSON *arr = cJSON_CreateArray(), *newest_first = cJSON_CreateArray();
+        const char *texts[] = { "aaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbb", "c", "d" };
+        char *out;
+
+        (void)state;
+        for (size_t i = 0; i < 4; i++)          /* "aaaaaaaaaa" is 12 bytes of JSON and a comma */
+                jit_proto_budget_add(&b, arr, cJSON_CreateString(texts[i]), false);
+        out = cJSON_PrintUnformatted(arr);
+        assert_string_equal(out, "[\"aaaaaaaaaa\"]");  /* "c" would fit, after a gap: left out */
+        free(out);
+        assert_int_equal(b.n, 1);
+        assert_int_equal(b.left_out, 3);
+        assert_true(jit_proto_budget_full(&b));
+
+        b = (struct jit_proto_budget){ .max_bytes = 1000, .max_items = 2 };
+        for (size_t i = 0; i < 4; i++)
+                if (jit_proto_budget_full(&b))
+                        b.left_out++;
+                else
+                        jit_proto_budget_add(&b, newest_first, cJSON_CreateString(texts[3 - i]), true);
+        out = cJSON_PrintUnformatted(newest_first);
+        assert_string_equal(out, "[\"c\",\"d\"]");    /* the two newest, oldest first */
+        free(out);
+        assert_int_equal(b.left_out, 2);
+        jit_proto_budget_add(&b, newest_first, NULL, true);
+        assert_int_equal(b.left_out, 3);
+        cJSON_Delete(arr);
+        cJSON_Delete(newest_first);
+}
+
 #define LISTENER_TEST(f) cmocka_unit_test_setup_teardown(f, listener_setup, listener_teardown)
 
 int main(void)
@@ -610,6 +645,7 @@ int main(void)
                 LISTENER_TEST(t_connect_then_send_reaches_the_service),
                 cmocka_unit_test(t_peer_of_a_non_socket_is_an_error),
                 cmocka_unit_test(t_connect_to_a_missing_socket_fails),
+                cmocka_unit_test(t_budget_keeps_what_fits_without_a_gap),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
